@@ -1,0 +1,186 @@
+package detect
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"sort"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+)
+
+// IsMapVar reports whether obj is a variable or field whose type is a map.
+func IsMapVar(obj types.Object) bool {
+	v, ok := obj.(*types.Var)
+	if !ok {
+		return false
+	}
+	_, isMap := v.Type().Underlying().(*types.Map)
+	return isMap
+}
+
+// ObjectName returns the user-facing name of a map object in pkg:
+// "pkgpath.Var" for a package-level variable, "pkgpath.Type.field" for a
+// field of a named struct type, and "pkgpath.Func.local" for a local
+// variable ("pkgpath.Type.Method.local" in a method). file is the syntax
+// that declares obj; it is needed only for locals and anonymous fields.
+func ObjectName(pkg *types.Package, file *ast.File, obj types.Object) string {
+	v, _ := obj.(*types.Var)
+	prefix := pkg.Path() + "."
+	switch {
+	case v == nil:
+		return prefix + obj.Name()
+	case v.IsField():
+		if owner := fieldOwner(pkg, v); owner != "" {
+			return prefix + owner + "." + v.Name()
+		}
+		return prefix + enclosingFunc(file, v.Pos()) + "." + v.Name()
+	case v.Parent() == pkg.Scope():
+		return prefix + v.Name()
+	default:
+		return prefix + enclosingFunc(file, v.Pos()) + "." + v.Name()
+	}
+}
+
+// fieldOwner names the package-level type whose struct declares field f
+// directly, or "" when none does (a field of an anonymous struct).
+func fieldOwner(pkg *types.Package, f *types.Var) string {
+	scope := pkg.Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok {
+			continue
+		}
+		st, ok := tn.Type().Underlying().(*types.Struct)
+		if !ok {
+			continue
+		}
+		for i := range st.NumFields() {
+			if st.Field(i) == f || st.Field(i).Pos() == f.Pos() {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// enclosingFunc names the top-level function or method declared in file
+// around pos: "F", or "T.M" for a method.
+func enclosingFunc(file *ast.File, pos token.Pos) string {
+	if file == nil {
+		return "?"
+	}
+	for _, d := range file.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || pos < fd.Pos() || pos >= fd.End() {
+			continue
+		}
+		if fd.Recv == nil || len(fd.Recv.List) == 0 {
+			return fd.Name.Name
+		}
+		return recvTypeName(fd.Recv.List[0].Type) + "." + fd.Name.Name
+	}
+	return "init"
+}
+
+func recvTypeName(e ast.Expr) string {
+	for {
+		switch x := e.(type) {
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.Ident:
+			return x.Name
+		default:
+			return "?"
+		}
+	}
+}
+
+// MapObjects lists every map object declared in the packages, keyed by
+// user-facing name. Objects are found through their declaring identifiers,
+// so each appears once per package variant; the first wins.
+func MapObjects(pkgs []*packages.Package) map[string]Declared {
+	objs := map[string]Declared{}
+	for _, p := range pkgs {
+		for _, f := range p.Syntax {
+			ast.Inspect(f, func(n ast.Node) bool {
+				id, ok := n.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				obj := p.TypesInfo.Defs[id]
+				if obj == nil || !IsMapVar(obj) {
+					return true
+				}
+				name := ObjectName(p.Types, f, obj)
+				if _, dup := objs[name]; !dup {
+					objs[name] = Declared{Object: obj, Pkg: p, File: f}
+				}
+				return true
+			})
+		}
+	}
+	return objs
+}
+
+// Declared is a map object with the package and file that declare it.
+type Declared struct {
+	Object types.Object
+	Pkg    *packages.Package
+	File   *ast.File
+}
+
+// Lookup resolves user-given object names (--only, --exclude) against the
+// map objects of pkgs. An unknown name is an error that lists near names,
+// so a typo does not silently select nothing.
+func Lookup(pkgs []*packages.Package, names []string) ([]Declared, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	all := MapObjects(pkgs)
+	var found []Declared
+	var unknown []string
+	for _, n := range names {
+		d, ok := all[n]
+		if !ok {
+			unknown = append(unknown, n)
+			continue
+		}
+		found = append(found, d)
+	}
+	if len(unknown) > 0 {
+		var known []string
+		for name := range all {
+			for _, u := range unknown {
+				if strings.HasSuffix(name, "."+lastElem(u)) {
+					known = append(known, name)
+					break
+				}
+			}
+		}
+		sort.Strings(known)
+		msg := fmt.Sprintf("no map object named %s", strings.Join(unknown, ", "))
+		if len(known) > 0 {
+			msg += "; did you mean " + strings.Join(known, ", ") + "?"
+		} else {
+			msg += "; name objects as pkgpath.Var, pkgpath.Type.field or pkgpath.Func.local"
+		}
+		return nil, fmt.Errorf("%s", msg)
+	}
+	return found, nil
+}
+
+func lastElem(name string) string {
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}

@@ -1,0 +1,220 @@
+// Package load is the one place where safemapfix calls go/packages.
+//
+// It loads the requested packages (patterns or file arguments) with syntax and
+// full type information, together with their tests, and reduces the result to
+// a list of rewrite units: one package per set of files, so that every source
+// file is analysed and rewritten exactly once. Packages with load, syntax or
+// type errors make the whole load fail, with every error in
+// file:line:col: message form, because nothing may be rewritten from a
+// partial view of the code.
+package load
+
+import (
+	"fmt"
+	"go/token"
+	"go/types"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+)
+
+// Config says what to load.
+type Config struct {
+	// Dir is the directory in which patterns are resolved; it must be inside
+	// the module to analyse. Empty means the current directory.
+	Dir string
+	// Patterns are package patterns (./..., example.com/p) or .go file
+	// paths. Empty means ./... .
+	Patterns []string
+	// Tests includes _test.go files. Uses of a map in tests must be
+	// rewritten with the map, so callers almost always want this.
+	Tests bool
+	// Tags are build tags, passed to the go command as -tags.
+	Tags []string
+	// Env is the environment of the go command; nil means os.Environ().
+	Env []string
+}
+
+// Program is the loaded code.
+type Program struct {
+	Fset *token.FileSet
+	// Packages are the rewrite units: each file belongs to exactly one of
+	// them. A package with in-package tests appears once, as its test
+	// variant. Sorted by package path, then ID.
+	Packages []*packages.Package
+	// Module is the main module, or nil when the code is outside any module.
+	Module *packages.Module
+	// Files are the file arguments, as absolute paths, when the patterns
+	// named files; empty when they named packages.
+	Files []string
+}
+
+// Mode is the go/packages load mode safemapfix needs: syntax and types of
+// the requested packages, with dependencies type-checked from export data.
+const Mode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
+	packages.NeedImports | packages.NeedSyntax | packages.NeedTypes |
+	packages.NeedTypesInfo | packages.NeedTypesSizes | packages.NeedModule
+
+// Load loads the packages that cfg names. The error, if any, lists every
+// problem found, each naming its file.
+func Load(cfg Config) (*Program, error) {
+	dir := cfg.Dir
+	if dir == "" {
+		dir = "."
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve directory %s: %w", dir, err)
+	}
+	patterns, files, err := queries(absDir, cfg.Patterns)
+	if err != nil {
+		return nil, err
+	}
+	fset := token.NewFileSet()
+	pcfg := &packages.Config{
+		Mode:  Mode,
+		Dir:   absDir,
+		Fset:  fset,
+		Tests: cfg.Tests,
+		Env:   cfg.Env,
+	}
+	if len(cfg.Tags) > 0 {
+		pcfg.BuildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
+	}
+	pkgs, err := packages.Load(pcfg, patterns...)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", strings.Join(patterns, " "), err)
+	}
+	if err := packageErrors(pkgs); err != nil {
+		return nil, err
+	}
+	units := Units(pkgs)
+	if len(units) == 0 {
+		return nil, fmt.Errorf("no Go packages match %s\n\nTo analyse the module in the current directory, run: safemapfix ./...", strings.Join(cfg.Patterns, " "))
+	}
+	prog := &Program{Fset: fset, Packages: units, Files: files}
+	for _, p := range units {
+		if p.Module != nil && p.Module.Main {
+			prog.Module = p.Module
+			break
+		}
+	}
+	return prog, nil
+}
+
+// queries turns file arguments into go/packages file= queries, so that a
+// pre-commit hook can pass the files it was given.
+func queries(dir string, args []string) (patterns, files []string, err error) {
+	if len(args) == 0 {
+		return []string{"./..."}, nil, nil
+	}
+	for _, a := range args {
+		if !strings.HasSuffix(a, ".go") {
+			patterns = append(patterns, a)
+			continue
+		}
+		path := a
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w\n\nPass package patterns (./...) or existing .go files", a, err)
+		}
+		patterns = append(patterns, "file="+path)
+		files = append(files, path)
+	}
+	return patterns, files, nil
+}
+
+// packageErrors collects the errors of every loaded package, including
+// dependencies, in a stable order.
+func packageErrors(pkgs []*packages.Package) error {
+	seen := map[string]bool{}
+	var msgs []string
+	packages.Visit(pkgs, nil, func(p *packages.Package) {
+		for _, e := range p.Errors {
+			msg := e.Msg
+			if e.Pos != "" && e.Pos != "-" {
+				msg = e.Pos + ": " + msg
+			} else {
+				msg = p.PkgPath + ": " + msg
+			}
+			if !seen[msg] {
+				seen[msg] = true
+				msgs = append(msgs, msg)
+			}
+		}
+	})
+	if len(msgs) == 0 {
+		return nil
+	}
+	sort.Strings(msgs)
+	return &Error{Messages: msgs}
+}
+
+// Error reports packages that could not be loaded or type-checked.
+type Error struct {
+	Messages []string
+}
+
+func (e *Error) Error() string {
+	return "the code does not load or type-check; fix these errors and run safemapfix again:\n\t" +
+		strings.Join(e.Messages, "\n\t")
+}
+
+// Units reduces a go/packages result loaded with Tests to one package per
+// set of files: the test variant "p [p.test]" replaces "p", external test
+// packages "p_test [p.test]" are kept, and test mains and the variants of
+// other packages recompiled for a test are dropped.
+func Units(pkgs []*packages.Package) []*packages.Package {
+	hasTestVariant := map[string]bool{}
+	for _, p := range pkgs {
+		if variantOf(p) == p.PkgPath {
+			hasTestVariant[p.PkgPath] = true
+		}
+	}
+	var units []*packages.Package
+	for _, p := range pkgs {
+		if p.Name == "main" && p.ID == p.PkgPath && strings.HasSuffix(p.ID, ".test") {
+			continue // the generated main of a test binary
+		}
+		switch v := variantOf(p); {
+		case v == "":
+			if hasTestVariant[p.PkgPath] {
+				continue
+			}
+		case v == p.PkgPath, v+"_test" == p.PkgPath:
+		default:
+			continue
+		}
+		units = append(units, p)
+	}
+	sort.Slice(units, func(i, j int) bool {
+		if units[i].PkgPath != units[j].PkgPath {
+			return units[i].PkgPath < units[j].PkgPath
+		}
+		return units[i].ID < units[j].ID
+	})
+	return units
+}
+
+// variantOf returns "p" for a package with ID "x [p.test]", or "" for a
+// package that is not a test variant.
+func variantOf(p *packages.Package) string {
+	i := strings.Index(p.ID, " [")
+	if i < 0 || !strings.HasSuffix(p.ID, ".test]") {
+		return ""
+	}
+	return strings.TrimSuffix(p.ID[i+2:], ".test]")
+}
+
+// ObjectID names an object by its declaring position, "file:line:col". The
+// same declaration seen through different packages (a package and its test
+// variant, or an importer that sees it through another variant) has
+// different types.Object values but one ObjectID.
+func ObjectID(fset *token.FileSet, obj types.Object) string {
+	return fset.Position(obj.Pos()).String()
+}
