@@ -1,0 +1,535 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dave/dst"
+	"github.com/dave/dst/decorator"
+	"github.com/dave/dst/dstutil"
+	"golang.org/x/tools/go/packages"
+
+	"github.com/safemapfix/safemapfix/typeinfer"
+)
+
+// Rewrite rewrites the map objects named by ids (load.ObjectID values) and
+// every object their maps flow into. It returns the changed files and one
+// Object per group member, fixed or refused. It reads files from disk only
+// to return their original bytes; it writes nothing.
+func Rewrite(cfg Config, ids []string) (*Result, error) {
+	ix := buildIndex(cfg.Fset, cfg.Packages)
+	pl := &planner{cfg: cfg, ix: ix}
+	done := map[string]bool{}
+	res := &Result{}
+	byFile := map[*ast.File][]*edit{}
+	pkgOf := map[*ast.File]*packages.Package{}
+	seeds := append([]string(nil), ids...)
+	sort.Strings(seeds)
+	for _, seed := range seeds {
+		if done[seed] {
+			continue
+		}
+		if _, ok := ix.objs[seed]; !ok {
+			return nil, fmt.Errorf("internal error: no map object declared at %s in the loaded packages", seed)
+		}
+		g := pl.plan([]string{seed})
+		for _, id := range sortedIDs(g.member) {
+			done[id] = true
+			obj := ix.objs[id]
+			o := &Object{
+				ID:      id,
+				Name:    ix.name(id),
+				Fixed:   g.refusal == "",
+				Refusal: g.refusal,
+				Uses:    g.uses[id],
+				Notes:   g.notes,
+			}
+			if obj != nil {
+				o.Decl = cfg.Fset.Position(obj.Pos())
+			}
+			for _, other := range sortedIDs(g.member) {
+				if other != id {
+					o.Group = append(o.Group, ix.name(other))
+				}
+			}
+			res.Objects = append(res.Objects, o)
+		}
+		if g.refusal != "" {
+			continue
+		}
+		for _, e := range g.edits {
+			f, p := fileOf(cfg.Packages, e.node)
+			if f == nil {
+				return nil, fmt.Errorf("internal error: edit at %s is in no loaded file", cfg.Fset.Position(e.node.Pos()))
+			}
+			byFile[f] = append(byFile[f], e)
+			pkgOf[f] = p
+		}
+	}
+	var files []*ast.File
+	for f := range byFile {
+		files = append(files, f)
+	}
+	sort.Slice(files, func(i, j int) bool {
+		return cfg.Fset.File(files[i].Pos()).Name() < cfg.Fset.File(files[j].Pos()).Name()
+	})
+	for _, f := range files {
+		out, err := applyFile(cfg, pkgOf[f], f, byFile[f])
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(out.Old, out.New) {
+			res.Files = append(res.Files, out)
+		}
+	}
+	return res, nil
+}
+
+func fileOf(pkgs []*packages.Package, n ast.Node) (*ast.File, *packages.Package) {
+	for _, p := range pkgs {
+		for _, f := range p.Syntax {
+			if f.FileStart <= n.Pos() && n.Pos() < f.FileEnd {
+				return f, p
+			}
+		}
+	}
+	return nil, nil
+}
+
+// fileEditor applies the edits of one file to its dst tree.
+type fileEditor struct {
+	pkg     *types.Package
+	info    *types.Info
+	file    *dst.File
+	wrapper Wrapper
+	// wrapName is the name under which this file refers to the wrapper.
+	wrapName    string
+	wrapperUsed bool
+	// imports maps import paths to the names this file uses for them.
+	imports map[string]string
+	added   []*dst.ImportSpec
+	// names are the identifiers used anywhere in the file, so new ones
+	// never collide with or shadow them.
+	names map[string]bool
+}
+
+func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (File, error) {
+	path := cfg.Fset.File(af.Pos()).Name()
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	dec := decorator.NewDecorator(cfg.Fset)
+	df, err := dec.DecorateFile(af)
+	if err != nil {
+		return File{}, fmt.Errorf("%s: prepare for rewriting: %w", path, err)
+	}
+	fe := &fileEditor{
+		pkg:     pkg.Types,
+		info:    pkg.TypesInfo,
+		file:    df,
+		wrapper: cfg.Wrapper,
+		imports: map[string]string{},
+		names:   map[string]bool{},
+	}
+	fe.scan(af)
+	byNode := map[dst.Node]*edit{}
+	for _, e := range edits {
+		n, ok := dec.Dst.Nodes[e.node]
+		if !ok {
+			return File{}, fmt.Errorf("internal error: %s: no syntax for %T", cfg.Fset.Position(e.node.Pos()), e.node)
+		}
+		byNode[n] = e
+	}
+	var applyErr error
+	dstutil.Apply(df, nil, func(c *dstutil.Cursor) bool {
+		e, ok := byNode[c.Node()]
+		if !ok || applyErr != nil {
+			return applyErr == nil
+		}
+		// The replacement takes over the node's comments; the node may
+		// live on inside it (range m → range m.All()) and must not keep
+		// a second copy.
+		n := c.Node()
+		decs := *n.Decorations()
+		*n.Decorations() = dst.NodeDecs{}
+		before, repl, err := fe.build(e, n)
+		if err != nil {
+			applyErr = fmt.Errorf("%s: %w", cfg.Fset.Position(e.node.Pos()), err)
+			return false
+		}
+		*repl.Decorations() = decs
+		for _, s := range before {
+			c.InsertBefore(s)
+		}
+		c.Replace(repl)
+		return true
+	})
+	if applyErr != nil {
+		return File{}, applyErr
+	}
+	fe.addImports()
+	var buf bytes.Buffer
+	if err := decorator.NewRestorer().Fprint(&buf, df); err != nil {
+		return File{}, fmt.Errorf("%s: print rewritten file: %w", path, err)
+	}
+	return File{Path: path, Old: old, New: buf.Bytes()}, nil
+}
+
+// scan records the names used in the file and its imports, and picks the
+// name for the wrapper package.
+func (fe *fileEditor) scan(af *ast.File) {
+	ast.Inspect(af, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			fe.names[id.Name] = true
+		}
+		return true
+	})
+	for _, imp := range af.Imports {
+		p, err := strconv.Unquote(imp.Path.Value)
+		if err != nil {
+			continue
+		}
+		switch {
+		case imp.Name == nil:
+			if pn := fe.importedName(imp); pn != "" {
+				fe.imports[p] = pn
+			}
+		case imp.Name.Name != "_" && imp.Name.Name != ".":
+			fe.imports[p] = imp.Name.Name
+		}
+	}
+	for _, pn := range fe.imports {
+		fe.names[pn] = true
+	}
+}
+
+func (fe *fileEditor) importedName(imp *ast.ImportSpec) string {
+	if pn, ok := fe.info.Implicits[imp].(*types.PkgName); ok {
+		return pn.Name()
+	}
+	return ""
+}
+
+// importName returns the name under which the file refers to package path,
+// adding an import when the file has none.
+func (fe *fileEditor) importName(path, name string) string {
+	if n, ok := fe.imports[path]; ok {
+		return n
+	}
+	n := fe.fresh(name)
+	spec := &dst.ImportSpec{Path: &dst.BasicLit{Kind: token.STRING, Value: strconv.Quote(path)}}
+	if n != name || !importPathEndsIn(path, name) {
+		spec.Name = dst.NewIdent(n)
+	}
+	fe.imports[path] = n
+	fe.added = append(fe.added, spec)
+	return n
+}
+
+func importPathEndsIn(path, name string) bool {
+	return path == name || strings.HasSuffix(path, "/"+name)
+}
+
+// fresh returns base, or base with a number, whichever is unused in the
+// file, and marks it used.
+func (fe *fileEditor) fresh(base string) string {
+	name := base
+	for i := 1; fe.names[name]; i++ {
+		name = base + strconv.Itoa(i)
+	}
+	fe.names[name] = true
+	return name
+}
+
+// wrapperRef returns a reference to an exported name of the wrapper.
+func (fe *fileEditor) wrapperRef(name string) dst.Expr {
+	if fe.wrapName == "" {
+		if n, ok := fe.imports[fe.wrapper.Path]; ok {
+			fe.wrapName = n
+		} else {
+			fe.wrapName = fe.importName(fe.wrapper.Path, fe.wrapper.Name)
+		}
+	}
+	fe.wrapperUsed = true
+	return &dst.SelectorExpr{X: dst.NewIdent(fe.wrapName), Sel: dst.NewIdent(name)}
+}
+
+// addImports adds the imports the edits need to the first import
+// declaration, leaving every existing spec exactly as written.
+func (fe *fileEditor) addImports() {
+	if len(fe.added) == 0 {
+		return
+	}
+	var decl *dst.GenDecl
+	for _, d := range fe.file.Decls {
+		if g, ok := d.(*dst.GenDecl); ok && g.Tok == token.IMPORT {
+			decl = g
+			break
+		}
+	}
+	if decl == nil {
+		decl = &dst.GenDecl{Tok: token.IMPORT}
+		decl.Decs.Before = dst.EmptyLine
+		decl.Decs.After = dst.EmptyLine
+		fe.file.Decls = append([]dst.Decl{decl}, fe.file.Decls...)
+	}
+	for _, spec := range fe.added {
+		if len(decl.Specs) > 0 {
+			last := decl.Specs[len(decl.Specs)-1].(*dst.ImportSpec)
+			if isStd(last.Path.Value) != isStd(spec.Path.Value) {
+				spec.Decs.Before = dst.EmptyLine
+			} else {
+				spec.Decs.Before = dst.NewLine
+			}
+		}
+		decl.Specs = append(decl.Specs, spec)
+		fe.file.Imports = append(fe.file.Imports, spec)
+	}
+	if len(decl.Specs) > 1 {
+		decl.Lparen = true
+		decl.Rparen = true
+	}
+}
+
+// isStd reports whether a quoted import path belongs to the standard
+// library, whose first element has no dot.
+func isStd(quoted string) bool {
+	p, _ := strconv.Unquote(quoted)
+	first, _, _ := strings.Cut(p, "/")
+	return !strings.Contains(first, ".")
+}
+
+// build returns the replacement of node n for edit e, and statements to
+// insert before it.
+func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.Node, err error) {
+	switch e.kind {
+	case editGet, editLoad:
+		ie := n.(*dst.IndexExpr)
+		method := "Get"
+		if e.kind == editLoad {
+			method = "Load"
+		}
+		return nil, call(sel(ie.X, method), ie.Index), nil
+	case editStore:
+		as := n.(*dst.AssignStmt)
+		ie := unparen(as.Lhs[0]).(*dst.IndexExpr)
+		return nil, &dst.ExprStmt{X: call(sel(ie.X, "Store"), ie.Index, as.Rhs[0])}, nil
+	case editOpAssign:
+		as := n.(*dst.AssignStmt)
+		ie := unparen(as.Lhs[0]).(*dst.IndexExpr)
+		operands := []dst.Expr{as.Rhs[0]}
+		before = fe.hoist(e, operands)
+		if as.Tok == token.ADD_ASSIGN && addable(elemType(e.mapType)) {
+			return before, &dst.ExprStmt{X: call(fe.wrapperRef("Add"), ie.X, ie.Index, operands[0])}, nil
+		}
+		op, ok := opOfAssign[as.Tok]
+		if !ok {
+			return nil, nil, fmt.Errorf("internal error: assignment operator %s", as.Tok)
+		}
+		upd, err := fe.update(ie, e.mapType, func(v dst.Expr) dst.Expr { return binary(v, op, operands[0]) }, operands)
+		return before, upd, err
+	case editIncDec:
+		st := n.(*dst.IncDecStmt)
+		ie := unparen(st.X).(*dst.IndexExpr)
+		one := &dst.BasicLit{Kind: token.INT, Value: "1"}
+		if st.Tok == token.INC {
+			return nil, &dst.ExprStmt{X: call(fe.wrapperRef("Add"), ie.X, ie.Index, one)}, nil
+		}
+		upd, err := fe.update(ie, e.mapType, func(v dst.Expr) dst.Expr { return binary(v, token.SUB, one) }, nil)
+		return nil, upd, err
+	case editAppend:
+		as := n.(*dst.AssignStmt)
+		ie := unparen(as.Lhs[0]).(*dst.IndexExpr)
+		app := unparen(as.Rhs[0]).(*dst.CallExpr)
+		operands := app.Args[1:]
+		before = fe.hoist(e, operands)
+		upd, err := fe.update(ie, e.mapType, func(v dst.Expr) dst.Expr {
+			return &dst.CallExpr{Fun: app.Fun, Args: append([]dst.Expr{v}, operands...), Ellipsis: app.Ellipsis}
+		}, operands)
+		return before, upd, err
+	case editDelete:
+		c := n.(*dst.CallExpr)
+		return nil, call(sel(c.Args[0], "Delete"), c.Args[1]), nil
+	case editClear:
+		c := n.(*dst.CallExpr)
+		return nil, call(sel(c.Args[0], "Clear")), nil
+	case editLen:
+		c := n.(*dst.CallExpr)
+		return nil, call(sel(c.Args[0], "Len")), nil
+	case editRange:
+		return nil, call(sel(n.(dst.Expr), "All")), nil
+	case editClone:
+		return nil, call(sel(n.(dst.Expr), "Clone")), nil
+	case editType:
+		k, v, err := fe.keyElem(n.(dst.Expr), e.mapType)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, &dst.StarExpr{X: &dst.IndexListExpr{X: fe.wrapperRef("Map"), Indices: []dst.Expr{k, v}}}, nil
+	case editMake:
+		c := n.(*dst.CallExpr)
+		k, v, err := fe.keyElem(c.Args[0], e.mapType)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(c.Args) == 2 {
+			return nil, call(&dst.IndexListExpr{X: fe.wrapperRef("NewSized"), Indices: []dst.Expr{k, v}}, c.Args[1]), nil
+		}
+		return nil, call(&dst.IndexListExpr{X: fe.wrapperRef("New"), Indices: []dst.Expr{k, v}}), nil
+	case editLit:
+		lit := n.(*dst.CompositeLit)
+		if len(lit.Elts) == 0 && !hasComments(lit) {
+			k, v, err := fe.keyElem(lit.Type, e.mapType)
+			if err != nil {
+				return nil, nil, err
+			}
+			return nil, call(&dst.IndexListExpr{X: fe.wrapperRef("New"), Indices: []dst.Expr{k, v}}), nil
+		}
+		wrapped := &dst.CompositeLit{Type: lit.Type, Elts: lit.Elts, Incomplete: lit.Incomplete, Decs: dst.CompositeLitDecorations{Lbrace: lit.Decs.Lbrace}}
+		return nil, call(fe.wrapperRef("From"), wrapped), nil
+	}
+	return nil, nil, fmt.Errorf("internal error: unknown edit %d", e.kind)
+}
+
+// keyElem returns the key and element type expressions of a map: the
+// children of the map type syntax t when it is one (they keep the source's
+// spelling), else synthesised from the map's type.
+func (fe *fileEditor) keyElem(t dst.Expr, mapType types.Type) (dst.Expr, dst.Expr, error) {
+	if mt, ok := unparen(t).(*dst.MapType); ok && t != nil {
+		return mt.Key, mt.Value, nil
+	}
+	k, v, ok := typeinfer.Elems(mapType)
+	if !ok {
+		return nil, nil, fmt.Errorf("internal error: %s is not a map type", mapType)
+	}
+	ke, err := typeinfer.Expr(k, fe.pkg, fe.importName)
+	if err != nil {
+		return nil, nil, err
+	}
+	ve, err := typeinfer.Expr(v, fe.pkg, fe.importName)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ke, ve, nil
+}
+
+// update builds m.Update(k, func(v V) V { return body(v) }) as a statement.
+// The callback's parameter is named so that it shadows nothing the body
+// refers to.
+func (fe *fileEditor) update(ie *dst.IndexExpr, mapType types.Type, body func(v dst.Expr) dst.Expr, operands []dst.Expr) (dst.Node, error) {
+	elem := elemType(mapType)
+	vt, err := typeinfer.Expr(elem, fe.pkg, fe.importName)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, x := range append([]dst.Expr{vt}, operands...) {
+		dst.Inspect(x, func(n dst.Node) bool {
+			if id, ok := n.(*dst.Ident); ok {
+				used[id.Name] = true
+			}
+			return true
+		})
+	}
+	param := "v"
+	for i := 1; used[param]; i++ {
+		param = "v" + strconv.Itoa(i)
+	}
+	vt2 := dst.Clone(vt).(dst.Expr)
+	fn := &dst.FuncLit{
+		Type: &dst.FuncType{
+			Func:    true,
+			Params:  &dst.FieldList{List: []*dst.Field{{Names: []*dst.Ident{dst.NewIdent(param)}, Type: vt}}},
+			Results: &dst.FieldList{List: []*dst.Field{{Type: vt2}}},
+		},
+		Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{body(dst.NewIdent(param))}}}},
+	}
+	return &dst.ExprStmt{X: call(sel(ie.X, "Update"), ie.Index, fn)}, nil
+}
+
+// hoist replaces the operands listed in e.hoist with temporaries and
+// returns the statements that declare them, in source order.
+func (fe *fileEditor) hoist(e *edit, operands []dst.Expr) []dst.Stmt {
+	var stmts []dst.Stmt
+	for _, i := range e.hoist {
+		name := fe.fresh("tmp")
+		stmts = append(stmts, &dst.AssignStmt{Lhs: []dst.Expr{dst.NewIdent(name)}, Tok: token.DEFINE, Rhs: []dst.Expr{operands[i]}})
+		operands[i] = dst.NewIdent(name)
+	}
+	return stmts
+}
+
+var opOfAssign = map[token.Token]token.Token{
+	token.ADD_ASSIGN:     token.ADD,
+	token.SUB_ASSIGN:     token.SUB,
+	token.MUL_ASSIGN:     token.MUL,
+	token.QUO_ASSIGN:     token.QUO,
+	token.REM_ASSIGN:     token.REM,
+	token.AND_ASSIGN:     token.AND,
+	token.OR_ASSIGN:      token.OR,
+	token.XOR_ASSIGN:     token.XOR,
+	token.SHL_ASSIGN:     token.SHL,
+	token.SHR_ASSIGN:     token.SHR,
+	token.AND_NOT_ASSIGN: token.AND_NOT,
+}
+
+// addable reports whether safemap.Add accepts values of type t: numbers and
+// strings.
+func addable(t types.Type) bool {
+	b, ok := t.Underlying().(*types.Basic)
+	return ok && b.Info()&(types.IsNumeric|types.IsString) != 0
+}
+
+func binary(x dst.Expr, op token.Token, y dst.Expr) dst.Expr {
+	if b, ok := y.(*dst.BinaryExpr); ok && b.Op.Precedence() <= op.Precedence() {
+		y = &dst.ParenExpr{X: y}
+	}
+	return &dst.BinaryExpr{X: x, Op: op, Y: y}
+}
+
+func call(fun dst.Expr, args ...dst.Expr) *dst.CallExpr {
+	return &dst.CallExpr{Fun: fun, Args: args}
+}
+
+func sel(x dst.Expr, name string) dst.Expr {
+	return &dst.SelectorExpr{X: x, Sel: dst.NewIdent(name)}
+}
+
+func unparen(e dst.Expr) dst.Expr {
+	for {
+		p, ok := e.(*dst.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.X
+	}
+}
+
+func hasComments(n dst.Node) bool {
+	found := false
+	dst.Inspect(n, func(n dst.Node) bool {
+		if n == nil {
+			return false
+		}
+		d := n.Decorations()
+		if len(d.Start) > 0 || len(d.End) > 0 {
+			found = true
+		}
+		_, _, points := dstutil.Decorations(n)
+		for _, p := range points {
+			if len(p.Decs) > 0 {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}

@@ -1,0 +1,749 @@
+package rewrite
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"sort"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+
+	"github.com/safemapfix/safemapfix/detect"
+	"github.com/safemapfix/safemapfix/typeinfer"
+)
+
+// Wrapper names the safe map package that rewritten code imports.
+type Wrapper struct {
+	// Path is its import path, such as "example.com/app/internal/safemap".
+	Path string
+	// Name is its package name; rewritten code refers to it by this name
+	// unless the name is taken in a file.
+	Name string
+}
+
+// Config says what to rewrite.
+type Config struct {
+	Fset *token.FileSet
+	// Packages are the rewrite units (load.Program.Packages).
+	Packages []*packages.Package
+	Wrapper  Wrapper
+}
+
+// Object is the outcome for one map object.
+type Object struct {
+	ID   string
+	Name string
+	Decl token.Position
+	// Fixed reports whether the object and all its uses were rewritten.
+	Fixed bool
+	// Refusal says why the object was left as it was: the position of the
+	// use that cannot be rewritten, and the reason.
+	Refusal string
+	// Group names the other objects rewritten (or refused) together with
+	// this one because the map flows between them.
+	Group []string
+	// Uses counts the rewritten uses.
+	Uses int
+	// Notes are facts a reviewer should know about the rewrite.
+	Notes []string
+}
+
+// File is a rewritten file.
+type File struct {
+	Path string
+	Old  []byte
+	New  []byte
+}
+
+// Result is what Rewrite produces.
+type Result struct {
+	Files   []File
+	Objects []*Object
+}
+
+// site is one appearance of a map object's identifier in the syntax.
+type site struct {
+	pkg   *packages.Package
+	file  *ast.File
+	id    *ast.Ident
+	stack []ast.Node // ancestors of id, outermost first, ending with id
+	def   bool       // id declares the object
+}
+
+// index lists the sites of every map-typed variable in the packages.
+type index struct {
+	fset  *token.FileSet
+	sites map[string][]site // by object ID
+	objs  map[string]types.Object
+	names map[string]string // object ID -> user-facing name
+}
+
+func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
+	ix := &index{fset: fset, sites: map[string][]site{}, objs: map[string]types.Object{}, names: map[string]string{}}
+	for _, p := range pkgs {
+		for _, f := range p.Syntax {
+			ast.PreorderStack(f, nil, func(n ast.Node, stack []ast.Node) bool {
+				id, ok := n.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				obj, def := p.TypesInfo.Defs[id], true
+				if obj == nil {
+					obj, def = p.TypesInfo.Uses[id], false
+				}
+				if obj == nil || !detect.IsMapVar(obj) {
+					return true
+				}
+				obj = origin(obj)
+				key := ix.id(obj)
+				if _, ok := ix.objs[key]; !ok || def {
+					ix.objs[key] = obj
+				}
+				if def {
+					ix.names[key] = detect.ObjectName(p.Types, f, obj)
+				}
+				st := append(append([]ast.Node(nil), stack...), id)
+				ix.sites[key] = append(ix.sites[key], site{pkg: p, file: f, id: id, stack: st, def: def})
+				return true
+			})
+		}
+	}
+	return ix
+}
+
+// origin maps a field or variable of an instantiated generic type back to
+// its declaration.
+func origin(obj types.Object) types.Object {
+	if v, ok := obj.(*types.Var); ok {
+		return v.Origin()
+	}
+	return obj
+}
+
+func (ix *index) id(obj types.Object) string {
+	return ix.fset.Position(obj.Pos()).String()
+}
+
+func (ix *index) name(id string) string {
+	if n, ok := ix.names[id]; ok {
+		return n
+	}
+	if obj, ok := ix.objs[id]; ok {
+		return obj.Name()
+	}
+	return id
+}
+
+// editKind is the replacement planned for one node.
+type editKind int
+
+const (
+	editGet      editKind = iota // m[k] → m.Get(k)
+	editLoad                     // m[k] in v, ok := m[k] → m.Load(k)
+	editStore                    // m[k] = v → m.Store(k, v)
+	editOpAssign                 // m[k] op= x → safemap.Add / m.Update
+	editIncDec                   // m[k]++, m[k]--
+	editAppend                   // m[k] = append(m[k], x...) → m.Update
+	editDelete                   // delete(m, k) → m.Delete(k)
+	editClear                    // clear(m) → m.Clear()
+	editLen                      // len(m) → m.Len()
+	editRange                    // range m → range m.All()
+	editType                     // map[K]V → *safemap.Map[K, V]
+	editMake                     // make(map[K]V[, n]) → safemap.New[K, V]() / NewSized
+	editLit                      // map[K]V{...} → safemap.From(map[K]V{...})
+	editClone                    // return m → return m.Clone()
+)
+
+// edit is one planned replacement of a syntax node.
+type edit struct {
+	kind editKind
+	node ast.Node
+	// mapType is the type of the map being rewritten, as seen at the edit
+	// (instantiated for generic code); it gives K and V where no syntax does.
+	mapType types.Type
+	// hoist lists the operands (by position: the right-hand side of an
+	// op-assignment, the appended values of an append) to evaluate into
+	// temporaries before the statement, in order.
+	hoist []int
+}
+
+// planner plans the rewrite of a set of groups.
+type planner struct {
+	cfg Config
+	ix  *index
+}
+
+// group is a set of objects that must be rewritten together.
+type group struct {
+	ids     []string
+	member  map[string]bool
+	edits   []*edit
+	refusal string
+	notes   []string
+	uses    map[string]int
+}
+
+// plan grows the group from the seed objects and plans the edits of every
+// site of every member. The group is refused as soon as one site cannot be
+// rewritten.
+func (pl *planner) plan(seeds []string) *group {
+	g := &group{member: map[string]bool{}, uses: map[string]int{}}
+	queue := append([]string(nil), seeds...)
+	for _, id := range seeds {
+		g.member[id] = true
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		g.ids = append(g.ids, id)
+		obj := pl.ix.objs[id]
+		if reason := pl.objectRefusal(obj); reason != "" {
+			g.refusal = fmt.Sprintf("%s: %s", pl.ix.fset.Position(obj.Pos()), reason)
+			return g
+		}
+		for _, s := range pl.ix.sites[id] {
+			res := pl.classify(s, g)
+			if res.refusal != "" {
+				g.refusal = fmt.Sprintf("%s: %s", pl.ix.fset.Position(s.id.Pos()), res.refusal)
+				return g
+			}
+			g.edits = append(g.edits, res.edits...)
+			g.uses[id]++
+			for _, flow := range res.flows {
+				fid := pl.ix.id(flow)
+				if !g.member[fid] {
+					g.member[fid] = true
+					queue = append(queue, fid)
+				}
+			}
+			g.notes = append(g.notes, res.notes...)
+		}
+	}
+	return g
+}
+
+// objectRefusal rejects objects whose kind the rewrite cannot handle.
+func (pl *planner) objectRefusal(obj types.Object) string {
+	v, ok := obj.(*types.Var)
+	if !ok {
+		return "not a variable"
+	}
+	if _, ok := v.Type().(*types.Map); !ok {
+		if _, isAlias := v.Type().(*types.Alias); !isAlias {
+			// A named map type may have methods and may be used where
+			// that type is required; the rewrite would change both.
+			return fmt.Sprintf("its type %s is a named map type; only map[K]V types are rewritten", types.TypeString(v.Type(), nil))
+		}
+	}
+	return ""
+}
+
+// classification is the outcome of looking at one site.
+type classification struct {
+	edits   []*edit
+	flows   []types.Object // other map objects that this map flows into or from
+	notes   []string
+	refusal string
+}
+
+func refuse(format string, args ...any) classification {
+	return classification{refusal: fmt.Sprintf(format, args...)}
+}
+
+// classify decides what one site of a group member becomes.
+func (pl *planner) classify(s site, g *group) classification {
+	info := s.pkg.TypesInfo
+	if s.def {
+		return pl.classifyDecl(s, g)
+	}
+	// e is the expression that denotes the map: the identifier, or the
+	// selector x.f whose Sel it is, without parentheses.
+	i := len(s.stack) - 1
+	var e ast.Expr = s.id
+	if sel, ok := s.stack[i-1].(*ast.SelectorExpr); ok && sel.Sel == s.id {
+		e = sel
+		i--
+	}
+	for {
+		if p, ok := s.stack[i-1].(*ast.ParenExpr); ok {
+			e = p
+			i--
+			continue
+		}
+		break
+	}
+	parent := s.stack[i-1]
+	var grand ast.Node
+	if i >= 2 {
+		grand = s.stack[i-2]
+	}
+	mapType := info.TypeOf(e)
+	switch p := parent.(type) {
+	case *ast.IndexExpr:
+		if p.X != e {
+			return refuse("used as an index")
+		}
+		return pl.classifyIndex(s, g, p, grand, mapType)
+	case *ast.CallExpr:
+		return pl.classifyCallArg(s, p, e, mapType)
+	case *ast.RangeStmt:
+		if p.X == e {
+			return classification{edits: []*edit{{kind: editRange, node: e, mapType: mapType}}}
+		}
+		return refuse("assigned by a range statement")
+	case *ast.BinaryExpr:
+		if (p.Op == token.EQL || p.Op == token.NEQ) && (isNil(info, p.X) || isNil(info, p.Y)) {
+			return classification{} // a nil *Map compares like a nil map
+		}
+		return refuse("compared with %s", p.Op)
+	case *ast.AssignStmt:
+		return pl.classifyAssign(s, g, p, e)
+	case *ast.ValueSpec:
+		for j, v := range p.Values {
+			if v == e && j < len(p.Names) {
+				if obj := info.Defs[p.Names[j]]; obj != nil && obj.Name() != "_" {
+					return classification{flows: []types.Object{origin(obj)}}
+				}
+				return classification{}
+			}
+		}
+		return refuse("declared with a multi-value initialiser")
+	case *ast.KeyValueExpr:
+		if p.Key == e {
+			// S{m: value}: the key names the field.
+			return pl.classifyValue(s, g, p.Value)
+		}
+		if lit, ok := grand.(*ast.CompositeLit); ok && isStructLit(info, lit) {
+			if key, ok := p.Key.(*ast.Ident); ok {
+				if obj := info.Uses[key]; obj != nil {
+					return classification{flows: []types.Object{origin(obj)}}
+				}
+			}
+		}
+		return refuse("stored in a composite literal of another type")
+	case *ast.ReturnStmt:
+		// The function hands out the map. It cannot keep returning the
+		// map itself, whose type changes, so it returns a snapshot.
+		return classification{
+			edits: []*edit{{kind: editClone, node: e, mapType: mapType}},
+			notes: []string{fmt.Sprintf("%s: returns a snapshot (Clone) of the map: callers no longer see later changes, and their changes to the result no longer reach the map", pl.ix.fset.Position(e.Pos()))},
+		}
+	case *ast.UnaryExpr:
+		if p.Op == token.AND {
+			return refuse("its address is taken")
+		}
+		return refuse("used with operator %s", p.Op)
+	case *ast.SendStmt:
+		return refuse("sent on a channel")
+	case *ast.SelectorExpr:
+		return refuse("has method %s called on it", p.Sel.Name)
+	}
+	return refuse("used as a value in %s, which is not rewritten yet", nodeKind(parent))
+}
+
+// classifyDecl handles the declaring identifier of a member.
+func (pl *planner) classifyDecl(s site, g *group) classification {
+	info := s.pkg.TypesInfo
+	parent := s.stack[len(s.stack)-2]
+	obj := origin(info.Defs[s.id])
+	switch p := parent.(type) {
+	case *ast.ValueSpec:
+		if ok, other := allMembers(pl.ix, info, p.Names, g); !ok {
+			return refuse("declared in one spec with %s, which is not rewritten", other)
+		}
+		var c classification
+		if p.Type != nil && p.Names[0] == s.id {
+			c.edits = append(c.edits, &edit{kind: editType, node: p.Type, mapType: obj.Type()})
+		}
+		for j, n := range p.Names {
+			if n == s.id && j < len(p.Values) && len(p.Values) == len(p.Names) {
+				v := pl.classifyValue(s, g, p.Values[j])
+				if v.refusal != "" {
+					return v
+				}
+				c.edits = append(c.edits, v.edits...)
+				c.flows = append(c.flows, v.flows...)
+			} else if n == s.id && len(p.Values) != 0 && len(p.Values) != len(p.Names) {
+				return refuse("declared from a multi-value expression")
+			}
+		}
+		return c
+	case *ast.Field:
+		if _, isStruct := s.stack[len(s.stack)-4].(*ast.StructType); !isStruct {
+			return refuse("is a function parameter or result; changing signatures is not supported yet")
+		}
+		if ok, other := allMembers(pl.ix, info, p.Names, g); !ok {
+			return refuse("declared in one field list with %s, which is not rewritten", other)
+		}
+		if p.Names[0] != s.id {
+			return classification{}
+		}
+		return classification{edits: []*edit{{kind: editType, node: p.Type, mapType: obj.Type()}}}
+	case *ast.AssignStmt:
+		if p.Tok != token.DEFINE {
+			return refuse("declared in an unexpected assignment")
+		}
+		for j, l := range p.Lhs {
+			if l == s.id {
+				if len(p.Rhs) != len(p.Lhs) {
+					return refuse("declared from a multi-value expression")
+				}
+				return pl.classifyValue(s, g, p.Rhs[j])
+			}
+		}
+	case *ast.RangeStmt:
+		return refuse("declared by a range statement")
+	}
+	return refuse("declared in %s, which is not rewritten yet", nodeKind(parent))
+}
+
+// allMembers reports whether every named identifier is a group member (or
+// blank), else returns the name of one that is not.
+func allMembers(ix *index, info *types.Info, names []*ast.Ident, g *group) (bool, string) {
+	for _, n := range names {
+		obj := info.Defs[n]
+		if obj == nil || n.Name == "_" {
+			continue
+		}
+		if !g.member[ix.id(origin(obj))] {
+			return false, n.Name
+		}
+	}
+	return true, ""
+}
+
+// classifyValue decides what an expression assigned to a member becomes.
+func (pl *planner) classifyValue(s site, g *group, v ast.Expr) classification {
+	info := s.pkg.TypesInfo
+	v = ast.Unparen(v)
+	if isNil(info, v) {
+		return classification{}
+	}
+	switch x := v.(type) {
+	case *ast.CallExpr:
+		if isBuiltin(info, x.Fun, "make") {
+			return classification{edits: []*edit{{kind: editMake, node: x, mapType: info.TypeOf(x)}}}
+		}
+	case *ast.CompositeLit:
+		return classification{edits: []*edit{{kind: editLit, node: x, mapType: info.TypeOf(x)}}}
+	}
+	if obj := mapObjectOf(info, v); obj != nil {
+		return classification{flows: []types.Object{obj}}
+	}
+	return refuse("assigned from %s, which is not a map object that can be rewritten with it", types.ExprString(v))
+}
+
+// mapObjectOf returns the map variable or field that e denotes, if any.
+func mapObjectOf(info *types.Info, e ast.Expr) types.Object {
+	var id *ast.Ident
+	switch x := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		id = x
+	case *ast.SelectorExpr:
+		id = x.Sel
+	default:
+		return nil
+	}
+	obj := info.Uses[id]
+	if obj == nil || !detect.IsMapVar(obj) {
+		return nil
+	}
+	return origin(obj)
+}
+
+// classifyAssign handles a member appearing whole in an assignment.
+func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Expr) classification {
+	info := s.pkg.TypesInfo
+	if len(a.Lhs) != len(a.Rhs) {
+		return refuse("assigned from a multi-value expression")
+	}
+	for j, l := range a.Lhs {
+		if l == e {
+			if a.Tok != token.ASSIGN {
+				return refuse("used with %s", a.Tok)
+			}
+			c := pl.classifyValue(s, g, a.Rhs[j])
+			if c.refusal == "" && !isNil(info, a.Rhs[j]) {
+				c.notes = append(c.notes, fmt.Sprintf("%s: the variable is reassigned; if other goroutines use it meanwhile, that assignment still races", pl.ix.fset.Position(a.Pos())))
+			}
+			return c
+		}
+	}
+	for j, r := range a.Rhs {
+		if r != e {
+			continue
+		}
+		l := ast.Unparen(a.Lhs[j])
+		if id, ok := l.(*ast.Ident); ok && id.Name == "_" {
+			return classification{}
+		}
+		if obj := mapObjectOf(info, l); obj != nil {
+			return classification{flows: []types.Object{obj}}
+		}
+		if id, ok := l.(*ast.Ident); ok {
+			if obj := info.Defs[id]; obj != nil {
+				return classification{flows: []types.Object{origin(obj)}}
+			}
+		}
+		return refuse("assigned to %s, which is not a map variable", types.ExprString(l))
+	}
+	return refuse("used in an assignment")
+}
+
+// classifyIndex handles m[k] in its context.
+func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.Node, mapType types.Type) classification {
+	info := s.pkg.TypesInfo
+	one := func(e *edit) classification { return classification{edits: []*edit{e}} }
+	switch p := grand.(type) {
+	case *ast.AssignStmt:
+		for _, l := range p.Lhs {
+			if ast.Unparen(l) != ix {
+				continue
+			}
+			if len(p.Lhs) != 1 || len(p.Rhs) != 1 {
+				return refuse("stored in a tuple assignment, which is not rewritten yet")
+			}
+			switch p.Tok {
+			case token.ASSIGN:
+				if rest, ok := appendOfSame(info, ix, p.Rhs[0]); ok {
+					return pl.rmw(s, p, editAppend, mapType, rest)
+				}
+				return one(&edit{kind: editStore, node: p, mapType: mapType})
+			case token.DEFINE:
+				return refuse("unexpected := on a map element")
+			default:
+				return pl.rmw(s, p, editOpAssign, mapType, []ast.Expr{p.Rhs[0]})
+			}
+		}
+		if len(p.Lhs) == 2 && len(p.Rhs) == 1 && ast.Unparen(p.Rhs[0]) == ix {
+			return one(&edit{kind: editLoad, node: ix, mapType: mapType})
+		}
+	case *ast.ValueSpec:
+		if len(p.Names) == 2 && len(p.Values) == 1 && ast.Unparen(p.Values[0]) == ix {
+			return one(&edit{kind: editLoad, node: ix, mapType: mapType})
+		}
+	case *ast.IncDecStmt:
+		return one(&edit{kind: editIncDec, node: p, mapType: mapType})
+	case *ast.UnaryExpr:
+		if p.Op == token.AND {
+			return refuse("the address of an element is taken")
+		}
+	}
+	return one(&edit{kind: editGet, node: ix, mapType: mapType})
+}
+
+// rmw plans an atomic read-modify-write. Operands that are not pure are
+// evaluated into temporaries first, which needs the statement to stand in a
+// statement list.
+func (pl *planner) rmw(s site, stmt ast.Stmt, kind editKind, mapType types.Type, operands []ast.Expr) classification {
+	info := s.pkg.TypesInfo
+	var hoist []int
+	for i, op := range operands {
+		if !pure(info, op) {
+			hoist = append(hoist, i)
+		}
+	}
+	if len(hoist) > 0 && !inStmtList(s.stack, stmt) {
+		return refuse("read-modify-write whose operand %s must be evaluated first, in a place where no statement can be inserted", types.ExprString(operands[hoist[0]]))
+	}
+	return classification{edits: []*edit{{kind: kind, node: stmt, mapType: mapType, hoist: hoist}}}
+}
+
+// inStmtList reports whether stmt is an element of a block or clause body.
+func inStmtList(stack []ast.Node, stmt ast.Stmt) bool {
+	for i := len(stack) - 1; i > 0; i-- {
+		if stack[i] != stmt {
+			continue
+		}
+		switch stack[i-1].(type) {
+		case *ast.BlockStmt, *ast.CaseClause, *ast.CommClause:
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// appendOfSame recognises m[k] = append(m[k], rest...) with the same map
+// expression and a pure key, and returns rest.
+func appendOfSame(info *types.Info, ix *ast.IndexExpr, rhs ast.Expr) ([]ast.Expr, bool) {
+	call, ok := ast.Unparen(rhs).(*ast.CallExpr)
+	if !ok || !isBuiltin(info, call.Fun, "append") || len(call.Args) == 0 {
+		return nil, false
+	}
+	first, ok := ast.Unparen(call.Args[0]).(*ast.IndexExpr)
+	if !ok || !sameExpr(first.X, ix.X) || !sameExpr(first.Index, ix.Index) || !pure(info, ix.Index) || !isPath(ix.X) {
+		return nil, false
+	}
+	return call.Args[1:], true
+}
+
+// isPath reports whether e is an identifier or a chain of field selections
+// on one, which can be evaluated twice with the same result.
+func isPath(e ast.Expr) bool {
+	switch x := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		return true
+	case *ast.SelectorExpr:
+		return isPath(x.X)
+	}
+	return false
+}
+
+func sameExpr(a, b ast.Expr) bool {
+	return types.ExprString(ast.Unparen(a)) == types.ExprString(ast.Unparen(b))
+}
+
+// pure reports whether evaluating e has no side effects and reads no map,
+// so it may be evaluated twice, later, or inside an update callback.
+func pure(info *types.Info, e ast.Expr) bool {
+	ok := true
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.CallExpr:
+			if tv, isType := info.Types[x.Fun]; isType && tv.IsType() {
+				return true // a conversion
+			}
+			if isBuiltin(info, x.Fun, "len") || isBuiltin(info, x.Fun, "cap") ||
+				isBuiltin(info, x.Fun, "min") || isBuiltin(info, x.Fun, "max") {
+				for _, a := range x.Args {
+					if _, isMap := info.TypeOf(a).Underlying().(*types.Map); isMap {
+						ok = false
+					}
+				}
+				return ok
+			}
+			ok = false
+		case *ast.UnaryExpr:
+			if x.Op == token.ARROW {
+				ok = false
+			}
+		case *ast.IndexExpr:
+			if t := info.TypeOf(x.X); t != nil {
+				if _, isMap := t.Underlying().(*types.Map); isMap {
+					ok = false
+				}
+			}
+		case *ast.Ident:
+			if obj, isVar := info.Uses[x].(*types.Var); isVar && detect.IsMapVar(obj) {
+				ok = false
+			}
+		case *ast.FuncLit:
+			return false
+		}
+		return ok
+	})
+	return ok
+}
+
+// classifyCallArg handles a member passed to a function.
+func (pl *planner) classifyCallArg(s site, call *ast.CallExpr, e ast.Expr, mapType types.Type) classification {
+	info := s.pkg.TypesInfo
+	if call.Fun == e {
+		return refuse("called")
+	}
+	switch {
+	case isBuiltin(info, call.Fun, "delete") && call.Args[0] == e:
+		return classification{edits: []*edit{{kind: editDelete, node: call, mapType: mapType}}}
+	case isBuiltin(info, call.Fun, "clear"):
+		return classification{edits: []*edit{{kind: editClear, node: call, mapType: mapType}}}
+	case isBuiltin(info, call.Fun, "len"):
+		return classification{edits: []*edit{{kind: editLen, node: call, mapType: mapType}}}
+	}
+	if fn := calledFunc(info, call); fn != nil && fn.Pkg() != nil && isPrintFunc(fn) {
+		return classification{} // the safe map prints exactly like the map
+	}
+	return refuse("passed to %s, which takes a map", types.ExprString(call.Fun))
+}
+
+// isPrintFunc reports whether fn formats its arguments with package fmt,
+// which prints a safe map exactly as it prints a map.
+func isPrintFunc(fn *types.Func) bool {
+	switch fn.Pkg().Path() {
+	case "fmt":
+		return strings.Contains(fn.Name(), "print") || strings.Contains(fn.Name(), "Print") || fn.Name() == "Errorf"
+	case "log":
+		n := fn.Name()
+		return strings.HasPrefix(n, "Print") || strings.HasPrefix(n, "Fatal") || strings.HasPrefix(n, "Panic")
+	}
+	return false
+}
+
+func calledFunc(info *types.Info, call *ast.CallExpr) *types.Func {
+	var id *ast.Ident
+	switch f := ast.Unparen(call.Fun).(type) {
+	case *ast.Ident:
+		id = f
+	case *ast.SelectorExpr:
+		id = f.Sel
+	default:
+		return nil
+	}
+	fn, _ := info.Uses[id].(*types.Func)
+	return fn
+}
+
+func isBuiltin(info *types.Info, fun ast.Expr, name string) bool {
+	id, ok := ast.Unparen(fun).(*ast.Ident)
+	if !ok || id.Name != name {
+		return false
+	}
+	_, ok = info.Uses[id].(*types.Builtin)
+	return ok
+}
+
+func isNil(info *types.Info, e ast.Expr) bool {
+	tv, ok := info.Types[ast.Unparen(e)]
+	return ok && tv.IsNil()
+}
+
+func isStructLit(info *types.Info, lit *ast.CompositeLit) bool {
+	t := info.TypeOf(lit)
+	if t == nil {
+		return false
+	}
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	_, ok := t.Underlying().(*types.Struct)
+	return ok
+}
+
+// nodeKind describes a syntax node for messages: "*ast.CompositeLit" →
+// "a composite literal".
+func nodeKind(n ast.Node) string {
+	name := fmt.Sprintf("%T", n)
+	name = strings.TrimPrefix(name, "*ast.")
+	var words []string
+	start := 0
+	for i := 1; i < len(name); i++ {
+		if name[i] >= 'A' && name[i] <= 'Z' {
+			words = append(words, strings.ToLower(name[start:i]))
+			start = i
+		}
+	}
+	words = append(words, strings.ToLower(name[start:]))
+	s := strings.Join(words, " ")
+	s = strings.ReplaceAll(s, " expr", " expression")
+	s = strings.ReplaceAll(s, " stmt", " statement")
+	s = strings.ReplaceAll(s, " lit", " literal")
+	return "a " + s
+}
+
+// sortedIDs returns the keys of m in a stable order.
+func sortedIDs(m map[string]bool) []string {
+	var ids []string
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// elemType returns V of the map type t.
+func elemType(t types.Type) types.Type {
+	_, v, _ := typeinfer.Elems(t)
+	return v
+}
