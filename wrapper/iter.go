@@ -8,51 +8,45 @@ import "iter"
 // No lock is held while the loop body runs, so the body may read and write m.
 // As with a built-in map, the order is unspecified, an entry deleted before
 // it is reached is not produced, and an entry added during the loop may or
-// may not be produced.
+// may not be produced. The value produced for a key is its value when the
+// key is reached.
 func (m *Map[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		if m == nil {
 			return
 		}
-		m.init(0)
-		for i := range m.shards {
-			if !m.shards[i].each(yield) {
+		st := m.state.Load()
+		if st == nil {
+			return
+		}
+		for i := range st.shards {
+			if !st.eachLive(&st.shards[i], yield) {
 				return
 			}
 		}
 	}
 }
 
-// each calls yield for the entries of s until yield returns false, holding
-// the lock only to take a snapshot. It reports whether yield never returned
-// false.
-func (s *shard[K, V]) each(yield func(K, V) bool) bool {
-	type pair struct {
-		k K
-		v V
-	}
-	s.mu.Lock()
-	snapshot := make([]pair, 0, len(s.m))
-	for k, v := range s.m {
-		snapshot = append(snapshot, pair{k, v})
-	}
-	s.mu.Unlock()
-	for _, p := range snapshot {
-		v := p.v
-		if p.k == p.k { // a key not equal to itself (NaN) cannot be looked up
-			s.mu.Lock()
-			cur, ok := s.m[p.k]
-			s.mu.Unlock()
-			if !ok {
-				continue // deleted since the snapshot
+// eachLive calls yield for the entries of s until yield returns false, and
+// reports whether yield never did. It holds no lock.
+//
+// It walks the table s had when it started. If s rebuilds its table in the
+// meantime, the old table no longer sees writes, so each entry found there
+// is looked up again in the current table to skip deleted keys and produce
+// current values.
+func (st *state[K, V]) eachLive(s *shard[K, V], yield func(K, V) bool) bool {
+	t := s.table.Load()
+	return t.each(func(e *entry[K, V]) bool {
+		if cur := s.table.Load(); cur != t && e.key == e.key {
+			// A key not equal to itself (NaN) cannot be looked up; it
+			// is produced from the old table.
+			_, _, e = cur.find(st.hash(e.key), e.key)
+			if e == nil {
+				return true
 			}
-			v = cur
 		}
-		if !yield(p.k, v) {
-			return false
-		}
-	}
-	return true
+		return yield(e.key, st.valueOf(e))
+	})
 }
 
 // Keys returns an iterator over the keys of m. It replaces for k := range m.
@@ -80,42 +74,42 @@ func (m *Map[K, V]) Values() iter.Seq[V] {
 }
 
 // Clone returns a built-in map holding the entries of m, or nil if m is nil.
-// It replaces maps.Clone(m) and a getter returning the map itself. Each shard
-// is copied atomically; the map as a whole is not frozen while it is copied.
+// It replaces maps.Clone(m), and a getter returning the map itself. Each
+// shard is copied atomically; the map as a whole is not frozen while it is
+// copied.
 func (m *Map[K, V]) Clone() map[K]V {
-	if m == nil {
-		return nil
-	}
-	m.init(0)
-	out := make(map[K]V)
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.Lock()
-		for k, v := range s.m {
-			out[k] = v
-		}
-		s.mu.Unlock()
-	}
-	return out
+	return m.copyShards(false)
 }
 
 // TakeAll removes every entry from m and returns them as a built-in map. Each
-// entry is either returned or stays for later writers, never lost: it replaces
-// the idiom old := m; m = make(map[K]V) used to drain a map.
-// A nil m gives a nil map.
+// entry is either returned or left for later, never lost to a concurrent
+// writer: it replaces the idiom old := m; m = make(map[K]V) used to drain a
+// map. A nil m gives a nil map.
 func (m *Map[K, V]) TakeAll() map[K]V {
+	return m.copyShards(true)
+}
+
+// copyShards copies the entries of m into a built-in map, one shard at a
+// time under its lock, and clears each shard copied if take is set.
+func (m *Map[K, V]) copyShards(take bool) map[K]V {
 	if m == nil {
 		return nil
 	}
-	m.init(0)
-	out := make(map[K]V)
-	for i := range m.shards {
-		s := &m.shards[i]
+	out := make(map[K]V, m.Len())
+	st := m.state.Load()
+	if st == nil {
+		return out
+	}
+	for i := range st.shards {
+		s := &st.shards[i]
 		s.mu.Lock()
-		for k, v := range s.m {
-			out[k] = v
+		s.table.Load().each(func(e *entry[K, V]) bool {
+			out[e.key] = st.valueOf(e)
+			return true
+		})
+		if take {
+			s.clear()
 		}
-		clear(s.m)
 		s.mu.Unlock()
 	}
 	return out

@@ -19,32 +19,36 @@ import (
 	"hash/maphash"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Map is a map from K to V that is safe for concurrent use by multiple
 // goroutines. It is always used through a pointer, as a built-in map is a
 // reference: copying a *Map shares the map, and a *Map can be nil.
 //
-// The zero Map is an empty map ready to use, but Map values must not be copied
-// after first use.
+// Lookups take no lock. Writes lock one of several shards, chosen by the
+// key's hash. Writing an existing key allocates nothing when V is a small
+// pointer-free type such as an integer.
+//
+// The zero Map is an empty map ready to use; a Map must not be copied after
+// first use.
 type Map[K comparable, V any] struct {
-	once   sync.Once
-	seed   maphash.Seed
-	shards []shard[K, V]
+	state  atomic.Pointer[state[K, V]]
+	initMu sync.Mutex // serialises the initialisation of a zero Map
 }
 
-// shard is one lock-protected part of a Map. Keys are assigned to shards by
-// hash so that writers to different keys rarely contend.
-type shard[K comparable, V any] struct {
-	mu sync.Mutex
-	m  map[K]V
-	_  [40]byte // keep shards on separate cache lines
+// state is the fixed part of a Map, set up once.
+type state[K comparable, V any] struct {
+	seed   maphash.Seed
+	inline bool // values are stored in entry.word; see storesInline
+	shift  uint // a hash's shard is its top bits: hash >> shift
+	shards []shard[K, V]
 }
 
 // New returns an empty Map. It replaces make(map[K]V).
 func New[K comparable, V any]() *Map[K, V] {
 	m := &Map[K, V]{}
-	m.init(0)
+	m.state.Store(newState[K, V](0))
 	return m
 }
 
@@ -52,7 +56,7 @@ func New[K comparable, V any]() *Map[K, V] {
 // It replaces make(map[K]V, n).
 func NewSized[K comparable, V any](n int) *Map[K, V] {
 	m := &Map[K, V]{}
-	m.init(n)
+	m.state.Store(newState[K, V](n))
 	return m
 }
 
@@ -60,42 +64,121 @@ func NewSized[K comparable, V any](n int) *Map[K, V] {
 // composite literal. The Map takes ownership of src: the caller must not use
 // src afterwards. A nil src gives an empty, non-nil Map.
 func From[K comparable, V any](src map[K]V) *Map[K, V] {
-	m := &Map[K, V]{}
-	m.init(len(src))
+	m := NewSized[K, V](len(src))
 	for k, v := range src {
 		m.Store(k, v)
 	}
 	return m
 }
 
-// init sets up the shards, sized for about n entries. It runs once per Map,
-// from a constructor or from the first use of a zero Map.
-func (m *Map[K, V]) init(n int) {
-	m.once.Do(func() {
-		m.seed = maphash.MakeSeed()
-		count := shardCount()
-		m.shards = make([]shard[K, V], count)
-		for i := range m.shards {
-			m.shards[i].m = make(map[K]V, n/count)
+// newState returns the state of a Map with room for about n entries.
+func newState[K comparable, V any](n int) *state[K, V] {
+	count := shardCount()
+	st := &state[K, V]{
+		seed:   maphash.MakeSeed(),
+		inline: storesInline[V](),
+		shift:  uint(64 - bitsFor(count)),
+		shards: make([]shard[K, V], count),
+	}
+	if n > 0 {
+		perShard := (n + count - 1) / count
+		for i := range st.shards {
+			st.shards[i].rebuild(st, nil, perShard)
 		}
-	})
+	}
+	return st
 }
 
 // shardCount returns the number of shards for a new Map: a power of two
-// comfortably above the number of goroutines that can run at once.
+// comfortably above the number of goroutines that can run at once, so that
+// concurrent writers rarely wait for each other.
 func shardCount() int {
 	n := 1
-	for n < 4*runtime.GOMAXPROCS(0) {
+	for n < 4*runtime.GOMAXPROCS(0) && n < 256 {
 		n *= 2
 	}
 	return n
 }
 
-// shardFor returns the shard that holds k, initialising a zero Map.
-func (m *Map[K, V]) shardFor(k K) *shard[K, V] {
-	m.init(0)
-	h := maphash.Comparable(m.seed, k)
-	return &m.shards[h&uint64(len(m.shards)-1)]
+// bitsFor returns log2(n) for a power of two n.
+func bitsFor(n int) int {
+	b := 0
+	for 1<<b < n {
+		b++
+	}
+	return b
+}
+
+// writable returns m's state for a write, initialising a zero Map. A write to
+// a nil *Map panics as it does on a nil built-in map.
+func (m *Map[K, V]) writable() *state[K, V] {
+	if m == nil {
+		assignToNilMap[K, V](nil)
+	}
+	if st := m.state.Load(); st != nil {
+		return st
+	}
+	m.initMu.Lock()
+	defer m.initMu.Unlock()
+	st := m.state.Load()
+	if st == nil {
+		st = newState[K, V](0)
+		m.state.Store(st)
+	}
+	return st
+}
+
+// readable returns m's state for a read, or nil if m is nil or a zero Map,
+// which read as empty. It still hashes k so that an unhashable key panics as
+// it would in a built-in map.
+func (m *Map[K, V]) readable(k K) *state[K, V] {
+	var st *state[K, V]
+	if m != nil {
+		st = m.state.Load()
+	}
+	if st == nil {
+		maphash.Comparable(maphash.Seed{}, k)
+	}
+	return st
+}
+
+// hash returns the hash of k.
+func (st *state[K, V]) hash(k K) uint64 {
+	return maphash.Comparable(st.seed, k)
+}
+
+// shardOf returns the shard for hash h.
+func (st *state[K, V]) shardOf(h uint64) *shard[K, V] {
+	return &st.shards[h>>st.shift]
+}
+
+// valueOf returns the value held by e.
+func (st *state[K, V]) valueOf(e *entry[K, V]) V {
+	if st.inline {
+		return fromWord[V](e.word.Load())
+	}
+	return e.val
+}
+
+// newEntry returns an entry holding k and v.
+func (st *state[K, V]) newEntry(k K, v V) *entry[K, V] {
+	e := &entry[K, V]{key: k}
+	if st.inline {
+		e.word.Store(toWord(v))
+	} else {
+		e.val = v
+	}
+	return e
+}
+
+// set changes the value of e, found in slot i of grp, to v. The caller holds
+// the shard's lock.
+func (st *state[K, V]) set(grp *group[K, V], i int, e *entry[K, V], v V) {
+	if st.inline {
+		e.word.Store(toWord(v))
+	} else {
+		grp.slots[i].Store(&entry[K, V]{key: e.key, val: v})
+	}
 }
 
 // assignToNilMap panics exactly as assigning to an entry of a nil built-in
@@ -116,28 +199,31 @@ func (m *Map[K, V]) Get(k K) V {
 // Load returns the value stored for k and whether there is one.
 // It replaces the comma-ok index expression v, ok := m[k].
 func (m *Map[K, V]) Load(k K) (V, bool) {
-	if m == nil {
-		// Hash k anyway so that an unhashable key panics as it would in a
-		// built-in map.
-		_ = maphash.Comparable(maphash.Seed{}, k)
+	st := m.readable(k)
+	if st == nil {
 		var zero V
 		return zero, false
 	}
-	s := m.shardFor(k)
-	s.mu.Lock()
-	v, ok := s.m[k]
-	s.mu.Unlock()
-	return v, ok
+	h := st.hash(k)
+	_, _, e := st.shardOf(h).table.Load().find(h, k)
+	if e == nil {
+		var zero V
+		return zero, false
+	}
+	return st.valueOf(e), true
 }
 
 // Store sets the value for k. It replaces the assignment m[k] = v.
 func (m *Map[K, V]) Store(k K, v V) {
-	if m == nil {
-		assignToNilMap[K, V](nil)
-	}
-	s := m.shardFor(k)
+	st := m.writable()
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
-	s.m[k] = v
+	if grp, i, e := s.table.Load().find(h, k); e != nil {
+		st.set(grp, i, e, v)
+	} else {
+		s.insert(st, h, st.newEntry(k, v))
+	}
 	s.mu.Unlock()
 }
 
@@ -151,11 +237,14 @@ func (m *Map[K, V]) Clear() {
 	if m == nil {
 		return
 	}
-	m.init(0)
-	for i := range m.shards {
-		s := &m.shards[i]
+	st := m.state.Load()
+	if st == nil {
+		return
+	}
+	for i := range st.shards {
+		s := &st.shards[i]
 		s.mu.Lock()
-		clear(s.m)
+		s.clear()
 		s.mu.Unlock()
 	}
 }
@@ -166,31 +255,30 @@ func (m *Map[K, V]) Len() int {
 	if m == nil {
 		return 0
 	}
-	m.init(0)
-	n := 0
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
+	st := m.state.Load()
+	if st == nil {
+		return 0
 	}
-	return n
+	n := int64(0)
+	for i := range st.shards {
+		n += st.shards[i].count.Load()
+	}
+	return int(n)
 }
 
 // LoadOrStore returns the value stored for k if there is one (loaded is true);
 // otherwise it stores v and returns it (loaded is false), in one atomic step.
 // It replaces: if old, ok := m[k]; ok { use old } else { m[k] = v }.
 func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool) {
-	if m == nil {
-		assignToNilMap[K, V](nil)
-	}
-	s := m.shardFor(k)
+	st := m.writable()
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.m[k]; ok {
-		return old, true
+	if _, _, e := s.table.Load().find(h, k); e != nil {
+		return st.valueOf(e), true
 	}
-	s.m[k] = v
+	s.insert(st, h, st.newEntry(k, v))
 	return v, false
 }
 
@@ -202,16 +290,17 @@ func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool) {
 func (m *Map[K, V]) LoadOrCompute(k K, f func() V) (actual V, loaded bool) {
 	if m == nil {
 		f()
-		assignToNilMap[K, V](nil)
 	}
-	s := m.shardFor(k)
+	st := m.writable()
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.m[k]; ok {
-		return old, true
+	if _, _, e := s.table.Load().find(h, k); e != nil {
+		return st.valueOf(e), true
 	}
 	v := f()
-	s.m[k] = v
+	s.insert(st, h, st.newEntry(k, v))
 	return v, false
 }
 
@@ -219,32 +308,41 @@ func (m *Map[K, V]) LoadOrCompute(k K, f func() V) (actual V, loaded bool) {
 // whether there was one, in one atomic step.
 // It replaces: v, ok := m[k]; delete(m, k).
 func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
-	if m == nil {
-		return m.Load(k)
+	st := m.readable(k)
+	if st == nil {
+		var zero V
+		return zero, false
 	}
-	s := m.shardFor(k)
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
-	v, ok := s.m[k]
-	if ok {
-		delete(s.m, k)
+	defer s.mu.Unlock()
+	grp, i, e := s.table.Load().find(h, k)
+	if e == nil {
+		var zero V
+		return zero, false
 	}
-	s.mu.Unlock()
-	return v, ok
+	v := st.valueOf(e)
+	s.remove(grp, i)
+	return v, true
 }
 
 // Swap stores v for k and returns the previous value and whether there was
 // one, in one atomic step.
 // It replaces: previous, loaded := m[k]; m[k] = v.
 func (m *Map[K, V]) Swap(k K, v V) (previous V, loaded bool) {
-	if m == nil {
-		assignToNilMap[K, V](nil)
-	}
-	s := m.shardFor(k)
+	st := m.writable()
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
-	previous, loaded = s.m[k]
-	s.m[k] = v
-	s.mu.Unlock()
-	return previous, loaded
+	defer s.mu.Unlock()
+	if grp, i, e := s.table.Load().find(h, k); e != nil {
+		previous = st.valueOf(e)
+		st.set(grp, i, e, v)
+		return previous, true
+	}
+	s.insert(st, h, st.newEntry(k, v))
+	return previous, false
 }
 
 // Update stores f(old) for k, where old is the value stored for k or the zero
@@ -256,13 +354,20 @@ func (m *Map[K, V]) Update(k K, f func(old V) V) V {
 	if m == nil {
 		var zero V
 		f(zero)
-		assignToNilMap[K, V](nil)
 	}
-	s := m.shardFor(k)
+	st := m.writable()
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v := f(s.m[k])
-	s.m[k] = v
+	if grp, i, e := s.table.Load().find(h, k); e != nil {
+		v := f(st.valueOf(e))
+		st.set(grp, i, e, v)
+		return v
+	}
+	var zero V
+	v := f(zero)
+	s.insert(st, h, st.newEntry(k, v))
 	return v
 }
 
@@ -284,29 +389,37 @@ const (
 // whether there is one. f runs while the lock for k is held: it must not use m.
 // It replaces any read-modify-write of m[k] that may also delete it.
 func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, ok bool) {
+	var zero V
 	if m == nil {
-		var zero V
-		v, op := f(zero, false)
-		if op == UpdateOp {
+		// Like a nil built-in map, a nil *Map is only written to, and so
+		// only panics, if f asks for it.
+		if _, op := f(zero, false); op == UpdateOp {
 			assignToNilMap[K, V](nil)
 		}
-		_ = v
 		return zero, false
 	}
-	s := m.shardFor(k)
+	st := m.writable()
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, loaded := s.m[k]
+	grp, i, e := s.table.Load().find(h, k)
+	old, loaded := zero, e != nil
+	if loaded {
+		old = st.valueOf(e)
+	}
 	v, op := f(old, loaded)
-	switch op {
-	case UpdateOp:
-		s.m[k] = v
+	switch {
+	case op == UpdateOp && loaded:
+		st.set(grp, i, e, v)
 		return v, true
-	case DeleteOp:
-		if loaded {
-			delete(s.m, k)
-		}
-		var zero V
+	case op == UpdateOp:
+		s.insert(st, h, st.newEntry(k, v))
+		return v, true
+	case op == DeleteOp && loaded:
+		s.remove(grp, i)
+		return zero, false
+	case op == DeleteOp:
 		return zero, false
 	default:
 		return old, loaded
@@ -324,15 +437,18 @@ type Addable interface {
 // and returns the sum, in one atomic step. It replaces m[k] += delta and
 // m[k]++.
 func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
-	if m == nil {
-		assignToNilMap[K, V](nil)
-	}
-	s := m.shardFor(k)
+	st := m.writable()
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
-	v := s.m[k] + delta
-	s.m[k] = v
-	s.mu.Unlock()
-	return v
+	defer s.mu.Unlock()
+	if grp, i, e := s.table.Load().find(h, k); e != nil {
+		v := st.valueOf(e) + delta
+		st.set(grp, i, e, v)
+		return v
+	}
+	s.insert(st, h, st.newEntry(k, delta))
+	return delta
 }
 
 // CompareAndSwap stores new for k if k is present and its value equals old,
@@ -340,14 +456,16 @@ func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
 // swapped, as in sync.Map.
 // It replaces: if v, ok := m[k]; ok && v == old { m[k] = new }.
 func CompareAndSwap[K, V comparable](m *Map[K, V], k K, old, new V) bool {
-	if m == nil {
+	st := m.readable(k)
+	if st == nil {
 		return false
 	}
-	s := m.shardFor(k)
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.m[k]; ok && v == old {
-		s.m[k] = new
+	if grp, i, e := s.table.Load().find(h, k); e != nil && st.valueOf(e) == old {
+		st.set(grp, i, e, new)
 		return true
 	}
 	return false
@@ -357,14 +475,16 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], k K, old, new V) bool {
 // reports whether it did, in one atomic step.
 // It replaces: if v, ok := m[k]; ok && v == old { delete(m, k) }.
 func CompareAndDelete[K, V comparable](m *Map[K, V], k K, old V) bool {
-	if m == nil {
+	st := m.readable(k)
+	if st == nil {
 		return false
 	}
-	s := m.shardFor(k)
+	h := st.hash(k)
+	s := st.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.m[k]; ok && v == old {
-		delete(s.m, k)
+	if grp, i, e := s.table.Load().find(h, k); e != nil && st.valueOf(e) == old {
+		s.remove(grp, i)
 		return true
 	}
 	return false

@@ -1,0 +1,60 @@
+package safemap
+
+import (
+	"reflect"
+	"unsafe"
+)
+
+// storesInline reports whether values of type V are kept in an entry's
+// 64-bit word. That holds for types of at most eight bytes that contain no
+// pointers (integers, floats, booleans and small arrays and structs of them):
+// their bits can be stored and loaded atomically without the garbage
+// collector needing to see them, so writing an existing key allocates
+// nothing. Other values are kept in an immutable entry that each write
+// replaces.
+func storesInline[V any]() bool {
+	t := reflect.TypeFor[V]()
+	return t.Size() <= 8 && pointerFree(t)
+}
+
+// pointerFree reports whether values of type t contain no pointers.
+func pointerFree(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Array:
+		return t.Len() == 0 || pointerFree(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !pointerFree(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	default:
+		return false
+	}
+}
+
+// toWord returns the bits of v, a value for which storesInline is true, as a
+// word.
+func toWord[V any](v V) uint64 {
+	var w uint64
+	if unsafe.Sizeof(v) > unsafe.Sizeof(w) {
+		panic("safemap: value too large to store inline")
+	}
+	*(*V)(unsafe.Pointer(&w)) = v
+	return w
+}
+
+// fromWord is the inverse of toWord.
+func fromWord[V any](w uint64) V {
+	var v V
+	if unsafe.Sizeof(v) > unsafe.Sizeof(w) {
+		panic("safemap: value too large to store inline")
+	}
+	return *(*V)(unsafe.Pointer(&w))
+}
