@@ -1,0 +1,378 @@
+package racelog
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"sort"
+	"strings"
+
+	"github.com/safemapfix/safemapfix/load"
+)
+
+// resolve finds the code that performed access a and the map expression it
+// used there.
+func (l *locator) resolve(a *Access) *site {
+	s := &site{access: a}
+	start := -1
+	for i, f := range a.Stack {
+		if a.Op == Direct && i > 0 {
+			// Compiled code touched the memory itself: the top frame is the
+			// code that did it. If it is not loaded code, following the
+			// stack down would blame the wrong line.
+			break
+		}
+		if lf := l.idx.lookup(f); lf != nil {
+			s.file, s.frame, start = lf, f, i
+			break
+		}
+	}
+	if s.file == nil {
+		s.why = l.outside(a)
+		return s
+	}
+	indirect := false
+	for _, f := range a.Stack[:start] {
+		if !isMapImplementation(f) {
+			indirect = true // e.g. fmt printing the map, maps.Copy, a library
+		}
+	}
+	uses := s.file.usesOnLine(l.fset, s.frame.Line)
+	if len(uses) == 0 {
+		s.why = fmt.Sprintf("no map expression at %s:%d", relPath(s.file), s.frame.Line)
+		return s
+	}
+	s.use, s.why = pick(s.file.pkg.TypesInfo, uses, allowedRoles(a, indirect))
+	if s.use == nil {
+		s.why = fmt.Sprintf("%s:%d: %s", relPath(s.file), s.frame.Line, s.why)
+		return s
+	}
+	s.obj, s.why = objectOf(s.file, s.use.expr)
+	if s.obj == nil {
+		s.why = fmt.Sprintf("%s: %s", l.fset.Position(s.use.expr.Pos()), s.why)
+		return s
+	}
+	s.obj, s.via = l.throughParams(a, start, s.file, s.obj)
+	return s
+}
+
+// throughParams follows a map parameter back to the variable or field the
+// caller passed, using the caller's frame in the stack, as long as each
+// caller passes a named map. It returns v itself when v is not a
+// parameter or the argument cannot be named, and the parameters it went
+// through.
+func (l *locator) throughParams(a *Access, frame int, lf *loadedFile, v *types.Var) (*types.Var, []string) {
+	var via []string
+	for frame+1 < len(a.Stack) {
+		fn, index := paramOf(lf, v)
+		if fn == nil {
+			break
+		}
+		caller := a.Stack[frame+1]
+		clf := l.idx.lookup(caller)
+		if clf == nil {
+			break
+		}
+		arg := argumentAt(l.fset, clf, caller.Line, load.ObjectID(l.fset, fn), index)
+		if arg == nil {
+			break
+		}
+		obj, _ := objectOf(clf, arg)
+		if obj == nil {
+			break
+		}
+		via = append(via, fmt.Sprintf("parameter %s of %s", v.Name(), fn.Name()))
+		v, lf, frame = obj, clf, frame+1
+	}
+	return v, via
+}
+
+// paramOf returns the function declared in lf that has v as a parameter,
+// and v's index among the parameters; nil for anything else (receivers,
+// variadic parameters, parameters of function literals).
+func paramOf(lf *loadedFile, v *types.Var) (*types.Func, int) {
+	for _, d := range lf.file.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || v.Pos() < fd.Type.Pos() || v.Pos() >= fd.Type.End() || fd.Type.Params == nil {
+			continue
+		}
+		index := 0
+		for _, field := range fd.Type.Params.List {
+			if _, variadic := field.Type.(*ast.Ellipsis); variadic {
+				return nil, 0
+			}
+			for _, name := range field.Names {
+				if lf.pkg.TypesInfo.Defs[name] == v {
+					fn, _ := lf.pkg.TypesInfo.Defs[fd.Name].(*types.Func)
+					return fn, index
+				}
+				index++
+			}
+			if len(field.Names) == 0 {
+				index++
+			}
+		}
+	}
+	return nil, 0
+}
+
+// argumentAt returns argument index of the call to the function with
+// ObjectID fnID on line of lf, or nil when there is not exactly one.
+func argumentAt(fset *token.FileSet, lf *loadedFile, line int, fnID string, index int) ast.Expr {
+	info := lf.pkg.TypesInfo
+	var found []ast.Expr
+	ast.Inspect(lf.file, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || fset.Position(call.Pos()).Line > line || fset.Position(call.End()).Line < line {
+			return true
+		}
+		var id *ast.Ident
+		switch f := unparen(call.Fun).(type) {
+		case *ast.Ident:
+			id = f
+		case *ast.SelectorExpr:
+			id = f.Sel
+		case *ast.IndexExpr: // an explicit instantiation, f[T](m)
+			if x, ok := unparen(f.X).(*ast.Ident); ok {
+				id = x
+			}
+		}
+		if id == nil || call.Ellipsis.IsValid() || index >= len(call.Args) {
+			return true
+		}
+		if fn, ok := info.Uses[id].(*types.Func); ok && load.ObjectID(fset, fn.Origin()) == fnID {
+			found = append(found, call.Args[index])
+		}
+		return true
+	})
+	if len(found) != 1 {
+		return nil
+	}
+	return found[0]
+}
+
+// outside explains an access with no frame in the loaded code.
+func (l *locator) outside(a *Access) string {
+	if len(a.Stack) == 0 {
+		return "the race detector could not restore the stack"
+	}
+	f := a.Stack[0]
+	if site, ok := a.Site(); ok && a.Op != Direct {
+		f = site
+	}
+	return fmt.Sprintf("%s (%s:%d) is not in the loaded packages", f.Func, f.File, f.Line)
+}
+
+// isMapImplementation reports whether f is a frame of the runtime itself,
+// which sits between a map operation and the code that asked for it.
+func isMapImplementation(f Frame) bool {
+	return strings.HasPrefix(f.Func, "runtime.") || strings.HasPrefix(f.Func, "internal/runtime/")
+}
+
+// allowedRoles lists the syntactic roles that can produce access a, best
+// first.
+func allowedRoles(a *Access, indirect bool) []role {
+	var roles []role
+	switch a.Op {
+	case Lookup:
+		roles = []role{roleRead, roleCommaOk, roleUpdate}
+	case Assign:
+		roles = []role{roleStore, roleUpdate}
+	case Delete:
+		roles = []role{roleDelete}
+	case Clear:
+		roles = []role{roleClear, roleRange}
+	case Iterate:
+		roles = []role{roleRange}
+	case Clone:
+		roles = []role{rolePassed}
+	case Write:
+		roles = []role{roleStore, roleUpdate, roleDelete, roleClear}
+	case Read:
+		roles = []role{roleRead, roleCommaOk, roleLen}
+	case Direct:
+		if a.Write {
+			roles = []role{roleStore, roleUpdate, roleAssignVar}
+		} else {
+			roles = []role{roleLen, roleRead, roleCommaOk, roleRange, rolePassed}
+		}
+	}
+	if indirect {
+		// The map operation happened in a callee that received the map.
+		roles = append([]role{rolePassed}, roles...)
+	}
+	return roles
+}
+
+// pick chooses the map expression that the access is about among the map
+// expressions of its line: those whose role fits, best role first. It
+// fails when several maps fit equally well.
+func pick(info *types.Info, uses []*mapUse, roles []role) (*mapUse, string) {
+	rank := func(r role) int {
+		for i, x := range roles {
+			if x == r {
+				return i
+			}
+		}
+		return -1
+	}
+	bestRank := -1
+	var best []*mapUse
+	for _, u := range uses {
+		r := rank(u.role)
+		switch {
+		case r < 0:
+		case bestRank < 0 || r < bestRank:
+			bestRank, best = r, []*mapUse{u}
+		case r == bestRank:
+			best = append(best, u)
+		}
+	}
+	if len(best) == 0 {
+		var found []string
+		for _, u := range uses {
+			found = append(found, fmt.Sprintf("%s (%s)", types.ExprString(u.expr), accessOp[u.role]))
+		}
+		return nil, fmt.Sprintf("the reported operation matches none of the map expressions there: %s", strings.Join(found, ", "))
+	}
+	if named := namedUses(best); len(named) > 0 {
+		// A map that was handed to a callee (maps.Clone(m)) ties with
+		// the callee's result; the variable is the one accessed.
+		best = named
+	}
+	distinct := map[string]*mapUse{}
+	for _, u := range best {
+		distinct[useKey(info, u)] = u
+	}
+	if len(distinct) > 1 {
+		var names []string
+		for _, u := range distinct {
+			names = append(names, types.ExprString(u.expr))
+		}
+		sort.Strings(names)
+		return nil, fmt.Sprintf("several maps fit the report: %s", strings.Join(names, ", "))
+	}
+	return best[0], ""
+}
+
+// namedUses returns the uses that name a variable or field.
+func namedUses(uses []*mapUse) []*mapUse {
+	var named []*mapUse
+	for _, u := range uses {
+		switch unparen(u.expr).(type) {
+		case *ast.Ident, *ast.SelectorExpr:
+			named = append(named, u)
+		}
+	}
+	return named
+}
+
+// useKey identifies the map a use names: its object, or its text when it
+// has none.
+func useKey(info *types.Info, u *mapUse) string {
+	switch e := u.expr.(type) {
+	case *ast.Ident:
+		if obj := info.Uses[e]; obj != nil {
+			return fmt.Sprint(obj.Pos())
+		}
+	case *ast.SelectorExpr:
+		if sel := info.Selections[e]; sel != nil {
+			return fmt.Sprint(sel.Obj().Pos())
+		}
+		if obj := info.Uses[e.Sel]; obj != nil {
+			return fmt.Sprint(obj.Pos())
+		}
+	}
+	return types.ExprString(u.expr)
+}
+
+// objectOf returns the variable or field that map expression e names,
+// following local aliases (c := s.cache) back to what they copy.
+func objectOf(lf *loadedFile, e ast.Expr) (*types.Var, string) {
+	info := lf.pkg.TypesInfo
+	const maxAliases = 8
+	for range maxAliases {
+		var obj types.Object
+		switch x := unparen(e).(type) {
+		case *ast.Ident:
+			obj = info.Uses[x]
+		case *ast.SelectorExpr:
+			if sel := info.Selections[x]; sel != nil {
+				if sel.Kind() != types.FieldVal {
+					return nil, fmt.Sprintf("%s is a method value, not a map variable", types.ExprString(x))
+				}
+				obj = sel.Obj()
+			} else {
+				obj = info.Uses[x.Sel]
+			}
+		default:
+			return nil, fmt.Sprintf("the map %s is not a variable or field", types.ExprString(e))
+		}
+		v, ok := obj.(*types.Var)
+		if !ok {
+			return nil, fmt.Sprintf("%s is not a variable or field", types.ExprString(e))
+		}
+		src := aliasSource(lf, v)
+		if src == nil {
+			return v, ""
+		}
+		e = src
+	}
+	return nil, fmt.Sprintf("too many aliases to follow from %s", types.ExprString(e))
+}
+
+// aliasSource returns the expression a local map variable was initialised
+// from when the variable is a plain alias: declared with one value that
+// names another variable or field (x := s.m, var x = m), and never
+// assigned again in its file. Otherwise it returns nil.
+func aliasSource(lf *loadedFile, v *types.Var) ast.Expr {
+	if v.IsField() || v.Parent() == nil || v.Pkg() == nil || v.Parent() == v.Pkg().Scope() {
+		return nil
+	}
+	info := lf.pkg.TypesInfo
+	var src ast.Expr
+	reassigned := false
+	defines := func(id ast.Expr) bool {
+		i, ok := id.(*ast.Ident)
+		return ok && info.Defs[i] == v
+	}
+	assigns := func(id ast.Expr) bool {
+		i, ok := unparen(id).(*ast.Ident)
+		return ok && info.Uses[i] == v
+	}
+	ast.Inspect(lf.file, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for i, lhs := range n.Lhs {
+				switch {
+				case defines(lhs) && len(n.Lhs) == len(n.Rhs):
+					src = n.Rhs[i]
+				case assigns(lhs):
+					reassigned = true
+				}
+			}
+		case *ast.ValueSpec:
+			for i, name := range n.Names {
+				if defines(name) && len(n.Names) == len(n.Values) {
+					src = n.Values[i]
+				}
+			}
+		case *ast.UnaryExpr:
+			if n.Op == token.AND && assigns(n.X) {
+				reassigned = true // &x may be written through
+			}
+		}
+		return true
+	})
+	if reassigned || src == nil {
+		return nil
+	}
+	switch unparen(src).(type) {
+	case *ast.Ident, *ast.SelectorExpr:
+		if isMap(info.TypeOf(src)) {
+			return src
+		}
+	}
+	return nil
+}
