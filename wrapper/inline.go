@@ -1,6 +1,7 @@
 package safemap
 
 import (
+	"math/bits"
 	"reflect"
 	"unsafe"
 )
@@ -57,4 +58,41 @@ func fromWord[V any](w uint64) V {
 		panic("safemap: value too large to store inline")
 	}
 	return *(*V)(unsafe.Pointer(&w))
+}
+
+// isIntegerKind reports whether K is an integer type, whose bits can be
+// hashed directly by hashInt instead of through maphash.
+func isIntegerKind[K any]() bool {
+	switch reflect.TypeFor[K]().Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
+
+// intBits returns the bits of k, a value of an integer type.
+func intBits[K any](k K) uint64 {
+	switch unsafe.Sizeof(k) {
+	case 8:
+		return *(*uint64)(unsafe.Pointer(&k))
+	case 4:
+		return uint64(*(*uint32)(unsafe.Pointer(&k)))
+	case 2:
+		return uint64(*(*uint16)(unsafe.Pointer(&k)))
+	case 1:
+		return uint64(*(*uint8)(unsafe.Pointer(&k)))
+	}
+	panic("safemap: not an integer key")
+}
+
+// hashInt mixes the bits of an integer key with a per-Map seed, spreading
+// every input bit over the whole result. Two rounds of 128-bit
+// multiply-and-fold (as in wyhash) are several times cheaper than hashing
+// through maphash.Comparable, which calls the runtime's hash function
+// indirectly.
+func hashInt(seed, x uint64) uint64 {
+	hi, lo := bits.Mul64(x^seed, 0x2d358dccaa6c78a5)
+	hi, lo = bits.Mul64(hi^lo, 0x8bb84b93962eacc9)
+	return hi ^ lo
 }

@@ -15,12 +15,11 @@ func (m *Map[K, V]) All() iter.Seq2[K, V] {
 		if m == nil {
 			return
 		}
-		st := m.state.Load()
-		if st == nil {
+		if !m.ready.Load() {
 			return
 		}
-		for i := range st.shards {
-			if !st.eachLive(&st.shards[i], yield) {
+		for i := range m.shards {
+			if !m.eachLive(&m.shards[i], yield) {
 				return
 			}
 		}
@@ -34,18 +33,18 @@ func (m *Map[K, V]) All() iter.Seq2[K, V] {
 // meantime, the old table no longer sees writes, so each entry found there
 // is looked up again in the current table to skip deleted keys and produce
 // current values.
-func (st *state[K, V]) eachLive(s *shard[K, V], yield func(K, V) bool) bool {
+func (m *Map[K, V]) eachLive(s *shard[K, V], yield func(K, V) bool) bool {
 	t := s.table.Load()
 	return t.each(func(e *entry[K, V]) bool {
 		if cur := s.table.Load(); cur != t && e.key == e.key {
 			// A key not equal to itself (NaN) cannot be looked up; it
 			// is produced from the old table.
-			_, _, e = cur.find(st.hash(e.key), e.key)
+			_, _, e = cur.find(m.hash(e.key), e.key)
 			if e == nil {
 				return true
 			}
 		}
-		return yield(e.key, st.valueOf(e))
+		return yield(e.key, m.valueOf(e))
 	})
 }
 
@@ -96,15 +95,14 @@ func (m *Map[K, V]) copyShards(take bool) map[K]V {
 		return nil
 	}
 	out := make(map[K]V, m.Len())
-	st := m.state.Load()
-	if st == nil {
+	if !m.ready.Load() {
 		return out
 	}
-	for i := range st.shards {
-		s := &st.shards[i]
+	for i := range m.shards {
+		s := &m.shards[i]
 		s.mu.Lock()
 		s.table.Load().each(func(e *entry[K, V]) bool {
-			out[e.key] = st.valueOf(e)
+			out[e.key] = m.valueOf(e)
 			return true
 		})
 		if take {

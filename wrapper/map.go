@@ -17,6 +17,7 @@ package safemap
 
 import (
 	"hash/maphash"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -33,22 +34,29 @@ import (
 // The zero Map is an empty map ready to use; a Map must not be copied after
 // first use.
 type Map[K comparable, V any] struct {
-	state  atomic.Pointer[state[K, V]]
+	// ready is set once the fields below are; they never change after.
+	ready   atomic.Bool
+	intKey  bool   // K is an integer type, hashed with hashInt
+	inline  bool   // values are stored in entry.word; see storesInline
+	shift   uint8  // a hash's shard is its top bits: hash >> shift
+	intSeed uint64 // seed for hashInt
+	seed    maphash.Seed
+	shards  []shard[K, V]
+
+	// tables holds each shard's table. It is part of the Map itself, not of
+	// the shards, so that a lookup follows one pointer fewer.
+	tables [maxShards]atomic.Pointer[table[K, V]]
+
 	initMu sync.Mutex // serialises the initialisation of a zero Map
 }
 
-// state is the fixed part of a Map, set up once.
-type state[K comparable, V any] struct {
-	seed   maphash.Seed
-	inline bool // values are stored in entry.word; see storesInline
-	shift  uint // a hash's shard is its top bits: hash >> shift
-	shards []shard[K, V]
-}
+// maxShards bounds the number of shards of a Map.
+const maxShards = 32
 
 // New returns an empty Map. It replaces make(map[K]V).
 func New[K comparable, V any]() *Map[K, V] {
 	m := &Map[K, V]{}
-	m.state.Store(newState[K, V](0))
+	m.init(0)
 	return m
 }
 
@@ -56,7 +64,7 @@ func New[K comparable, V any]() *Map[K, V] {
 // It replaces make(map[K]V, n).
 func NewSized[K comparable, V any](n int) *Map[K, V] {
 	m := &Map[K, V]{}
-	m.state.Store(newState[K, V](n))
+	m.init(n)
 	return m
 }
 
@@ -71,22 +79,23 @@ func From[K comparable, V any](src map[K]V) *Map[K, V] {
 	return m
 }
 
-// newState returns the state of a Map with room for about n entries.
-func newState[K comparable, V any](n int) *state[K, V] {
+// init sets up m with room for about n entries. It runs before m is shared,
+// or under m.initMu for a zero Map.
+func (m *Map[K, V]) init(n int) {
 	count := shardCount()
-	st := &state[K, V]{
-		seed:   maphash.MakeSeed(),
-		inline: storesInline[V](),
-		shift:  uint(64 - bitsFor(count)),
-		shards: make([]shard[K, V], count),
-	}
-	if n > 0 {
-		perShard := (n + count - 1) / count
-		for i := range st.shards {
-			st.shards[i].rebuild(st, nil, perShard)
+	m.seed = maphash.MakeSeed()
+	m.intKey = isIntegerKind[K]()
+	m.intSeed = rand.Uint64()
+	m.inline = storesInline[V]()
+	m.shift = uint8(64 - bitsFor(count))
+	m.shards = make([]shard[K, V], count)
+	for i := range m.shards {
+		m.shards[i].table = &m.tables[i]
+		if n > 0 {
+			m.shards[i].rebuild(m, nil, (n+count-1)/count)
 		}
 	}
-	return st
+	m.ready.Store(true)
 }
 
 // shardCount returns the number of shards for a new Map: a power of two
@@ -94,7 +103,7 @@ func newState[K comparable, V any](n int) *state[K, V] {
 // concurrent writers rarely wait for each other.
 func shardCount() int {
 	n := 1
-	for n < 4*runtime.GOMAXPROCS(0) && n < 256 {
+	for n < 4*runtime.GOMAXPROCS(0) && n < maxShards {
 		n *= 2
 	}
 	return n
@@ -109,61 +118,63 @@ func bitsFor(n int) int {
 	return b
 }
 
-// writable returns m's state for a write, initialising a zero Map. A write to
-// a nil *Map panics as it does on a nil built-in map.
-func (m *Map[K, V]) writable() *state[K, V] {
+// writable prepares m for a write, initialising a zero Map. A write to a nil
+// *Map panics as it does on a nil built-in map.
+func (m *Map[K, V]) writable() {
 	if m == nil {
 		assignToNilMap[K, V](nil)
 	}
-	if st := m.state.Load(); st != nil {
-		return st
+	if m.ready.Load() {
+		return
 	}
 	m.initMu.Lock()
 	defer m.initMu.Unlock()
-	st := m.state.Load()
-	if st == nil {
-		st = newState[K, V](0)
-		m.state.Store(st)
+	if !m.ready.Load() {
+		m.init(0)
 	}
-	return st
 }
 
-// readable returns m's state for a read, or nil if m is nil or a zero Map,
-// which read as empty. It still hashes k so that an unhashable key panics as
-// it would in a built-in map.
-func (m *Map[K, V]) readable(k K) *state[K, V] {
-	var st *state[K, V]
-	if m != nil {
-		st = m.state.Load()
+// readable reports whether m has any state to read: a nil *Map or a zero Map
+// reads as empty. When it has none it still hashes k, so that an unhashable
+// key panics as it would in a built-in map.
+func (m *Map[K, V]) readable(k K) bool {
+	if m != nil && m.ready.Load() {
+		return true
 	}
-	if st == nil {
-		maphash.Comparable(maphash.Seed{}, k)
-	}
-	return st
+	maphash.Comparable(maphash.Seed{}, k)
+	return false
 }
 
 // hash returns the hash of k.
-func (st *state[K, V]) hash(k K) uint64 {
-	return maphash.Comparable(st.seed, k)
+func (m *Map[K, V]) hash(k K) uint64 {
+	if m.intKey {
+		return hashInt(m.intSeed, intBits(k))
+	}
+	return maphash.Comparable(m.seed, k)
 }
 
 // shardOf returns the shard for hash h.
-func (st *state[K, V]) shardOf(h uint64) *shard[K, V] {
-	return &st.shards[h>>st.shift]
+func (m *Map[K, V]) shardOf(h uint64) *shard[K, V] {
+	return &m.shards[h>>m.shift]
+}
+
+// tableOf returns the current table of the shard for hash h.
+func (m *Map[K, V]) tableOf(h uint64) *table[K, V] {
+	return m.tables[(h>>m.shift)%maxShards].Load()
 }
 
 // valueOf returns the value held by e.
-func (st *state[K, V]) valueOf(e *entry[K, V]) V {
-	if st.inline {
+func (m *Map[K, V]) valueOf(e *entry[K, V]) V {
+	if m.inline {
 		return fromWord[V](e.word.Load())
 	}
 	return e.val
 }
 
 // newEntry returns an entry holding k and v.
-func (st *state[K, V]) newEntry(k K, v V) *entry[K, V] {
+func (m *Map[K, V]) newEntry(k K, v V) *entry[K, V] {
 	e := &entry[K, V]{key: k}
-	if st.inline {
+	if m.inline {
 		e.word.Store(toWord(v))
 	} else {
 		e.val = v
@@ -173,8 +184,8 @@ func (st *state[K, V]) newEntry(k K, v V) *entry[K, V] {
 
 // set changes the value of e, found in slot i of grp, to v. The caller holds
 // the shard's lock.
-func (st *state[K, V]) set(grp *group[K, V], i int, e *entry[K, V], v V) {
-	if st.inline {
+func (m *Map[K, V]) set(grp *group[K, V], i int, e *entry[K, V], v V) {
+	if m.inline {
 		e.word.Store(toWord(v))
 	} else {
 		grp.slots[i].Store(&entry[K, V]{key: e.key, val: v})
@@ -199,30 +210,29 @@ func (m *Map[K, V]) Get(k K) V {
 // Load returns the value stored for k and whether there is one.
 // It replaces the comma-ok index expression v, ok := m[k].
 func (m *Map[K, V]) Load(k K) (V, bool) {
-	st := m.readable(k)
-	if st == nil {
+	if !m.readable(k) {
 		var zero V
 		return zero, false
 	}
-	h := st.hash(k)
-	_, _, e := st.shardOf(h).table.Load().find(h, k)
+	h := m.hash(k)
+	_, _, e := m.tableOf(h).find(h, k)
 	if e == nil {
 		var zero V
 		return zero, false
 	}
-	return st.valueOf(e), true
+	return m.valueOf(e), true
 }
 
 // Store sets the value for k. It replaces the assignment m[k] = v.
 func (m *Map[K, V]) Store(k K, v V) {
-	st := m.writable()
-	h := st.hash(k)
-	s := st.shardOf(h)
+	m.writable()
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		st.set(grp, i, e, v)
+		m.set(grp, i, e, v)
 	} else {
-		s.insert(st, h, st.newEntry(k, v))
+		s.insert(m, h, m.newEntry(k, v))
 	}
 	s.mu.Unlock()
 }
@@ -237,12 +247,11 @@ func (m *Map[K, V]) Clear() {
 	if m == nil {
 		return
 	}
-	st := m.state.Load()
-	if st == nil {
+	if !m.ready.Load() {
 		return
 	}
-	for i := range st.shards {
-		s := &st.shards[i]
+	for i := range m.shards {
+		s := &m.shards[i]
 		s.mu.Lock()
 		s.clear()
 		s.mu.Unlock()
@@ -255,13 +264,12 @@ func (m *Map[K, V]) Len() int {
 	if m == nil {
 		return 0
 	}
-	st := m.state.Load()
-	if st == nil {
+	if !m.ready.Load() {
 		return 0
 	}
 	n := int64(0)
-	for i := range st.shards {
-		n += st.shards[i].count.Load()
+	for i := range m.shards {
+		n += m.shards[i].count.Load()
 	}
 	return int(n)
 }
@@ -270,15 +278,15 @@ func (m *Map[K, V]) Len() int {
 // otherwise it stores v and returns it (loaded is false), in one atomic step.
 // It replaces: if old, ok := m[k]; ok { use old } else { m[k] = v }.
 func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool) {
-	st := m.writable()
-	h := st.hash(k)
-	s := st.shardOf(h)
+	m.writable()
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, _, e := s.table.Load().find(h, k); e != nil {
-		return st.valueOf(e), true
+		return m.valueOf(e), true
 	}
-	s.insert(st, h, st.newEntry(k, v))
+	s.insert(m, h, m.newEntry(k, v))
 	return v, false
 }
 
@@ -291,16 +299,16 @@ func (m *Map[K, V]) LoadOrCompute(k K, f func() V) (actual V, loaded bool) {
 	if m == nil {
 		f()
 	}
-	st := m.writable()
-	h := st.hash(k)
-	s := st.shardOf(h)
+	m.writable()
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, _, e := s.table.Load().find(h, k); e != nil {
-		return st.valueOf(e), true
+		return m.valueOf(e), true
 	}
 	v := f()
-	s.insert(st, h, st.newEntry(k, v))
+	s.insert(m, h, m.newEntry(k, v))
 	return v, false
 }
 
@@ -308,13 +316,12 @@ func (m *Map[K, V]) LoadOrCompute(k K, f func() V) (actual V, loaded bool) {
 // whether there was one, in one atomic step.
 // It replaces: v, ok := m[k]; delete(m, k).
 func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
-	st := m.readable(k)
-	if st == nil {
+	if !m.readable(k) {
 		var zero V
 		return zero, false
 	}
-	h := st.hash(k)
-	s := st.shardOf(h)
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	grp, i, e := s.table.Load().find(h, k)
@@ -322,7 +329,7 @@ func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	v := st.valueOf(e)
+	v := m.valueOf(e)
 	s.remove(grp, i)
 	return v, true
 }
@@ -331,17 +338,17 @@ func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
 // one, in one atomic step.
 // It replaces: previous, loaded := m[k]; m[k] = v.
 func (m *Map[K, V]) Swap(k K, v V) (previous V, loaded bool) {
-	st := m.writable()
-	h := st.hash(k)
-	s := st.shardOf(h)
+	m.writable()
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		previous = st.valueOf(e)
-		st.set(grp, i, e, v)
+		previous = m.valueOf(e)
+		m.set(grp, i, e, v)
 		return previous, true
 	}
-	s.insert(st, h, st.newEntry(k, v))
+	s.insert(m, h, m.newEntry(k, v))
 	return previous, false
 }
 
@@ -355,19 +362,19 @@ func (m *Map[K, V]) Update(k K, f func(old V) V) V {
 		var zero V
 		f(zero)
 	}
-	st := m.writable()
-	h := st.hash(k)
-	s := st.shardOf(h)
+	m.writable()
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		v := f(st.valueOf(e))
-		st.set(grp, i, e, v)
+		v := f(m.valueOf(e))
+		m.set(grp, i, e, v)
 		return v
 	}
 	var zero V
 	v := f(zero)
-	s.insert(st, h, st.newEntry(k, v))
+	s.insert(m, h, m.newEntry(k, v))
 	return v
 }
 
@@ -398,23 +405,23 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 		}
 		return zero, false
 	}
-	st := m.writable()
-	h := st.hash(k)
-	s := st.shardOf(h)
+	m.writable()
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	grp, i, e := s.table.Load().find(h, k)
 	old, loaded := zero, e != nil
 	if loaded {
-		old = st.valueOf(e)
+		old = m.valueOf(e)
 	}
 	v, op := f(old, loaded)
 	switch {
 	case op == UpdateOp && loaded:
-		st.set(grp, i, e, v)
+		m.set(grp, i, e, v)
 		return v, true
 	case op == UpdateOp:
-		s.insert(st, h, st.newEntry(k, v))
+		s.insert(m, h, m.newEntry(k, v))
 		return v, true
 	case op == DeleteOp && loaded:
 		s.remove(grp, i)
@@ -437,17 +444,17 @@ type Addable interface {
 // and returns the sum, in one atomic step. It replaces m[k] += delta and
 // m[k]++.
 func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
-	st := m.writable()
-	h := st.hash(k)
-	s := st.shardOf(h)
+	m.writable()
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		v := st.valueOf(e) + delta
-		st.set(grp, i, e, v)
+		v := m.valueOf(e) + delta
+		m.set(grp, i, e, v)
 		return v
 	}
-	s.insert(st, h, st.newEntry(k, delta))
+	s.insert(m, h, m.newEntry(k, delta))
 	return delta
 }
 
@@ -456,16 +463,15 @@ func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
 // swapped, as in sync.Map.
 // It replaces: if v, ok := m[k]; ok && v == old { m[k] = new }.
 func CompareAndSwap[K, V comparable](m *Map[K, V], k K, old, new V) bool {
-	st := m.readable(k)
-	if st == nil {
+	if !m.readable(k) {
 		return false
 	}
-	h := st.hash(k)
-	s := st.shardOf(h)
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if grp, i, e := s.table.Load().find(h, k); e != nil && st.valueOf(e) == old {
-		st.set(grp, i, e, new)
+	if grp, i, e := s.table.Load().find(h, k); e != nil && m.valueOf(e) == old {
+		m.set(grp, i, e, new)
 		return true
 	}
 	return false
@@ -475,15 +481,14 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], k K, old, new V) bool {
 // reports whether it did, in one atomic step.
 // It replaces: if v, ok := m[k]; ok && v == old { delete(m, k) }.
 func CompareAndDelete[K, V comparable](m *Map[K, V], k K, old V) bool {
-	st := m.readable(k)
-	if st == nil {
+	if !m.readable(k) {
 		return false
 	}
-	h := st.hash(k)
-	s := st.shardOf(h)
+	h := m.hash(k)
+	s := m.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if grp, i, e := s.table.Load().find(h, k); e != nil && st.valueOf(e) == old {
+	if grp, i, e := s.table.Load().find(h, k); e != nil && m.valueOf(e) == old {
 		s.remove(grp, i)
 		return true
 	}

@@ -57,16 +57,14 @@ type table[K comparable, V any] struct {
 
 // shard is one lock domain of a Map.
 type shard[K comparable, V any] struct {
-	// table is read by every lookup; it sits on its own cache line so that
-	// writers updating the fields below do not slow readers down.
-	table atomic.Pointer[table[K, V]]
-	_     [56]byte
+	// table points to the shard's entry in Map.tables.
+	table *atomic.Pointer[table[K, V]]
 
 	mu     sync.Mutex
 	count  atomic.Int64 // live entries; written under mu, read by Len
 	used   int          // full and deleted slots of table; guarded by mu
 	growAt int          // used limit before the table is rebuilt; guarded by mu
-	_      [32]byte
+	_      [24]byte     // keep shards on separate cache lines
 }
 
 // tagOf returns the control byte of a full slot for hash h.
@@ -160,10 +158,10 @@ func (t *table[K, V]) place(h uint64, e *entry[K, V]) (wasEmpty bool) {
 
 // insert adds e, whose key is absent, to the shard, rebuilding the table
 // first if it is full. The caller holds s.mu.
-func (s *shard[K, V]) insert(st *state[K, V], h uint64, e *entry[K, V]) {
+func (s *shard[K, V]) insert(m *Map[K, V], h uint64, e *entry[K, V]) {
 	t := s.table.Load()
 	if t == nil || s.used >= s.growAt {
-		t = s.rebuild(st, t, 2*int(s.count.Load()))
+		t = s.rebuild(m, t, 2*int(s.count.Load()))
 	}
 	if t.place(h, e) {
 		s.used++
@@ -175,7 +173,7 @@ func (s *shard[K, V]) insert(st *state[K, V], h uint64, e *entry[K, V]) {
 // holding the live entries of old, and returns it. The old table is left as
 // it was, so readers still searching it see a consistent map. The caller
 // holds s.mu.
-func (s *shard[K, V]) rebuild(st *state[K, V], old *table[K, V], n int) *table[K, V] {
+func (s *shard[K, V]) rebuild(m *Map[K, V], old *table[K, V], n int) *table[K, V] {
 	t := newTable[K, V](groupsFor(n))
 	used := 0
 	if old != nil {
@@ -183,7 +181,7 @@ func (s *shard[K, V]) rebuild(st *state[K, V], old *table[K, V], n int) *table[K
 			grp := &old.groups[gi]
 			for i := range grp.slots {
 				if e := grp.slots[i].Load(); e != nil {
-					t.place(st.hash(e.key), e)
+					t.place(m.hash(e.key), e)
 					used++
 				}
 			}
