@@ -69,8 +69,17 @@ func runtimeMapOp(stack []Frame) MapOp {
 // Go 1.24 and later (Swiss-table maps in internal/runtime/maps) and of
 // earlier releases (runtime.mapiterinit, runtime.mapiternext).
 func frameMapOp(fn string) MapOp {
-	name := strings.TrimPrefix(fn, "runtime.")
-	if name != fn {
+	name, ok := strings.CutPrefix(fn, "runtime.")
+	if !ok {
+		// The map functions that the runtime provides to reflect
+		// (reflect.mapaccess, reflect.maplen, ...), used by fmt,
+		// encoding/json and any reflection.
+		name, ok = strings.CutPrefix(fn, "reflect.")
+		if ok && name == "maplen" {
+			return Read
+		}
+	}
+	if ok {
 		switch {
 		case strings.HasPrefix(name, "mapaccess"):
 			return Lookup

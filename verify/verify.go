@@ -1,0 +1,472 @@
+// Package verify checks a module after safemapfix has written its fixes,
+// and puts the written files back when the check fails.
+//
+// The check runs the go command in the module on the packages that were
+// rewritten and every package of the module that imports them, directly
+// or through tests:
+//
+//   - Build: go build and go vet. A fix that does not compile, or that
+//     vet rejects, is undone.
+//   - Race: Build, then go test -race -count=1 -shuffle=on -cpu=1,2,4,
+//     which runs each test at three GOMAXPROCS settings in a random order
+//     to perturb scheduling. Map races seen by the race detector are
+//     counted and, given the race log that motivated the fix, compared
+//     with it. A test that fails for any reason other than the race
+//     detector is taken as a regression and the fix is undone, unless it
+//     already failed in that race log.
+//
+// Typical use, after writing:
+//
+//	rep, err := verify.CheckAndRestore(ctx, verify.Config{Dir: dir, Level: verify.Race, BeforeLog: raceLog}, written)
+//
+// where written holds a [Snapshot] of every path taken before writing it.
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/safemapfix/safemapfix/racelog"
+)
+
+// Level is how thoroughly to check.
+type Level int
+
+const (
+	// None checks nothing.
+	None Level = iota
+	// Build runs go build and go vet.
+	Build
+	// Race runs Build, then the tests under the race detector.
+	Race
+)
+
+func (l Level) String() string {
+	switch l {
+	case None:
+		return "none"
+	case Build:
+		return "build"
+	case Race:
+		return "race"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// ParseLevel reads a --verify flag value: "build" (also the empty string,
+// for a bare --verify), "race" or "none".
+func ParseLevel(s string) (Level, error) {
+	switch s {
+	case "", "build":
+		return Build, nil
+	case "race":
+		return Race, nil
+	case "none", "off":
+		return None, nil
+	}
+	return None, fmt.Errorf("unknown verify level %q: use build or race", s)
+}
+
+// Config says what to check.
+type Config struct {
+	// Dir is a directory inside the module; the go command runs at the
+	// module's root.
+	Dir string
+	// Packages are the rewritten packages, as import paths or patterns
+	// relative to Dir. CheckAndRestore adds the directories of the
+	// written .go files; when both are empty, the whole module (./...) is
+	// checked.
+	Packages []string
+	Level    Level
+	// Env is the go command's environment; nil means os.Environ().
+	Env []string
+	// BeforeLog is the text of the race log that led to the fix (the
+	// output of go test -race), if any. With Race, its map races are
+	// compared with those seen after the fix, and the tests it shows
+	// failing for other reasons are not blamed on the fix.
+	BeforeLog []byte
+	// Progress, if not nil, receives each go command before it runs.
+	Progress io.Writer
+}
+
+// Report is what a check found.
+type Report struct {
+	Level Level
+	// ModuleDir is the module root where the commands ran.
+	ModuleDir string
+	// Packages are the import paths checked: the rewritten packages and
+	// their importers in the module.
+	Packages []string
+	// Steps are the commands run, in order; the check stops at the first
+	// step that fails to build or vet.
+	Steps []Step
+	// Failures are tests that failed for a reason other than the race
+	// detector, and packages whose test binary failed outright, that did
+	// not already fail in the Before log.
+	Failures []string
+	// MapRaces compares map races before (from Config.Before) and after
+	// the fix (from the test run); empty unless Level is Race.
+	MapRaces RaceDiff
+	// After is the race log of the test run (Level Race).
+	After *racelog.Log
+}
+
+// Step is one go command and its result.
+type Step struct {
+	Args   []string
+	Output string
+	// Err is the command's error (usually an exit status); nil on success.
+	Err error
+}
+
+// Failed reports whether the step's command failed.
+func (s Step) Failed() bool { return s.Err != nil }
+
+func (s Step) String() string {
+	status := "ok"
+	if s.Err != nil {
+		status = "FAILED: " + s.Err.Error()
+	}
+	return fmt.Sprintf("go %s: %s", strings.Join(s.Args, " "), status)
+}
+
+// OK reports whether the check passed: everything built and vetted, and
+// at the race level no test regressed.
+func (r *Report) OK() bool {
+	for _, s := range r.Steps {
+		if s.Failed() && s.Args[0] != "test" {
+			return false
+		}
+	}
+	return len(r.Failures) == 0
+}
+
+// Summary describes the report in a few lines for the user.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "verify (%s) of %d packages in %s:\n", r.Level, len(r.Packages), r.ModuleDir)
+	for _, s := range r.Steps {
+		fmt.Fprintf(&b, "\t%s\n", s)
+	}
+	for _, f := range r.Failures {
+		fmt.Fprintf(&b, "\tregression: %s\n", f)
+	}
+	if r.After != nil {
+		fmt.Fprintf(&b, "\t%s\n", r.MapRaces)
+	}
+	return b.String()
+}
+
+// Problems returns the output of the failed build and vet steps and the
+// test failures, for an error message.
+func (r *Report) Problems() string {
+	var b strings.Builder
+	for _, s := range r.Steps {
+		if s.Failed() && s.Args[0] != "test" {
+			fmt.Fprintf(&b, "go %s:\n%s", strings.Join(s.Args, " "), indent(s.Output))
+		}
+	}
+	for _, f := range r.Failures {
+		fmt.Fprintf(&b, "%s\n", f)
+	}
+	return b.String()
+}
+
+func indent(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return ""
+	}
+	return "\t" + strings.ReplaceAll(s, "\n", "\n\t") + "\n"
+}
+
+// Error is returned by CheckAndRestore when the check failed and the
+// written files were put back.
+type Error struct {
+	Report *Report
+	// Restored is the number of paths put back.
+	Restored int
+	// RestoreErr is non-nil when some paths could not be put back.
+	RestoreErr error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.RestoreErr != nil {
+		fmt.Fprintf(&b, "verification failed and the written files could NOT all be restored (%v); ", e.RestoreErr)
+	} else {
+		fmt.Fprintf(&b, "verification failed; restored %d written files to their previous content; ", e.Restored)
+	}
+	b.WriteString("the fix is not applied:\n")
+	b.WriteString(e.Report.Problems())
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// CheckAndRestore checks the module after a run wrote the files in
+// written (see Snapshot), and restores them all if the check fails or
+// cannot be run. The error is then an *Error carrying the go command's
+// messages, or the reason the check could not run.
+func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Report, error) {
+	if cfg.Level == None {
+		return &Report{Level: None}, nil
+	}
+	for _, w := range written {
+		if strings.HasSuffix(w.Path, ".go") {
+			cfg.Packages = append(cfg.Packages, dirPattern(cfg.Dir, filepath.Dir(w.Path)))
+		}
+	}
+	rep, err := Check(ctx, cfg)
+	if err != nil {
+		if rerr := Restore(written); rerr != nil {
+			return rep, fmt.Errorf("%w; restoring the written files also failed: %v", err, rerr)
+		}
+		return rep, fmt.Errorf("%w; restored %d written files", err, len(written))
+	}
+	if rep.OK() {
+		return rep, nil
+	}
+	rerr := Restore(written)
+	return rep, &Error{Report: rep, Restored: len(written), RestoreErr: rerr}
+}
+
+// dirPattern turns a directory into a package pattern relative to base.
+func dirPattern(base, dir string) string {
+	if base == "" {
+		base = "."
+	}
+	absBase, err1 := filepath.Abs(base)
+	absDir, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return dir
+	}
+	rel, err := filepath.Rel(absBase, absDir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return absDir
+	}
+	return "./" + filepath.ToSlash(rel)
+}
+
+// Check runs the checks of cfg.Level. The error is only for a check that
+// could not run (no go command, no module, cancelled); a failing build or
+// test is reported in the Report (see Report.OK).
+func Check(ctx context.Context, cfg Config) (*Report, error) {
+	rep := &Report{Level: cfg.Level}
+	if cfg.Level == None {
+		return rep, nil
+	}
+	root, err := moduleRoot(cfg.Dir)
+	if err != nil {
+		return rep, err
+	}
+	rep.ModuleDir = root
+	g := &goCmd{dir: root, env: cfg.Env, progress: cfg.Progress}
+	pkgs, err := affected(ctx, g, cfg)
+	if err != nil {
+		return rep, err
+	}
+	rep.Packages = pkgs
+	if len(pkgs) == 0 {
+		return rep, nil
+	}
+	for _, args := range [][]string{
+		append([]string{"build", "-o", os.DevNull}, pkgs...),
+		append([]string{"vet"}, pkgs...),
+	} {
+		step, err := g.run(ctx, args...)
+		if err != nil {
+			return rep, err
+		}
+		rep.Steps = append(rep.Steps, step)
+		if step.Failed() {
+			return rep, nil
+		}
+	}
+	if cfg.Level < Race {
+		return rep, nil
+	}
+	step, err := g.run(ctx, append([]string{"test", "-race", "-count=1", "-shuffle=on", "-cpu=1,2,4"}, pkgs...)...)
+	if err != nil {
+		return rep, err
+	}
+	rep.Steps = append(rep.Steps, step)
+	rep.After, err = racelog.Parse(strings.NewReader(step.Output))
+	if err != nil {
+		return rep, err
+	}
+	var before []*racelog.Report
+	failedBefore := map[string]bool{}
+	if cfg.BeforeLog != nil {
+		log, err := racelog.Parse(bytes.NewReader(cfg.BeforeLog))
+		if err != nil {
+			return rep, err
+		}
+		before = log.MapReports()
+		for _, f := range testFailures(string(cfg.BeforeLog)) {
+			if !f.raceOnly {
+				failedBefore[f.name] = true
+			}
+		}
+	}
+	rep.MapRaces = compareRaces(before, rep.After.MapReports(), cfg.BeforeLog != nil)
+	for _, f := range testFailures(step.Output) {
+		if f.raceOnly || failedBefore[f.name] {
+			continue
+		}
+		rep.Failures = append(rep.Failures, f.String())
+	}
+	return rep, nil
+}
+
+// moduleRoot returns the directory of the go.mod above dir.
+func moduleRoot(dir string) (string, error) {
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("verify: %w", err)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("verify: no go.mod in %s or above; verification needs a module", abs)
+		}
+	}
+}
+
+// listedPackage is the part of go list -json output that affected needs.
+type listedPackage struct {
+	ImportPath   string
+	Dir          string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+}
+
+// affected lists the rewritten packages and every package of the module
+// that imports one of them, directly or through its tests, sorted.
+func affected(ctx context.Context, g *goCmd, cfg Config) ([]string, error) {
+	all, err := g.list(ctx, "./...")
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Packages) == 0 {
+		var paths []string
+		for _, p := range all {
+			paths = append(paths, p.ImportPath)
+		}
+		sort.Strings(paths)
+		return paths, nil
+	}
+	// Patterns are relative to cfg.Dir, which may be below the root.
+	sub := &goCmd{dir: cfg.Dir, env: g.env, progress: g.progress}
+	if sub.dir == "" {
+		sub.dir = "."
+	}
+	roots, err := sub.list(ctx, cfg.Packages...)
+	if err != nil {
+		return nil, err
+	}
+	importers := map[string][]string{}
+	for _, p := range all {
+		for _, list := range [][]string{p.Imports, p.TestImports, p.XTestImports} {
+			for _, imp := range list {
+				importers[imp] = append(importers[imp], p.ImportPath)
+			}
+		}
+	}
+	inModule := map[string]bool{}
+	for _, p := range all {
+		inModule[p.ImportPath] = true
+	}
+	seen := map[string]bool{}
+	var queue []string
+	for _, p := range roots {
+		if inModule[p.ImportPath] && !seen[p.ImportPath] {
+			seen[p.ImportPath] = true
+			queue = append(queue, p.ImportPath)
+		}
+	}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, imp := range importers[p] {
+			if !seen[imp] {
+				seen[imp] = true
+				queue = append(queue, imp)
+			}
+		}
+	}
+	var paths []string
+	for p := range seen {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
+
+// goCmd runs the go command in one directory.
+type goCmd struct {
+	dir      string
+	env      []string
+	progress io.Writer
+}
+
+// run runs go with args and returns the step. The error is for a command
+// that could not start or was cancelled; a non-zero exit is in Step.Err.
+func (g *goCmd) run(ctx context.Context, args ...string) (Step, error) {
+	if g.progress != nil {
+		fmt.Fprintf(g.progress, "verify: go %s\n", strings.Join(args, " "))
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = g.dir
+	cmd.Env = g.env
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	step := Step{Args: args, Output: out.String(), Err: err}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return step, fmt.Errorf("verify: go %s: %w", args[0], ctxErr)
+	}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return step, fmt.Errorf("verify: run go %s: %w", args[0], err)
+	}
+	return step, nil
+}
+
+// list runs go list -e -json on patterns.
+func (g *goCmd) list(ctx context.Context, patterns ...string) ([]listedPackage, error) {
+	args := append([]string{"list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports"}, patterns...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = g.dir
+	cmd.Env = g.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("verify: go list %s: %w\n%s", strings.Join(patterns, " "), err, stderr.String())
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p listedPackage
+		if err := dec.Decode(&p); err != nil {
+			return nil, fmt.Errorf("verify: read go list output: %w", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, nil
+}

@@ -1,0 +1,242 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// writeModule creates a module from a map of slash-separated paths to
+// contents.
+func writeModule(t *testing.T, files map[string]string) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	dir := t.TempDir()
+	for name, data := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// tree records every file and directory under dir with its mode and
+// content, to compare a tree before and after.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		entry := info.Mode().String()
+		if !d.IsDir() {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			entry += " " + string(data)
+		}
+		out[rel] = entry
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var baseModule = map[string]string{
+	"go.mod":           "module example.com/m\n\ngo 1.24\n",
+	"a/a.go":           "package a\n\nvar Names = map[string]int{}\n\nfunc Get(k string) int { return Names[k] }\n",
+	"b/b.go":           "package b\n\nimport \"example.com/m/a\"\n\nfunc Twice(k string) int { return 2 * a.Get(k) }\n",
+	"c/c.go":           "package c\n\nfunc C() {}\n",
+	"d/d.go":           "package d\n",
+	"d/d_test.go":      "package d\n\nimport (\n\t\"testing\"\n\n\t\"example.com/m/b\"\n)\n\nfunc TestD(t *testing.T) { _ = b.Twice(\"x\") }\n",
+	"cmd/tool/main.go": "package main\n\nimport \"example.com/m/a\"\n\nfunc main() { println(a.Get(\"k\")) }\n",
+}
+
+// write performs a "run": it snapshots each path, then writes or creates
+// it, as safemapfix --write does.
+func write(t *testing.T, dir string, files map[string]string) []Written {
+	t.Helper()
+	var written []Written
+	for name, data := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		ws, err := SnapshotWithDirs(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, ws...)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return written
+}
+
+func TestCheckKeepsGoodWrite(t *testing.T) {
+	dir := writeModule(t, baseModule)
+	written := write(t, dir, map[string]string{
+		"a/a.go":                "package a\n\nimport \"example.com/m/internal/safe\"\n\nvar Names = safe.New()\n\nfunc Get(k string) int { return Names.Get(k) }\n",
+		"internal/safe/safe.go": "package safe\n\nimport \"sync\"\n\ntype Map struct {\n\tmu sync.Mutex\n\tm  map[string]int\n}\n\nfunc New() *Map { return &Map{m: map[string]int{}} }\n\nfunc (m *Map) Get(k string) int {\n\tm.mu.Lock()\n\tdefer m.mu.Unlock()\n\treturn m.m[k]\n}\n",
+	})
+	after := tree(t, dir)
+	rep, err := CheckAndRestore(context.Background(), Config{Dir: dir, Level: Build}, written)
+	if err != nil {
+		t.Fatalf("CheckAndRestore: %v\n%s", err, rep.Summary())
+	}
+	if !rep.OK() || len(rep.Steps) != 2 {
+		t.Fatalf("want build and vet passing, got:\n%s", rep.Summary())
+	}
+	// The rewritten package, the created one, and every importer of a:
+	// b directly, d through its test, cmd/tool; not c.
+	want := []string{"example.com/m/a", "example.com/m/b", "example.com/m/cmd/tool", "example.com/m/d", "example.com/m/internal/safe"}
+	if !slices.Equal(rep.Packages, want) {
+		t.Errorf("checked packages %v, want %v", rep.Packages, want)
+	}
+	if got := tree(t, dir); !equalTrees(got, after) {
+		t.Errorf("a passing check changed the tree")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tool")); err == nil {
+		t.Errorf("go build left a binary in the module")
+	}
+}
+
+func TestCheckRestoresFailedWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		message string // in the error
+	}{
+		{
+			name: "type error in an importer",
+			files: map[string]string{
+				"a/a.go":          "package a\n\nvar Names = map[string]int{}\n\nfunc Get(k string) (int, bool) { v, ok := Names[k]; return v, ok }\n",
+				"internal/x/x.go": "package x\n",
+			},
+			message: "b/b.go:5",
+		},
+		{
+			name: "vet failure",
+			files: map[string]string{
+				"a/a.go": "package a\n\nimport \"fmt\"\n\nvar Names = map[string]int{}\n\nfunc Get(k string) int { fmt.Printf(\"%d\", k); return Names[k] }\n",
+			},
+			message: "Printf format %d has arg k of wrong type string",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeModule(t, baseModule)
+			// An unusual mode must come back too.
+			if err := os.Chmod(filepath.Join(dir, "a", "a.go"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := tree(t, dir)
+			written := write(t, dir, tc.files)
+			rep, err := CheckAndRestore(context.Background(), Config{Dir: filepath.Join(dir, "a"), Level: Build}, written)
+			var verr *Error
+			if !errors.As(err, &verr) {
+				t.Fatalf("want *Error, got %v", err)
+			}
+			if rep.OK() || verr.RestoreErr != nil {
+				t.Errorf("report OK %t, restore error %v", rep.OK(), verr.RestoreErr)
+			}
+			if !strings.Contains(err.Error(), tc.message) || !strings.Contains(err.Error(), "restored") {
+				t.Errorf("error does not carry the go command's message %q:\n%v", tc.message, err)
+			}
+			if got := tree(t, dir); !equalTrees(got, before) {
+				t.Errorf("tree not restored byte for byte\nbefore: %v\nafter:  %v", before, got)
+			}
+		})
+	}
+}
+
+func equalTrees(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRestore(t *testing.T) {
+	dir := t.TempDir()
+	kept := filepath.Join(dir, "kept.go")
+	if err := os.WriteFile(kept, []byte("old\r\nbytes\x00"), 0o751); err != nil {
+		t.Fatal(err)
+	}
+	w1, err := Snapshot(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newDir := filepath.Join(dir, "new", "deeper")
+	w2, _ := Snapshot(filepath.Join(dir, "new"))
+	w3, _ := Snapshot(newDir)
+	created := filepath.Join(newDir, "created.go")
+	w4, _ := Snapshot(created)
+	if !w2.Created || !w3.Created || !w4.Created || w1.Created {
+		t.Fatalf("Snapshot: created flags %t %t %t %t", w1.Created, w2.Created, w3.Created, w4.Created)
+	}
+	if err := os.MkdirAll(newDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{kept, created} {
+		if err := os.WriteFile(path, []byte("new"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(kept, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Restore([]Written{w1, w2, w3, w4}); err != nil {
+		t.Fatal(err)
+	}
+	got := tree(t, dir)
+	want := map[string]string{".": got["."], "kept.go": "-rwxr-x--x old\r\nbytes\x00"}
+	if !equalTrees(got, want) {
+		t.Errorf("after Restore: %q, want %q", got, want)
+	}
+	// Restoring twice is harmless.
+	if err := Restore([]Written{w1, w2, w3, w4}); err != nil {
+		t.Errorf("second Restore: %v", err)
+	}
+}
+
+func TestParseLevel(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Level
+		err  bool
+	}{
+		{"", Build, false}, {"build", Build, false}, {"race", Race, false}, {"none", None, false}, {"fast", None, true},
+	} {
+		got, err := ParseLevel(tc.in)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("ParseLevel(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
