@@ -60,15 +60,37 @@ func fromWord[V any](w uint64) V {
 	return *(*V)(unsafe.Pointer(&w))
 }
 
-// isIntegerKind reports whether K is an integer type, whose bits can be
-// hashed directly by hashInt instead of through maphash.
-func isIntegerKind[K any]() bool {
+// keyKind selects how keys are hashed.
+type keyKind uint8
+
+const (
+	otherKey   keyKind = iota // hashed with maphash.Comparable
+	integerKey                // hashed with hashInt
+	stringKey                 // hashed with maphash.String
+)
+
+// keyKindOf returns the keyKind for keys of type K. Integer and string keys,
+// including named types based on them, are hashed without going through
+// maphash.Comparable, which calls the runtime's hash function indirectly.
+func keyKindOf[K any]() keyKind {
 	switch reflect.TypeFor[K]().Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return true
+		return integerKey
+	case reflect.String:
+		return stringKey
 	}
-	return false
+	return otherKey
+}
+
+// stringOf returns k, a value of a type whose underlying type is string, as
+// a string.
+func stringOf[K any](k K) string {
+	var s string
+	if unsafe.Sizeof(k) != unsafe.Sizeof(s) {
+		panic("safemap: not a string key")
+	}
+	return *(*string)(unsafe.Pointer(&k))
 }
 
 // intBits returns the bits of k, a value of an integer type.
@@ -87,10 +109,9 @@ func intBits[K any](k K) uint64 {
 }
 
 // hashInt mixes the bits of an integer key with a per-Map seed, spreading
-// every input bit over the whole result. Two rounds of 128-bit
-// multiply-and-fold (as in wyhash) are several times cheaper than hashing
-// through maphash.Comparable, which calls the runtime's hash function
-// indirectly.
+// every input bit over the whole result, with two rounds of 128-bit
+// multiply-and-fold as in wyhash: several times cheaper than
+// maphash.Comparable.
 func hashInt(seed, x uint64) uint64 {
 	hi, lo := bits.Mul64(x^seed, 0x2d358dccaa6c78a5)
 	hi, lo = bits.Mul64(hi^lo, 0x8bb84b93962eacc9)

@@ -36,7 +36,7 @@ import (
 type Map[K comparable, V any] struct {
 	// ready is set once the fields below are; they never change after.
 	ready   atomic.Bool
-	intKey  bool   // K is an integer type, hashed with hashInt
+	keyKind keyKind
 	inline  bool   // values are stored in entry.word; see storesInline
 	shift   uint8  // a hash's shard is its top bits: hash >> shift
 	intSeed uint64 // seed for hashInt
@@ -84,7 +84,7 @@ func From[K comparable, V any](src map[K]V) *Map[K, V] {
 func (m *Map[K, V]) init(n int) {
 	count := shardCount()
 	m.seed = maphash.MakeSeed()
-	m.intKey = isIntegerKind[K]()
+	m.keyKind = keyKindOf[K]()
 	m.intSeed = rand.Uint64()
 	m.inline = storesInline[V]()
 	m.shift = uint8(64 - bitsFor(count))
@@ -147,8 +147,11 @@ func (m *Map[K, V]) readable(k K) bool {
 
 // hash returns the hash of k.
 func (m *Map[K, V]) hash(k K) uint64 {
-	if m.intKey {
+	switch m.keyKind {
+	case integerKey:
 		return hashInt(m.intSeed, intBits(k))
+	case stringKey:
+		return maphash.String(m.seed, stringOf(k))
 	}
 	return maphash.Comparable(m.seed, k)
 }
@@ -448,14 +451,15 @@ func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
 	h := m.hash(k)
 	s := m.shardOf(h)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	v := delta
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		v := m.valueOf(e) + delta
+		v += m.valueOf(e)
 		m.set(grp, i, e, v)
-		return v
+	} else {
+		s.insert(m, h, m.newEntry(k, v))
 	}
-	s.insert(m, h, m.newEntry(k, delta))
-	return delta
+	s.mu.Unlock()
+	return v
 }
 
 // CompareAndSwap stores new for k if k is present and its value equals old,
