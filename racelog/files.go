@@ -51,7 +51,7 @@ func newFileIndex(fset *token.FileSet, pkgs []*packages.Package) *fileIndex {
 // lookup returns the loaded file for a frame, or nil when none matches or
 // several match equally well.
 func (idx *fileIndex) lookup(f Frame) *loadedFile {
-	name := filepath.ToSlash(f.File)
+	name := strings.ReplaceAll(f.File, `\`, "/")
 	parts := strings.Split(name, "/")
 	var best []*loadedFile
 	bestScore := 0

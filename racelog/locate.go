@@ -69,7 +69,7 @@ func (u Unhandled) String() string {
 	if u.Pos.IsValid() {
 		return fmt.Sprintf("%s: %s", u.Pos, u.Reason)
 	}
-	return u.Reason
+	return fmt.Sprintf("%s of the race log: %s", u.Report.Where(), u.Reason)
 }
 
 // Locate ties each report of log to the map object it is about, in the
@@ -173,13 +173,17 @@ func (l *locator) race(r *Report, sites []*site) {
 	}
 	if !contents {
 		var outside []string
+		nOutside := 0
 		for _, s := range sites {
 			if s.file == nil {
-				outside = append(outside, s.why)
+				nOutside++
+				if !contains(outside, s.why) {
+					outside = append(outside, s.why)
+				}
 			}
 		}
 		switch {
-		case len(outside) == len(sites):
+		case nOutside == len(sites):
 			l.unhandle(r, OutsideLoadedCode, nil, "", fmt.Sprintf("%s: %s", l.cite(r, sites), strings.Join(outside, "; ")))
 		case anyUse:
 			l.unhandle(r, Unresolved, firstWithUse(sites), "", fmt.Sprintf("%s: the lines name a map, but neither access reads or writes its contents", l.cite(r, sites)))
@@ -221,7 +225,7 @@ func (l *locator) attribute(r *Report, sites, cited []*site) {
 	var whys []string
 	for _, s := range sites {
 		if s.obj == nil {
-			if s.why != "" {
+			if s.why != "" && !contains(whys, s.why) {
 				whys = append(whys, s.why)
 			}
 			continue

@@ -79,6 +79,9 @@ func (k ReportKind) String() string {
 // Report is one race report or one map crash.
 type Report struct {
 	Kind ReportKind
+	// Source names the input the report was read from (set by ReadFiles;
+	// "-" for standard input), or is empty.
+	Source string
 	// Line is the 1-based line of the input where the report starts.
 	Line int
 	// Message is the runtime's message for a crash, such as
@@ -104,6 +107,15 @@ func (r *Report) InMapRuntime() bool {
 		}
 	}
 	return false
+}
+
+// Where locates r in its log: "race.1234:5", or "line 5" when the log
+// has no name.
+func (r *Report) Where() string {
+	if r.Source != "" {
+		return fmt.Sprintf("%s:%d", r.Source, r.Line)
+	}
+	return fmt.Sprintf("line %d", r.Line)
 }
 
 // String summarises r on one line, citing each access's first user frame.
