@@ -146,6 +146,13 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 		if !ok {
 			return File{}, fmt.Errorf("internal error: %s: no syntax for %T", cfg.Fset.Position(e.node.Pos()), e.node)
 		}
+		if prev, ok := byNode[n]; ok {
+			if prev.kind == editTuple && e.kind == editTuple {
+				prev.stores = append(prev.stores, e.stores...)
+				continue
+			}
+			return File{}, fmt.Errorf("internal error: %s: two rewrites of one %T", cfg.Fset.Position(e.node.Pos()), e.node)
+		}
 		byNode[n] = e
 	}
 	var applyErr error
@@ -165,7 +172,14 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 			applyErr = fmt.Errorf("%s: %w", cfg.Fset.Position(e.node.Pos()), err)
 			return false
 		}
-		*repl.Decorations() = decs
+		if len(before) > 0 {
+			// Comments above the statement go above the first one that
+			// replaces it.
+			first := before[0].Decorations()
+			first.Before, first.Start = decs.Before, decs.Start
+			decs.Before, decs.Start = dst.NewLine, nil
+		}
+		mergeDecs(repl.Decorations(), decs)
 		for _, s := range before {
 			c.InsertBefore(s)
 		}
@@ -312,7 +326,7 @@ func isStd(quoted string) bool {
 func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.Node, err error) {
 	switch e.kind {
 	case editGet, editLoad:
-		ie := n.(*dst.IndexExpr)
+		ie := indexExpr(n)
 		method := "Get"
 		if e.kind == editLoad {
 			method = "Load"
@@ -320,11 +334,13 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		return nil, call(sel(ie.X, method), ie.Index), nil
 	case editStore:
 		as := n.(*dst.AssignStmt)
-		ie := unparen(as.Lhs[0]).(*dst.IndexExpr)
+		ie := indexExpr(as.Lhs[0])
+		moveDecs(&as.Rhs[0].Decorations().Start, &as.Decs.Tok, true)
 		return nil, &dst.ExprStmt{X: call(sel(ie.X, "Store"), ie.Index, as.Rhs[0])}, nil
 	case editOpAssign:
 		as := n.(*dst.AssignStmt)
-		ie := unparen(as.Lhs[0]).(*dst.IndexExpr)
+		ie := indexExpr(as.Lhs[0])
+		moveDecs(&as.Rhs[0].Decorations().Start, &as.Decs.Tok, true)
 		operands := []dst.Expr{as.Rhs[0]}
 		before = fe.hoist(e, operands)
 		if as.Tok == token.ADD_ASSIGN && addable(elemType(e.mapType)) {
@@ -338,7 +354,7 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		return before, upd, err
 	case editIncDec:
 		st := n.(*dst.IncDecStmt)
-		ie := unparen(st.X).(*dst.IndexExpr)
+		ie := indexExpr(st.X)
 		one := &dst.BasicLit{Kind: token.INT, Value: "1"}
 		if st.Tok == token.INC {
 			return nil, &dst.ExprStmt{X: call(fe.wrapperRef("Add"), ie.X, ie.Index, one)}, nil
@@ -347,7 +363,7 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		return nil, upd, err
 	case editAppend:
 		as := n.(*dst.AssignStmt)
-		ie := unparen(as.Lhs[0]).(*dst.IndexExpr)
+		ie := indexExpr(as.Lhs[0])
 		app := unparen(as.Rhs[0]).(*dst.CallExpr)
 		operands := app.Args[1:]
 		before = fe.hoist(e, operands)
@@ -368,6 +384,31 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		return nil, call(sel(n.(dst.Expr), "All")), nil
 	case editClone:
 		return nil, call(sel(n.(dst.Expr), "Clone")), nil
+	case editLoadOrStore:
+		// The store in the body is already m.Store(k, v).
+		ifs := n.(*dst.IfStmt)
+		body := ifs.Body.List[0].(*dst.ExprStmt)
+		store := body.X.(*dst.CallExpr)
+		recv := store.Fun.(*dst.SelectorExpr).X
+		k, v := store.Args[0], store.Args[1]
+		moveDecs(&v.Decorations().End, &body.Decs.End, false)
+		if e.pureValue {
+			return nil, &dst.ExprStmt{X: call(sel(recv, "LoadOrStore"), k, v)}, nil
+		}
+		vt, err := typeinfer.Expr(elemType(e.mapType), fe.pkg, fe.importName)
+		if err != nil {
+			return nil, nil, err
+		}
+		fn := &dst.FuncLit{
+			Type: &dst.FuncType{Func: true, Params: &dst.FieldList{}, Results: &dst.FieldList{List: []*dst.Field{{Type: vt}}}},
+			Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{v}}}},
+		}
+		return nil, &dst.ExprStmt{X: call(sel(recv, "LoadOrCompute"), k, fn)}, nil
+	case editTuple:
+		return fe.tuple(n.(*dst.AssignStmt), e.stores)
+	case editHelper:
+		c := n.(*dst.CallExpr)
+		return nil, call(sel(c.Args[0], e.method)), nil
 	case editType:
 		k, v, err := fe.keyElem(n.(dst.Expr), e.mapType)
 		if err != nil {
@@ -455,6 +496,36 @@ func (fe *fileEditor) update(ie *dst.IndexExpr, mapType types.Type, body func(v 
 	return &dst.ExprStmt{X: call(sel(ie.X, "Update"), ie.Index, fn)}, nil
 }
 
+// tuple splits a tuple assignment: the values into temporaries, then each
+// assignment in order, stores into rewritten maps as Store calls.
+func (fe *fileEditor) tuple(as *dst.AssignStmt, stores []int) (before []dst.Stmt, repl dst.Node, err error) {
+	isStore := map[int]bool{}
+	for _, i := range stores {
+		isStore[i] = true
+	}
+	temps := make([]dst.Expr, len(as.Lhs))
+	for i, l := range as.Lhs {
+		if id, ok := l.(*dst.Ident); ok && id.Name == "_" {
+			temps[i] = dst.NewIdent("_")
+			continue
+		}
+		temps[i] = dst.NewIdent(fe.fresh("tmp"))
+	}
+	stmts := []dst.Stmt{&dst.AssignStmt{Lhs: temps, Tok: token.DEFINE, Rhs: as.Rhs}}
+	for i, l := range as.Lhs {
+		t := dst.Clone(temps[i]).(dst.Expr)
+		switch {
+		case isStore[i]:
+			ie := indexExpr(l)
+			stmts = append(stmts, &dst.ExprStmt{X: call(sel(ie.X, "Store"), ie.Index, t)})
+		case t.(*dst.Ident).Name == "_":
+		default:
+			stmts = append(stmts, &dst.AssignStmt{Lhs: []dst.Expr{l}, Tok: token.ASSIGN, Rhs: []dst.Expr{t}})
+		}
+	}
+	return stmts[:len(stmts)-1], stmts[len(stmts)-1], nil
+}
+
 // hoist replaces the operands listed in e.hoist with temporaries and
 // returns the statements that declare them, in source order.
 func (fe *fileEditor) hoist(e *edit, operands []dst.Expr) []dst.Stmt {
@@ -495,8 +566,47 @@ func binary(x dst.Expr, op token.Token, y dst.Expr) dst.Expr {
 	return &dst.BinaryExpr{X: x, Op: op, Y: y}
 }
 
+// call builds fun(args...). A comment that ended the receiver of a method
+// call (delete(m /* c */, k)) moves behind the call, where it reads the
+// same.
 func call(fun dst.Expr, args ...dst.Expr) *dst.CallExpr {
-	return &dst.CallExpr{Fun: fun, Args: args}
+	c := &dst.CallExpr{Fun: fun, Args: args}
+	if s, ok := fun.(*dst.SelectorExpr); ok {
+		moveDecs(&c.Decs.End, &s.X.Decorations().End, false)
+	}
+	return c
+}
+
+// indexExpr returns the index expression e, with the comments inside its
+// brackets moved onto the key, which survives the rewrite.
+func indexExpr(e dst.Node) *dst.IndexExpr {
+	ie := unparen(e.(dst.Expr)).(*dst.IndexExpr)
+	moveDecs(&ie.Index.Decorations().Start, &ie.Decs.Lbrack, true)
+	moveDecs(&ie.Index.Decorations().End, &ie.Decs.Index, false)
+	moveDecs(&ie.X.Decorations().End, &ie.Decs.X, false)
+	return ie
+}
+
+// moveDecs moves the decorations in from into to, before or after those
+// already there.
+func moveDecs(to, from *dst.Decorations, before bool) {
+	if len(*from) == 0 {
+		return
+	}
+	if before {
+		*to = append(append(dst.Decorations{}, *from...), *to...)
+	} else {
+		*to = append(*to, *from...)
+	}
+	*from = nil
+}
+
+// mergeDecs gives a replacement the decorations of the node it replaces,
+// keeping those the replacement gathered from inside that node.
+func mergeDecs(to *dst.NodeDecs, from dst.NodeDecs) {
+	to.Before, to.After = from.Before, from.After
+	to.Start = append(append(dst.Decorations{}, from.Start...), to.Start...)
+	to.End = append(to.End, from.End...)
 }
 
 func sel(x dst.Expr, name string) dst.Expr {

@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +30,11 @@ type Config struct {
 	// Packages are the rewrite units (load.Program.Packages).
 	Packages []*packages.Package
 	Wrapper  Wrapper
+	// KeepAPI refuses objects that are part of a package's API (exported
+	// variables, exported fields of exported types), whose change would
+	// break importers outside the module. Without it they are rewritten
+	// and the outcome notes the API change.
+	KeepAPI bool
 }
 
 // Object is the outcome for one map object.
@@ -70,6 +76,16 @@ type site struct {
 	id    *ast.Ident
 	stack []ast.Node // ancestors of id, outermost first, ending with id
 	def   bool       // id declares the object
+	// elem, when set, is a value stored into the field without naming it,
+	// as an element of a struct literal without keys; id is then nil.
+	elem ast.Expr
+}
+
+func (s site) pos() token.Pos {
+	if s.elem != nil {
+		return s.elem.Pos()
+	}
+	return s.id.Pos()
 }
 
 // index lists the sites of every map-typed variable in the packages.
@@ -85,6 +101,9 @@ func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
 	for _, p := range pkgs {
 		for _, f := range p.Syntax {
 			ast.PreorderStack(f, nil, func(n ast.Node, stack []ast.Node) bool {
+				if lit, ok := n.(*ast.CompositeLit); ok {
+					ix.addPositional(p, f, lit)
+				}
 				id, ok := n.(*ast.Ident)
 				if !ok {
 					return true
@@ -111,6 +130,19 @@ func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
 		}
 	}
 	return ix
+}
+
+// addPositional records the map values of a struct literal without keys as
+// sites of the fields they initialise.
+func (ix *index) addPositional(p *packages.Package, f *ast.File, lit *ast.CompositeLit) {
+	for _, el := range lit.Elts {
+		field := positionalField(p.TypesInfo, lit, el)
+		if field == nil || !detect.IsMapVar(field) {
+			continue
+		}
+		key := ix.id(origin(field))
+		ix.sites[key] = append(ix.sites[key], site{pkg: p, file: f, elem: el})
+	}
 }
 
 // origin maps a field or variable of an instantiated generic type back to
@@ -140,20 +172,23 @@ func (ix *index) name(id string) string {
 type editKind int
 
 const (
-	editGet      editKind = iota // m[k] → m.Get(k)
-	editLoad                     // m[k] in v, ok := m[k] → m.Load(k)
-	editStore                    // m[k] = v → m.Store(k, v)
-	editOpAssign                 // m[k] op= x → safemap.Add / m.Update
-	editIncDec                   // m[k]++, m[k]--
-	editAppend                   // m[k] = append(m[k], x...) → m.Update
-	editDelete                   // delete(m, k) → m.Delete(k)
-	editClear                    // clear(m) → m.Clear()
-	editLen                      // len(m) → m.Len()
-	editRange                    // range m → range m.All()
-	editType                     // map[K]V → *safemap.Map[K, V]
-	editMake                     // make(map[K]V[, n]) → safemap.New[K, V]() / NewSized
-	editLit                      // map[K]V{...} → safemap.From(map[K]V{...})
-	editClone                    // return m → return m.Clone()
+	editGet         editKind = iota // m[k] → m.Get(k)
+	editLoad                        // m[k] in v, ok := m[k] → m.Load(k)
+	editStore                       // m[k] = v → m.Store(k, v)
+	editOpAssign                    // m[k] op= x → safemap.Add / m.Update
+	editIncDec                      // m[k]++, m[k]--
+	editAppend                      // m[k] = append(m[k], x...) → m.Update
+	editDelete                      // delete(m, k) → m.Delete(k)
+	editClear                       // clear(m) → m.Clear()
+	editLen                         // len(m) → m.Len()
+	editRange                       // range m → range m.All()
+	editType                        // map[K]V → *safemap.Map[K, V]
+	editMake                        // make(map[K]V[, n]) → safemap.New[K, V]() / NewSized
+	editLit                         // map[K]V{...} → safemap.From(map[K]V{...})
+	editClone                       // return m → return m.Clone()
+	editHelper                      // maps.Keys(m) → m.Keys(), and the like
+	editTuple                       // m[a], m[b] = x, y → temporaries, then stores
+	editLoadOrStore                 // if _, ok := m[k]; !ok { m[k] = v } → m.LoadOrStore(k, v)
 )
 
 // edit is one planned replacement of a syntax node.
@@ -163,6 +198,14 @@ type edit struct {
 	// mapType is the type of the map being rewritten, as seen at the edit
 	// (instantiated for generic code); it gives K and V where no syntax does.
 	mapType types.Type
+	// method is the safe map method that replaces a helper call.
+	method string
+	// pureValue reports, for editLoadOrStore, that the stored value may be
+	// evaluated whether or not the key is present.
+	pureValue bool
+	// stores lists the left-hand sides of a tuple assignment that are
+	// stores into rewritten maps.
+	stores []int
 	// hoist lists the operands (by position: the right-hand side of an
 	// op-assignment, the appended values of an append) to evaluate into
 	// temporaries before the statement, in order.
@@ -203,10 +246,17 @@ func (pl *planner) plan(seeds []string) *group {
 			g.refusal = fmt.Sprintf("%s: %s", pl.ix.fset.Position(obj.Pos()), reason)
 			return g
 		}
+		if api := apiOf(obj); api != "" {
+			if pl.cfg.KeepAPI {
+				g.refusal = fmt.Sprintf("%s: %s is part of the API of package %s, and --keep-api is set", pl.ix.fset.Position(obj.Pos()), obj.Name(), api)
+				return g
+			}
+			g.notes = append(g.notes, fmt.Sprintf("changes the API of package %s: %s is exported, so importers outside this module must be updated (--keep-api leaves such maps alone)", api, obj.Name()))
+		}
 		for _, s := range pl.ix.sites[id] {
 			res := pl.classify(s, g)
 			if res.refusal != "" {
-				g.refusal = fmt.Sprintf("%s: %s", pl.ix.fset.Position(s.id.Pos()), res.refusal)
+				g.refusal = fmt.Sprintf("%s: %s", pl.ix.fset.Position(s.pos()), res.refusal)
 				return g
 			}
 			g.edits = append(g.edits, res.edits...)
@@ -218,10 +268,50 @@ func (pl *planner) plan(seeds []string) *group {
 					queue = append(queue, fid)
 				}
 			}
-			g.notes = append(g.notes, res.notes...)
+			for _, n := range res.notes {
+				if !slices.Contains(g.notes, n) {
+					g.notes = append(g.notes, n)
+				}
+			}
 		}
 	}
 	return g
+}
+
+// apiOf returns the path of the package whose API includes obj (an
+// exported variable, or an exported field of an exported type, of a package
+// that others may import), or "".
+func apiOf(obj types.Object) string {
+	v, ok := obj.(*types.Var)
+	pkg := obj.Pkg()
+	if !ok || pkg == nil || !v.Exported() || pkg.Name() == "main" || isInternal(pkg.Path()) {
+		return ""
+	}
+	if !v.IsField() {
+		if v.Parent() == pkg.Scope() {
+			return pkg.Path()
+		}
+		return ""
+	}
+	scope := pkg.Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok || !tn.Exported() {
+			continue
+		}
+		if st, ok := tn.Type().Underlying().(*types.Struct); ok {
+			for i := range st.NumFields() {
+				if st.Field(i).Pos() == v.Pos() {
+					return pkg.Path()
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isInternal(path string) bool {
+	return strings.HasPrefix(path, "internal/") || strings.Contains(path, "/internal/") || strings.HasSuffix(path, "/internal")
 }
 
 // objectRefusal rejects objects whose kind the rewrite cannot handle.
@@ -255,6 +345,9 @@ func refuse(format string, args ...any) classification {
 // classify decides what one site of a group member becomes.
 func (pl *planner) classify(s site, g *group) classification {
 	info := s.pkg.TypesInfo
+	if s.elem != nil {
+		return pl.classifyValue(s, g, s.elem)
+	}
 	if s.def {
 		return pl.classifyDecl(s, g)
 	}
@@ -321,6 +414,11 @@ func (pl *planner) classify(s site, g *group) classification {
 					return classification{flows: []types.Object{origin(obj)}}
 				}
 			}
+		}
+		return refuse("stored in a composite literal of another type")
+	case *ast.CompositeLit:
+		if f := positionalField(info, p, e); f != nil {
+			return classification{flows: []types.Object{origin(f)}}
 		}
 		return refuse("stored in a composite literal of another type")
 	case *ast.ReturnStmt:
@@ -503,7 +601,7 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 				continue
 			}
 			if len(p.Lhs) != 1 || len(p.Rhs) != 1 {
-				return refuse("stored in a tuple assignment, which is not rewritten yet")
+				return pl.tuple(s, p, ix, mapType)
 			}
 			switch p.Tok {
 			case token.ASSIGN:
@@ -518,7 +616,15 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 			}
 		}
 		if len(p.Lhs) == 2 && len(p.Rhs) == 1 && ast.Unparen(p.Rhs[0]) == ix {
-			return one(&edit{kind: editLoad, node: ix, mapType: mapType})
+			c := one(&edit{kind: editLoad, node: ix, mapType: mapType})
+			if ifs := loadOrStoreIdiom(s, p, ix); ifs != nil && !readsMap(info, ifs.Body.List[0].(*ast.AssignStmt).Rhs[0]) {
+				val := ifs.Body.List[0].(*ast.AssignStmt).Rhs[0]
+				c.edits = append(c.edits, &edit{kind: editLoadOrStore, node: ifs, mapType: mapType, pureValue: pure(info, val)})
+				if !pure(info, val) {
+					c.notes = append(c.notes, fmt.Sprintf("%s: check-then-store becomes LoadOrCompute; %s now runs under the lock of its key, so it must not use the same map", pl.ix.fset.Position(ifs.Pos()), types.ExprString(val)))
+				}
+			}
+			return c
 		}
 	case *ast.ValueSpec:
 		if len(p.Names) == 2 && len(p.Values) == 1 && ast.Unparen(p.Values[0]) == ix {
@@ -532,6 +638,79 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 		}
 	}
 	return one(&edit{kind: editGet, node: ix, mapType: mapType})
+}
+
+// loadOrStoreIdiom recognises
+//
+//	if _, ok := m[k]; !ok {
+//		m[k] = v
+//	}
+//
+// (same map, same pure key, nothing else in the if) and returns the if
+// statement, which becomes one atomic LoadOrStore. Rewritten as a Load and
+// a Store, two goroutines could both see the key missing and both store.
+func loadOrStoreIdiom(s site, init *ast.AssignStmt, ix *ast.IndexExpr) *ast.IfStmt {
+	info := s.pkg.TypesInfo
+	var ifs *ast.IfStmt
+	for i := len(s.stack) - 1; i > 0; i-- {
+		if s.stack[i] == init {
+			ifs, _ = s.stack[i-1].(*ast.IfStmt)
+			break
+		}
+	}
+	if ifs == nil || ifs.Init != init || ifs.Else != nil || len(ifs.Body.List) != 1 || init.Tok != token.DEFINE {
+		return nil
+	}
+	blank, ok1 := init.Lhs[0].(*ast.Ident)
+	okID, ok2 := init.Lhs[1].(*ast.Ident)
+	if !ok1 || !ok2 || blank.Name != "_" || okID.Name == "_" {
+		return nil
+	}
+	not, ok := ast.Unparen(ifs.Cond).(*ast.UnaryExpr)
+	if !ok || not.Op != token.NOT {
+		return nil
+	}
+	if cond, ok := ast.Unparen(not.X).(*ast.Ident); !ok || info.Uses[cond] != info.Defs[okID] {
+		return nil
+	}
+	store, ok := ifs.Body.List[0].(*ast.AssignStmt)
+	if !ok || store.Tok != token.ASSIGN || len(store.Lhs) != 1 || len(store.Rhs) != 1 {
+		return nil
+	}
+	six, ok := ast.Unparen(store.Lhs[0]).(*ast.IndexExpr)
+	if !ok || !sameExpr(six.X, ix.X) || !sameExpr(six.Index, ix.Index) || !isPath(ix.X) || !pure(info, ix.Index) {
+		return nil
+	}
+	return ifs
+}
+
+// tuple plans a tuple assignment with a store into a member, such as
+// m[a], m[b] = m[b], m[a]. Go evaluates the index operands on the left and
+// every value on the right first, then assigns from left to right; the
+// rewrite evaluates the right-hand side into temporaries, then stores and
+// assigns in the same order. It needs pure index operands (evaluating them
+// later gives the same result) and a statement list to insert into.
+func (pl *planner) tuple(s site, a *ast.AssignStmt, ix *ast.IndexExpr, mapType types.Type) classification {
+	if a.Tok != token.ASSIGN {
+		return refuse("stored with %s in a tuple assignment", a.Tok)
+	}
+	for _, l := range a.Lhs {
+		if lix, ok := ast.Unparen(l).(*ast.IndexExpr); ok && (!isPath(lix.X) || !pure(s.pkg.TypesInfo, lix.Index)) {
+			return refuse("stored in a tuple assignment whose index %s must be evaluated first", types.ExprString(lix))
+		}
+	}
+	if !inStmtList(s.stack, a) {
+		return refuse("stored in a tuple assignment in a place where no statement can be inserted")
+	}
+	for i, l := range a.Lhs {
+		if ast.Unparen(l) == ix {
+			return classification{
+				edits: []*edit{{kind: editTuple, node: a, mapType: mapType, stores: []int{i}}},
+				notes: []string{fmt.Sprintf("%s: the tuple assignment becomes separate stores, each atomic on its own", pl.ix.fset.Position(a.Pos()))},
+			}
+		}
+	}
+	return refuse("stored in a tuple assignment")
 }
 
 // rmw plans an atomic read-modify-write. Operands that are not pure are
@@ -638,6 +817,28 @@ func pure(info *types.Info, e ast.Expr) bool {
 	return ok
 }
 
+// readsMap reports whether e mentions a map variable or indexes a map, so
+// that it must not run inside a callback that holds a map's lock.
+func readsMap(info *types.Info, e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.IndexExpr:
+			if t := info.TypeOf(x.X); t != nil {
+				if _, isMap := t.Underlying().(*types.Map); isMap {
+					found = true
+				}
+			}
+		case *ast.Ident:
+			if obj, ok := info.Uses[x].(*types.Var); ok && detect.IsMapVar(obj) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
 // classifyCallArg handles a member passed to a function.
 func (pl *planner) classifyCallArg(s site, call *ast.CallExpr, e ast.Expr, mapType types.Type) classification {
 	info := s.pkg.TypesInfo
@@ -652,21 +853,73 @@ func (pl *planner) classifyCallArg(s site, call *ast.CallExpr, e ast.Expr, mapTy
 	case isBuiltin(info, call.Fun, "len"):
 		return classification{edits: []*edit{{kind: editLen, node: call, mapType: mapType}}}
 	}
-	if fn := calledFunc(info, call); fn != nil && fn.Pkg() != nil && isPrintFunc(fn) {
+	fn := calledFunc(info, call)
+	if fn == nil || fn.Pkg() == nil {
+		return refuse("passed to %s", types.ExprString(call.Fun))
+	}
+	arg := -1
+	for i, a := range call.Args {
+		if a == e {
+			arg = i
+		}
+	}
+	if isPrintFunc(fn) {
 		return classification{} // the safe map prints exactly like the map
 	}
-	return refuse("passed to %s, which takes a map", types.ExprString(call.Fun))
+	method := func(name string) classification {
+		return classification{edits: []*edit{{kind: editHelper, node: call, mapType: mapType, method: name}}}
+	}
+	snapshot := classification{edits: []*edit{{kind: editClone, node: e, mapType: mapType}}}
+	switch fn.Pkg().Path() + "." + fn.Name() {
+	case "maps.Keys":
+		return method("Keys")
+	case "maps.Values":
+		return method("Values")
+	case "maps.All":
+		return method("All")
+	case "maps.Clone":
+		return method("Clone")
+	case "maps.Copy":
+		if arg == 1 {
+			return snapshot // copying from the map reads a snapshot
+		}
+		return refuse("written by maps.Copy")
+	case "maps.Equal", "maps.EqualFunc", "reflect.DeepEqual":
+		return snapshot // comparing reads a snapshot
+	case "encoding/json.Marshal", "encoding/json.MarshalIndent", "(*encoding/json.Encoder).Encode":
+		return classification{} // the safe map marshals to the same JSON
+	}
+	if sig, ok := info.TypeOf(call.Fun).(*types.Signature); ok && takesMap(sig) {
+		return refuse("passed to %s, which takes a map", types.ExprString(call.Fun))
+	}
+	return refuse("passed to %s", types.ExprString(call.Fun))
 }
 
 // isPrintFunc reports whether fn formats its arguments with package fmt,
 // which prints a safe map exactly as it prints a map.
 func isPrintFunc(fn *types.Func) bool {
+	n := fn.Name()
 	switch fn.Pkg().Path() {
 	case "fmt":
-		return strings.Contains(fn.Name(), "print") || strings.Contains(fn.Name(), "Print") || fn.Name() == "Errorf"
+		return strings.Contains(n, "print") || strings.Contains(n, "Print") || n == "Errorf"
 	case "log":
-		n := fn.Name()
 		return strings.HasPrefix(n, "Print") || strings.HasPrefix(n, "Fatal") || strings.HasPrefix(n, "Panic")
+	case "testing":
+		switch n {
+		case "Log", "Logf", "Error", "Errorf", "Fatal", "Fatalf", "Skip", "Skipf":
+			return true
+		}
+	}
+	return false
+}
+
+// takesMap reports whether some parameter of the (instantiated) signature
+// has a map type.
+func takesMap(sig *types.Signature) bool {
+	for i := range sig.Params().Len() {
+		if _, ok := sig.Params().At(i).Type().Underlying().(*types.Map); ok {
+			return true
+		}
 	}
 	return false
 }
@@ -697,6 +950,28 @@ func isBuiltin(info *types.Info, fun ast.Expr, name string) bool {
 func isNil(info *types.Info, e ast.Expr) bool {
 	tv, ok := info.Types[ast.Unparen(e)]
 	return ok && tv.IsNil()
+}
+
+// positionalField returns the field that element e of a struct literal
+// without keys initialises, or nil.
+func positionalField(info *types.Info, lit *ast.CompositeLit, e ast.Expr) *types.Var {
+	if !isStructLit(info, lit) {
+		return nil
+	}
+	t := info.TypeOf(lit)
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	st := t.Underlying().(*types.Struct)
+	for i, el := range lit.Elts {
+		if _, keyed := el.(*ast.KeyValueExpr); keyed {
+			return nil
+		}
+		if el == e && i < st.NumFields() {
+			return st.Field(i)
+		}
+	}
+	return nil
 }
 
 func isStructLit(info *types.Info, lit *ast.CompositeLit) bool {
