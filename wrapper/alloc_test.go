@@ -1,0 +1,53 @@
+package safemap
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestNoAllocationsForExistingKeys checks that reading and writing a key
+// already present allocates nothing when keys and values hold no pointers
+// (and for string keys, whose bytes are not copied).
+func TestNoAllocationsForExistingKeys(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's runtime allocates")
+	}
+	ints := New[int, int]()
+	strs := New[string, int]()
+	type point struct{ x, y int32 }
+	points := New[int64, point]()
+	for i := range 1000 {
+		ints.Store(i, i)
+		strs.Store(fmt.Sprint(i), i)
+		points.Store(int64(i), point{int32(i), 0})
+	}
+	key := "500"
+	delta := 3
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"Get", func() { ints.Get(500) }},
+		{"Load", func() { ints.Load(500) }},
+		{"Store", func() { ints.Store(500, 1) }},
+		{"Update", func() { ints.Update(500, func(old int) int { return old + delta }) }},
+		{"Add", func() { Add(ints, 500, 1) }},
+		{"Swap", func() { ints.Swap(500, 2) }},
+		{"LoadOrStore", func() { ints.LoadOrStore(500, 2) }},
+		{"Compute", func() { ints.Compute(500, func(old int, _ bool) (int, Op) { return old + 1, UpdateOp }) }},
+		{"CompareAndSwap", func() { CompareAndSwap(ints, 500, 7, 8) }},
+		{"Len", func() { ints.Len() }},
+		{"string Get", func() { strs.Get(key) }},
+		{"string Load", func() { strs.Load(key) }},
+		{"string Store", func() { strs.Store(key, 1) }},
+		{"string Update", func() { strs.Update(key, func(old int) int { return old + delta }) }},
+		{"string Add", func() { Add(strs, key, 1) }},
+		{"struct value Store", func() { points.Store(500, point{1, 2}) }},
+		{"struct value Get", func() { points.Get(500) }},
+	}
+	for _, tt := range tests {
+		if n := testing.AllocsPerRun(100, tt.f); n != 0 {
+			t.Errorf("%s allocates %v times per call, want 0", tt.name, n)
+		}
+	}
+}
