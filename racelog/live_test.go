@@ -52,12 +52,12 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) []
 
 // TestLive checks Parse and Locate against what the installed Go prints:
 // it builds the racy tests of the live module once with -race, runs the
-// binary with absolute and with stripped file names, and locates every
-// report in the loaded module.
+// test binaries with absolute and with stripped file names, and locates
+// every report in the loaded module.
 func TestLive(t *testing.T) {
 	dir := liveModule(t)
-	bin := filepath.Join(t.TempDir(), "shop.test")
-	if out, err := exec.Command("go", "-C", dir, "test", "-race", "-c", "-o", bin, "./shop").CombinedOutput(); err != nil {
+	bins := t.TempDir()
+	if out, err := exec.Command("go", "-C", dir, "test", "-race", "-c", "-o", bins+"/", "./shop", "./report").CombinedOutput(); err != nil {
 		t.Fatalf("go test -race -c: %v\n%s", err, out)
 	}
 	prog, err := load.Load(load.Config{Dir: dir, Tests: true})
@@ -85,7 +85,10 @@ func TestLive(t *testing.T) {
 		{"stripped paths", []string{"GORACE=strip_path_prefix=" + dir + "/"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := run(t, filepath.Join(dir, "shop"), tc.env, bin, "-test.count=1")
+			out := run(t, filepath.Join(dir, "shop"), tc.env, filepath.Join(bins, "shop.test"), "-test.count=1")
+			// The same map raced on from the tests of another package, a
+			// test binary of its own that sees shop without its tests.
+			out = append(out, run(t, filepath.Join(dir, "report"), tc.env, filepath.Join(bins, "report.test"), "-test.count=1")...)
 			if !bytes.Contains(out, []byte("race detected during execution of test")) {
 				t.Fatalf("the racy tests did not report races:\n%s", out)
 			}
@@ -107,6 +110,22 @@ func TestLive(t *testing.T) {
 				got[f.Name] = ops
 				if f.Source != "race-log" || !strings.Contains(f.Reason, "race detector: ") || len(f.Pair) != 2 {
 					t.Errorf("finding %s: source %q, reason %q, %d accesses", f.Name, f.Source, f.Reason, len(f.Pair))
+				}
+				if f.Name == "example.com/shop/shop.Prices" {
+					if !strings.HasPrefix(f.Reason, "2 reports: ") || !strings.Contains(f.Reason, "report/report.go:6") {
+						t.Errorf("Prices: want the reports of both test binaries cited, got %q", f.Reason)
+					}
+					// The object is the declaring unit's own, not the one
+					// the report package sees through another variant.
+					declared := false
+					for _, p := range prog.Packages {
+						if p.PkgPath == "example.com/shop/shop" && p.Types.Scope().Lookup("Prices") == f.Object {
+							declared = true
+						}
+					}
+					if !declared {
+						t.Errorf("Prices: finding object is not the one its package declares")
+					}
 				}
 			}
 			for name, ops := range wantFindings {

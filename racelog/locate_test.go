@@ -57,15 +57,18 @@ func extract(t *testing.T, ar *txtar.Archive) string {
 		case "log", "parse", "want":
 			continue
 		}
-		path := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+		if err := writeFile(filepath.Join(dir, filepath.FromSlash(f.Name)), f.Data); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 // TestLocateFixtures loads the module of each fixture, locates the reports

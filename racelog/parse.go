@@ -18,8 +18,6 @@ var (
 	goroutineHeader = regexp.MustCompile(`^goroutine (\d+)(?: [^\[]*)? \[[^\]]*\]:$`)
 	// "created by main.main in goroutine 1".
 	createdBy = regexp.MustCompile(`^created by (\S+)(?: in goroutine (\d+))?$`)
-	// "\t/path/x.go:14 +0x2b", "      x.go:9 +0xb1 fp=0x... sp=...", "\t/path/x.go:7".
-	fileLine = regexp.MustCompile(`^\s+(\S.*?):(\d+)(?:\s+\+0x[0-9a-fA-F]+)?(?:\s.*)?$`)
 )
 
 const (
@@ -86,6 +84,22 @@ type parser struct {
 	i     int // next line to read
 }
 
+// matchAccessHeader matches accessHeader, skipping the regular expression
+// for the frame lines that make up most of a log.
+func matchAccessHeader(s string) []string {
+	if !strings.HasSuffix(s, "goroutine:") && !strings.Contains(s, " by goroutine ") {
+		return nil
+	}
+	return accessHeader.FindStringSubmatch(s)
+}
+
+func matchCreatedHeader(s string) []string {
+	if !strings.HasPrefix(s, "Goroutine ") {
+		return nil
+	}
+	return createdHeader.FindStringSubmatch(s)
+}
+
 // race parses the body of a WARNING: DATA RACE block, up to its closing
 // separator. Lines it does not recognise (output of other goroutines
 // written in the middle of the report) are skipped.
@@ -103,7 +117,7 @@ func (p *parser) race(start int) *Report {
 			break
 		}
 		p.i++
-		if m := accessHeader.FindStringSubmatch(trimmed); m != nil {
+		if m := matchAccessHeader(trimmed); m != nil {
 			a := &Access{
 				Previous: m[1] != "",
 				Write:    strings.EqualFold(m[2], "write"),
@@ -117,7 +131,7 @@ func (p *parser) race(start int) *Report {
 			stack = &a.Stack
 			continue
 		}
-		if m := createdHeader.FindStringSubmatch(trimmed); m != nil {
+		if m := matchCreatedHeader(trimmed); m != nil {
 			g, _ := strconv.Atoi(m[1])
 			var frames []Frame
 			p.collectInto(&frames)
@@ -146,8 +160,8 @@ func (p *parser) collectInto(stack *[]Frame) {
 	for p.i < len(p.lines) {
 		line := p.lines[p.i]
 		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || trimmed == separator || accessHeader.MatchString(trimmed) ||
-			createdHeader.MatchString(trimmed) || strings.Contains(line, raceMarker) ||
+		if trimmed == "" || trimmed == separator || matchAccessHeader(trimmed) != nil ||
+			matchCreatedHeader(trimmed) != nil || strings.Contains(line, raceMarker) ||
 			strings.Contains(line, crashMarker) {
 			return
 		}
@@ -166,21 +180,45 @@ func (p *parser) frame(line string) (Frame, bool) {
 	if !ok || p.i >= len(p.lines) {
 		return Frame{}, false
 	}
-	m := fileLine.FindStringSubmatch(p.lines[p.i])
-	if m == nil {
-		return Frame{}, false
-	}
-	n, err := strconv.Atoi(m[2])
-	if err != nil {
+	file, n, ok := fileLine(p.lines[p.i])
+	if !ok {
 		return Frame{}, false
 	}
 	p.i++
-	return Frame{
-		Func:    name,
-		File:    strings.ReplaceAll(m[1], `\`, "/"),
-		Line:    n,
-		Inlined: args == "...",
-	}, true
+	return Frame{Func: name, File: file, Line: n, Inlined: args == "..."}, true
+}
+
+// fileLine parses the file line of a frame: indented, then the file name
+// and ":line", then optionally " +0x2b" and more ("fp=... sp=..."):
+//
+//	"\t/path/x.go:14 +0x2b", "      x.go:9 +0xb1", "\t/path/x.go:7"
+//
+// The file name ends at the first ":digits" followed by a space or the
+// end of the line, so Windows names ("C:\src\x.go") work; backslashes
+// become slashes.
+func fileLine(line string) (file string, n int, ok bool) {
+	if line == "" || (line[0] != ' ' && line[0] != '\t') {
+		return "", 0, false
+	}
+	s := strings.TrimLeft(line, " \t")
+	for i := 1; i < len(s); i++ {
+		if s[i] != ':' {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && '0' <= s[j] && s[j] <= '9' {
+			j++
+		}
+		if j == i+1 || (j < len(s) && s[j] != ' ' && s[j] != '\t') {
+			continue
+		}
+		n, err := strconv.Atoi(s[i+1 : j])
+		if err != nil {
+			return "", 0, false
+		}
+		return strings.ReplaceAll(s[:i], `\`, "/"), n, true
+	}
+	return "", 0, false
 }
 
 // splitCall splits "pkg.(*T).M(0x1, {0x2, 0x3})" into the function name
@@ -251,11 +289,10 @@ func (p *parser) crash(start int, message string) *Report {
 			continue
 		}
 		if m := createdBy.FindStringSubmatch(trimmed); m != nil && p.i < len(p.lines) {
-			if fl := fileLine.FindStringSubmatch(p.lines[p.i]); fl != nil {
+			if file, n, ok := fileLine(p.lines[p.i]); ok {
 				p.i++
 				if cur != nil {
-					n, _ := strconv.Atoi(fl[2])
-					cur.Created = []Frame{{Func: m[1], File: strings.ReplaceAll(fl[1], `\`, "/"), Line: n}}
+					cur.Created = []Frame{{Func: m[1], File: file, Line: n}}
 					cur.CreatedBy, _ = strconv.Atoi(m[2])
 				}
 				continue

@@ -89,6 +89,9 @@ type Config struct {
 	Level    Level
 	// Env is the go command's environment; nil means os.Environ().
 	Env []string
+	// BuildFlags are passed to every go command, e.g. -tags=integration,
+	// so the check sees the files the run loaded.
+	BuildFlags []string
 	// BeforeLog is the text of the race log that led to the fix (the
 	// output of go test -race), if any. With Race, its map races are
 	// compared with those seen after the fix, and the tests it shows
@@ -268,7 +271,7 @@ func Check(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, err
 	}
 	rep.ModuleDir = root
-	g := &goCmd{dir: root, env: cfg.Env, progress: cfg.Progress}
+	g := &goCmd{dir: root, env: cfg.Env, flags: cfg.BuildFlags, progress: cfg.Progress}
 	pkgs, err := affected(ctx, g, cfg)
 	if err != nil {
 		return rep, err
@@ -370,7 +373,7 @@ func affected(ctx context.Context, g *goCmd, cfg Config) ([]string, error) {
 		return paths, nil
 	}
 	// Patterns are relative to cfg.Dir, which may be below the root.
-	sub := &goCmd{dir: cfg.Dir, env: g.env, progress: g.progress}
+	sub := &goCmd{dir: cfg.Dir, env: g.env, flags: g.flags, progress: g.progress}
 	if sub.dir == "" {
 		sub.dir = "."
 	}
@@ -420,12 +423,14 @@ func affected(ctx context.Context, g *goCmd, cfg Config) ([]string, error) {
 type goCmd struct {
 	dir      string
 	env      []string
+	flags    []string // build flags, after the subcommand
 	progress io.Writer
 }
 
 // run runs go with args and returns the step. The error is for a command
 // that could not start or was cancelled; a non-zero exit is in Step.Err.
 func (g *goCmd) run(ctx context.Context, args ...string) (Step, error) {
+	args = append(append([]string{args[0]}, g.flags...), args[1:]...)
 	if g.progress != nil {
 		fmt.Fprintf(g.progress, "verify: go %s\n", strings.Join(args, " "))
 	}
@@ -449,7 +454,7 @@ func (g *goCmd) run(ctx context.Context, args ...string) (Step, error) {
 
 // list runs go list -e -json on patterns.
 func (g *goCmd) list(ctx context.Context, patterns ...string) ([]listedPackage, error) {
-	args := append([]string{"list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports"}, patterns...)
+	args := append(append([]string{"list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports"}, g.flags...), patterns...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = g.dir
 	cmd.Env = g.env
