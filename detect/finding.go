@@ -83,7 +83,7 @@ type Finding struct {
 	// "pkgpath.Type.field", or "pkgpath.Func.local".
 	Name string
 	// Decl is the position of the object's declaration.
-	Decl token.Position
+	Decl       token.Position
 	Kind       Kind
 	Confidence Confidence
 	// Reason is one line saying why the object was chosen.
@@ -95,4 +95,7 @@ type Finding struct {
 	Assumptions []string
 	// Source is where the finding comes from: "static", "race-log", "only".
 	Source string
+	// BelowMin is set by Find when Confidence is below
+	// Options.MinConfidence: the finding is a suggestion, not acted on.
+	BelowMin bool
 }

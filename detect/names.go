@@ -160,7 +160,7 @@ func Lookup(pkgs []*packages.Package, names []string) ([]Declared, error) {
 		var known []string
 		for name := range all {
 			for _, u := range unknown {
-				if strings.HasSuffix(name, "."+lastElem(u)) {
+				if strings.HasSuffix(name, "."+lastElem(u)) || editDistance(lastElem(name), lastElem(u)) <= 2 {
 					known = append(known, name)
 					break
 				}
@@ -176,6 +176,28 @@ func Lookup(pkgs []*packages.Package, names []string) ([]Declared, error) {
 		return nil, fmt.Errorf("%s", msg)
 	}
 	return found, nil
+}
+
+// editDistance is the Levenshtein distance between a and b, for suggesting
+// the name the user probably meant.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func lastElem(name string) string {

@@ -1,0 +1,270 @@
+package detect
+
+import (
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// access is one access to a map object found in the SSA code.
+type access struct {
+	fn    *ssa.Function
+	instr ssa.Instruction
+	pos   token.Pos
+	write bool
+	op    string
+}
+
+// collectAccesses finds every access to a map object declared in the units,
+// keyed by objectID. An access is an instruction that reads or writes the
+// elements of a map whose value traces back to the object.
+func (a *analysis) collectAccesses() map[string][]access {
+	out := map[string][]access{}
+	add := func(fn *ssa.Function, instr ssa.Instruction, m ssa.Value, write bool, op string) {
+		pos := instr.Pos()
+		if !pos.IsValid() {
+			pos = m.Pos()
+		}
+		for _, id := range a.sources(m) {
+			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op})
+		}
+	}
+	for _, fn := range a.p.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				switch instr := instr.(type) {
+				case *ssa.Lookup:
+					if isMap(instr.X.Type()) {
+						op := "read"
+						if instr.CommaOk {
+							op = "comma-ok read"
+						}
+						add(fn, instr, instr.X, false, op)
+					}
+				case *ssa.MapUpdate:
+					add(fn, instr, instr.Map, true, "store")
+				case *ssa.Range:
+					if isMap(instr.X.Type()) {
+						add(fn, instr, instr.X, false, "range")
+					}
+				case *ssa.MakeInterface:
+					if isMap(instr.X.Type()) {
+						add(fn, instr, instr.X, false, "passed on")
+					}
+				case ssa.CallInstruction:
+					a.callAccesses(fn, instr, add)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// callAccesses records the map accesses made by a call: the builtins len,
+// delete and clear, and a map handed to a function outside the analysed
+// code, which is taken to read it.
+func (a *analysis) callAccesses(fn *ssa.Function, site ssa.CallInstruction, add func(*ssa.Function, ssa.Instruction, ssa.Value, bool, string)) {
+	common := site.Common()
+	if b, ok := common.Value.(*ssa.Builtin); ok {
+		if len(common.Args) == 0 || !isMap(common.Args[0].Type()) {
+			return
+		}
+		switch b.Name() {
+		case "len":
+			add(fn, site, common.Args[0], false, "len")
+		case "delete":
+			add(fn, site, common.Args[0], true, "delete")
+		case "clear":
+			add(fn, site, common.Args[0], true, "clear")
+		}
+		return
+	}
+	if len(a.p.calls[site]) > 0 {
+		return // followed through the callee's parameters
+	}
+	for _, arg := range common.Args {
+		if isMap(arg.Type()) {
+			add(fn, site, arg, false, "passed on")
+		}
+	}
+}
+
+func isMap(t types.Type) bool {
+	_, ok := t.Underlying().(*types.Map)
+	return ok
+}
+
+// sources returns the map objects (objectIDs) that the map value v may be,
+// following loads, closures, parameters, results and phis.
+func (a *analysis) sources(v ssa.Value) []string {
+	if ids, ok := a.srcMemo[v]; ok {
+		return ids
+	}
+	a.srcMemo[v] = nil // breaks cycles through phis and recursion
+	set := map[string]bool{}
+	a.trace(v, set)
+	var ids []string
+	for id := range set {
+		if _, ok := a.p.decls[id]; ok {
+			ids = append(ids, id)
+		}
+	}
+	sortStrings(ids)
+	a.srcMemo[v] = ids
+	return ids
+}
+
+func (a *analysis) trace(v ssa.Value, set map[string]bool) {
+	add := func(ids []string) {
+		for _, id := range ids {
+			set[id] = true
+		}
+	}
+	switch v := v.(type) {
+	case *ssa.UnOp:
+		if v.Op == token.MUL {
+			add(a.locations(v.X))
+		}
+	case *ssa.Field:
+		if f := structField(v.X.Type(), v.Field); f != nil {
+			set[objectID(a.p.fset, f)] = true
+		}
+	case *ssa.Phi:
+		for _, e := range v.Edges {
+			add(a.sources(e))
+		}
+	case *ssa.ChangeType:
+		add(a.sources(v.X))
+	case *ssa.MakeMap:
+		add(a.localOf(v))
+	case *ssa.Parameter:
+		fn := v.Parent()
+		idx := -1
+		for i, p := range fn.Params {
+			if p == v {
+				idx = i
+			}
+		}
+		for _, site := range a.p.callers[fn] {
+			common := site.Common()
+			args := common.Args
+			if common.IsInvoke() {
+				// The receiver is the interface value, not an argument.
+				args = append([]ssa.Value{common.Value}, args...)
+			}
+			if len(args) != len(fn.Params) {
+				continue
+			}
+			add(a.sources(args[idx]))
+		}
+	case *ssa.Call:
+		add(a.results(v, 0))
+	case *ssa.Extract:
+		if call, ok := v.Tuple.(*ssa.Call); ok {
+			add(a.results(call, v.Index))
+		}
+	}
+}
+
+// results returns the map objects that result i of the call may be.
+func (a *analysis) results(call *ssa.Call, i int) []string {
+	var ids []string
+	for _, callee := range a.p.calls[call] {
+		for _, b := range callee.Blocks {
+			if ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); ok && i < len(ret.Results) {
+				ids = append(ids, a.sources(ret.Results[i])...)
+			}
+		}
+	}
+	return ids
+}
+
+// locations returns the map objects that the address addr may point to.
+func (a *analysis) locations(addr ssa.Value) []string {
+	switch x := addr.(type) {
+	case *ssa.Global:
+		if obj := x.Object(); obj != nil {
+			return []string{objectID(a.p.fset, obj)}
+		}
+	case *ssa.FieldAddr:
+		if f := structField(x.X.Type(), x.Field); f != nil {
+			return []string{objectID(a.p.fset, f)}
+		}
+	case *ssa.Alloc:
+		return a.allocSources(x)
+	case *ssa.FreeVar:
+		var ids []string
+		for _, b := range a.p.bindings[x] {
+			ids = append(ids, a.locations(b)...)
+		}
+		return ids
+	case *ssa.Parameter:
+		// A pointer to a map variable passed in (&m).
+		return a.sources(x)
+	}
+	return nil
+}
+
+// allocSources returns the map objects a local variable in memory (one
+// captured by a closure) may hold. A local that only ever holds maps of
+// other objects (ph := s.perHost) is an alias, and those objects are the
+// answer; a local that holds a map of its own (m := make(...)) is itself
+// an object.
+func (a *analysis) allocSources(x *ssa.Alloc) []string {
+	if ids, ok := a.allocMemo[x]; ok {
+		return ids
+	}
+	a.allocMemo[x] = nil
+	var ids []string
+	own := false
+	if refs := x.Referrers(); refs != nil {
+		for _, r := range *refs {
+			st, ok := r.(*ssa.Store)
+			if !ok || st.Addr != x {
+				continue
+			}
+			src := a.sources(st.Val)
+			if len(src) == 0 {
+				own = true
+			}
+			ids = append(ids, src...)
+		}
+	}
+	if (own || len(ids) == 0) && x.Pos().IsValid() {
+		ids = append(ids, a.p.fset.Position(x.Pos()).String())
+	}
+	a.allocMemo[x] = ids
+	return ids
+}
+
+// localOf returns the local variable a freshly made map is assigned to,
+// from the debug references of the value.
+func (a *analysis) localOf(v ssa.Value) []string {
+	refs := v.Referrers()
+	if refs == nil {
+		return nil
+	}
+	for _, r := range *refs {
+		if d, ok := r.(*ssa.DebugRef); ok && !d.IsAddr {
+			if obj := d.Object(); obj != nil {
+				if vv, ok := obj.(*types.Var); ok && !vv.IsField() {
+					return []string{objectID(a.p.fset, obj)}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// structField returns field i of the struct that t is or points to.
+func structField(t types.Type, i int) *types.Var {
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	st, ok := t.Underlying().(*types.Struct)
+	if !ok || i >= st.NumFields() {
+		return nil
+	}
+	return st.Field(i)
+}

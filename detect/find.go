@@ -1,0 +1,524 @@
+package detect
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"sort"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+	"golang.org/x/tools/go/ssa"
+)
+
+// Options controls Find.
+type Options struct {
+	// Only names map objects (pkgpath.Var, pkgpath.Type.field,
+	// pkgpath.Func.local) to report whatever the analysis thinks, with
+	// Source "only" and Confidence Proven.
+	Only []string
+	// Exclude names map objects never to report.
+	Exclude []string
+	// MinConfidence is the weakest confidence a finding needs to be acted
+	// on. Find still returns weaker findings, with BelowMin set, so that
+	// they can be shown as suggestions. The zero value, Assumed, keeps
+	// every finding; the command line uses Proven.
+	MinConfidence Confidence
+}
+
+// ignoreDirective on or directly above a declaration drops its finding.
+const ignoreDirective = "//safemapfix:ignore"
+
+// Find returns the racy map objects of pkgs, one finding per object,
+// sorted by declaration position. pkgs are the rewrite units of load.Load:
+// packages with syntax and types, dependencies known from export data.
+//
+// An object named in opts.Only is always reported; one named in
+// opts.Exclude, or whose declaration carries a //safemapfix:ignore
+// comment, never is. Unknown names in Only or Exclude are an error.
+func Find(fset *token.FileSet, pkgs []*packages.Package, opts Options) ([]Finding, error) {
+	only, err := Lookup(pkgs, opts.Only)
+	if err != nil {
+		return nil, fmt.Errorf("--only: %w", err)
+	}
+	excluded, err := Lookup(pkgs, opts.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("--exclude: %w", err)
+	}
+	a := newAnalysis(buildProgram(fset, pkgs))
+	a.run()
+
+	skip := map[string]bool{}
+	for _, d := range excluded {
+		skip[objectID(fset, d.Object)] = true
+	}
+	byID := map[string]Finding{}
+	for _, f := range a.findings {
+		if skip[f.ID] || ignored(fset, a.p.decls[f.ID]) {
+			continue
+		}
+		byID[f.ID] = f
+	}
+	for _, d := range only {
+		id := objectID(fset, d.Object)
+		if skip[id] {
+			continue
+		}
+		f, found := byID[id]
+		if !found {
+			f = a.newFinding(id)
+			f.Reason = "named with --only"
+		}
+		f.Source, f.Confidence = "only", Proven
+		byID[id] = f
+	}
+	out := make([]Finding, 0, len(byID))
+	for _, f := range byID {
+		f.BelowMin = f.Confidence < opts.MinConfidence
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		di, dj := out[i].Decl, out[j].Decl
+		if di.Filename != dj.Filename {
+			return di.Filename < dj.Filename
+		}
+		if di.Offset != dj.Offset {
+			return di.Offset < dj.Offset
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// analysis holds the state of one run of the detector.
+type analysis struct {
+	p         *program
+	index     map[*ssa.Function]int
+	roots     []*root
+	spawns    []*spawn
+	spawnAt   map[ssa.Instruction]int
+	srcMemo   map[ssa.Value][]string
+	allocMemo map[*ssa.Alloc][]string
+	loops     map[*ssa.Function]map[*ssa.BasicBlock]bool
+
+	effects   map[*ssa.Function]lockEffect
+	lockIn    map[*ssa.Function]lockset
+	blockIn   map[*ssa.Function][]lockset
+	lockNames map[string]string
+
+	esc        map[*ssa.Function]idset
+	liveIn     map[*ssa.Function]idset
+	liveBlocks map[*ssa.Function][]idset
+	signals    []bool
+
+	childMemo map[[2]int]int
+	findings  []Finding
+}
+
+func newAnalysis(p *program) *analysis {
+	a := &analysis{
+		p:          p,
+		index:      map[*ssa.Function]int{},
+		spawnAt:    map[ssa.Instruction]int{},
+		srcMemo:    map[ssa.Value][]string{},
+		allocMemo:  map[*ssa.Alloc][]string{},
+		loops:      map[*ssa.Function]map[*ssa.BasicBlock]bool{},
+		effects:    map[*ssa.Function]lockEffect{},
+		lockIn:     map[*ssa.Function]lockset{},
+		blockIn:    map[*ssa.Function][]lockset{},
+		lockNames:  map[string]string{},
+		esc:        map[*ssa.Function]idset{},
+		liveIn:     map[*ssa.Function]idset{},
+		liveBlocks: map[*ssa.Function][]idset{},
+		childMemo:  map[[2]int]int{},
+	}
+	for i, fn := range p.funcs {
+		a.index[fn] = i
+	}
+	return a
+}
+
+// run performs the analysis, filling a.findings.
+func (a *analysis) run() {
+	a.findRoots()
+	a.computeReach()
+	a.computeSignals()
+	a.computeOrder()
+	a.computeMulti()
+	a.computeLocks()
+	accesses := a.collectAccesses()
+	ids := make([]string, 0, len(accesses))
+	for id := range accesses {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if f, ok := a.check(id, accesses[id]); ok {
+			a.findings = append(a.findings, f)
+		}
+	}
+}
+
+// newFinding returns a finding for the object id with its identity filled.
+func (a *analysis) newFinding(id string) Finding {
+	d := a.p.decls[id]
+	return Finding{
+		Object: d.Object,
+		ID:     id,
+		Name:   ObjectName(d.Pkg.Types, d.File, d.Object),
+		Decl:   a.p.fset.Position(d.Object.Pos()),
+		Kind:   Race,
+		Source: "static",
+	}
+}
+
+// context is an access as run by one root, with the locks held.
+type context struct {
+	acc   *access
+	root  int
+	locks lockset
+}
+
+// maxPairChecks bounds the pairs examined for one object, so that a map
+// used everywhere cannot make the analysis quadratic in the program.
+const maxPairChecks = 200000
+
+// check decides whether the object id races: whether a write and another
+// access can run in concurrent goroutines with no common lock held.
+func (a *analysis) check(id string, accs []access) (Finding, bool) {
+	hasWrite := false
+	for _, x := range accs {
+		hasWrite = hasWrite || x.write
+	}
+	if !hasWrite {
+		return Finding{}, false
+	}
+	info := a.objectInfo(id)
+	var ctxs []context
+	for i := range accs {
+		x := &accs[i]
+		fi := a.index[x.fn]
+		var locks lockset
+		computed := false
+		for r, root := range a.roots {
+			if root.kind == rootInit || !root.reach.has(fi) {
+				continue
+			}
+			if !computed {
+				locks, computed = a.locksAt(x.fn, x.instr), true
+			}
+			ctxs = append(ctxs, context{acc: x, root: r, locks: locks})
+		}
+	}
+	// Prefer evidence from concrete roots over assumed ones.
+	sort.SliceStable(ctxs, func(i, j int) bool { return a.assumed(ctxs[i].root) < a.assumed(ctxs[j].root) })
+	budget := maxPairChecks
+	var best *[2]context
+	bestAssumed := 3
+	for i := range ctxs {
+		w := ctxs[i]
+		if !w.acc.write {
+			continue
+		}
+		for j := range ctxs {
+			x := ctxs[j]
+			if budget--; budget < 0 {
+				break
+			}
+			if j < i && x.acc.write {
+				continue // already examined as (x, w)
+			}
+			if common(w.locks, x.locks) {
+				continue
+			}
+			if !a.concurrent(w, x, info) {
+				continue
+			}
+			if n := a.assumed(w.root) + a.assumed(x.root); n < bestAssumed {
+				best, bestAssumed = &[2]context{w, x}, n
+			}
+			break
+		}
+		if bestAssumed == 0 || budget < 0 {
+			break
+		}
+	}
+	if best == nil {
+		return Finding{}, false
+	}
+	f := a.newFinding(id)
+	w, x := best[0], best[1]
+	f.Confidence = Proven
+	if bestAssumed > 0 {
+		f.Confidence = Assumed
+		for _, c := range []context{w, x} {
+			if a.assumed(c.root) > 0 {
+				f.Assumptions = append(f.Assumptions, a.assumption(c.root))
+			}
+		}
+		f.Assumptions = dedupe(f.Assumptions)
+	}
+	if rl := underRLockOnly(w.locks, x.locks); rl != "" {
+		f.Kind = WriteUnderRLock
+		f.Reason = fmt.Sprintf("written under %s, which only excludes writers; readers run at the same time", a.lockNames[rl]+".RLock")
+	} else {
+		f.Reason = a.reason(w, x)
+	}
+	f.Pair = []Access{a.evidence(w), a.evidence(x)}
+	return f, true
+}
+
+// underRLockOnly returns the key of a lock both accesses hold in read
+// mode, when the write holds it so: a write under RLock.
+func underRLockOnly(w, x lockset) string {
+	for _, h := range w {
+		if !h.read {
+			continue
+		}
+		for _, g := range x {
+			if g.key == h.key {
+				return h.key
+			}
+		}
+	}
+	return ""
+}
+
+func (a *analysis) assumed(r int) int {
+	switch a.roots[r].kind {
+	case rootLibrary, rootUnknown:
+		return 1
+	}
+	return 0
+}
+
+func (a *analysis) assumption(r int) string {
+	root := a.roots[r]
+	if root.kind == rootLibrary {
+		return fmt.Sprintf("the %s are called concurrently, since the type takes locks or starts goroutines", root.desc)
+	}
+	return "functions not called in the analysed code may be called while its goroutines run"
+}
+
+func (a *analysis) reason(w, x context) string {
+	if w.acc == x.acc && w.root == x.root {
+		return fmt.Sprintf("%s without a lock in %s, which runs more than once at the same time", w.acc.op, a.roots[w.root].desc)
+	}
+	what := "accessed"
+	if x.acc.write {
+		what = "written"
+	}
+	return fmt.Sprintf("written in %s and %s in %s with no common lock", a.roots[w.root].desc, what, a.roots[x.root].desc)
+}
+
+// objInfo says what kind of object a map object is, for ownership.
+type objInfo struct {
+	local bool
+	decl  *ssa.Function // the function declaring a local
+}
+
+func (a *analysis) objectInfo(id string) objInfo {
+	d := a.p.decls[id]
+	v, ok := d.Object.(*types.Var)
+	if !ok || v.IsField() || v.Parent() == d.Object.Pkg().Scope() {
+		return objInfo{}
+	}
+	return objInfo{local: true, decl: a.p.declFunc[id]}
+}
+
+// owns reports whether every instance of root r has its own copy of the
+// local object: the function declaring it runs inside r.
+func (a *analysis) owns(r int, obj objInfo) bool {
+	if !obj.local || obj.decl == nil {
+		return false
+	}
+	return a.roots[r].reach.has(a.index[obj.decl])
+}
+
+// selfConcurrent reports whether two instances of root r can access the
+// same object at once.
+func (a *analysis) selfConcurrent(r int, obj objInfo) bool {
+	root := a.roots[r]
+	if !root.multi || a.owns(r, obj) {
+		return false
+	}
+	if obj.local && root.spawn >= 0 {
+		sp := a.spawns[root.spawn]
+		if sp.fn == obj.decl {
+			return a.inLoop(sp.site) || sp.kind == spawnHandler || sp.kind == spawnParallel
+		}
+	}
+	return true
+}
+
+// concurrent reports whether access contexts x and y can run at the same
+// time.
+func (a *analysis) concurrent(x, y context, obj objInfo) bool {
+	if x.root == y.root {
+		return a.selfConcurrent(x.root, obj)
+	}
+	if c := a.childToward(x.root, y.root); c >= 0 {
+		return a.startedDuring(x, c, obj)
+	}
+	if c := a.childToward(y.root, x.root); c >= 0 {
+		return a.startedDuring(y, c, obj)
+	}
+	rx, ry := a.roots[x.root], a.roots[y.root]
+	if (rx.kind == rootParallelTest && ry.kind == rootTests) || (ry.kind == rootParallelTest && rx.kind == rootTests) {
+		return false // parallel tests wait for the sequential ones
+	}
+	if rx.spawn >= 0 && ry.spawn >= 0 {
+		sx, sy := a.spawns[rx.spawn], a.spawns[ry.spawn]
+		if sx.kind == spawnSubtest && sy.kind == spawnSubtest {
+			return true
+		}
+		shared, multiParent := false, false
+		for _, p := range rx.parents {
+			for _, q := range ry.parents {
+				if p == q {
+					shared = true
+					if a.roots[p].multi && !a.owns(p, obj) {
+						multiParent = true
+					}
+				}
+			}
+		}
+		if shared && !multiParent {
+			// Siblings: concurrent only if one is started while the
+			// other may still run.
+			return a.liveAt(sy.fn, sy.site).has(rx.spawn) || a.liveAt(sx.fn, sx.site).has(ry.spawn)
+		}
+	}
+	return true
+}
+
+// startedDuring reports whether x, run by its root, can overlap the
+// goroutine started by spawn root child, a child of x's root.
+func (a *analysis) startedDuring(x context, child int, obj objInfo) bool {
+	if a.roots[x.root].multi && !a.owns(x.root, obj) {
+		return true
+	}
+	return a.liveAt(x.acc.fn, x.acc.instr).has(a.roots[child].spawn)
+}
+
+// evidence describes a context for a finding.
+func (a *analysis) evidence(c context) Access {
+	acc := Access{
+		Pos:   a.p.fset.Position(c.acc.pos),
+		Write: c.acc.write,
+		Op:    c.acc.op,
+		Root:  a.roots[c.root].desc,
+		Path:  a.pathTo(c.root, c.acc.fn),
+	}
+	for _, h := range c.locks {
+		acc.Locks = append(acc.Locks, a.lockDesc(h))
+	}
+	return acc
+}
+
+// pathTo returns a short call path from an entry of root r to fn.
+func (a *analysis) pathTo(r int, fn *ssa.Function) []string {
+	root := a.roots[r]
+	prev := map[*ssa.Function]*ssa.Function{}
+	var queue []*ssa.Function
+	for _, e := range root.entries {
+		if _, seen := prev[e]; !seen {
+			prev[e] = nil
+			queue = append(queue, e)
+		}
+	}
+	for len(queue) > 0 {
+		f := queue[0]
+		queue = queue[1:]
+		if f == fn {
+			break
+		}
+		for _, b := range f.Blocks {
+			for _, instr := range b.Instrs {
+				site, ok := instr.(ssa.CallInstruction)
+				if !ok {
+					continue
+				}
+				if _, isGo := site.(*ssa.Go); isGo {
+					continue
+				}
+				for _, c := range a.p.calls[site] {
+					if _, seen := prev[c]; !seen {
+						prev[c] = f
+						queue = append(queue, c)
+					}
+				}
+			}
+		}
+	}
+	if _, ok := prev[fn]; !ok {
+		return []string{funcName(fn)}
+	}
+	var path []string
+	for f := fn; f != nil; f = prev[f] {
+		path = append(path, funcName(f))
+	}
+	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
+		path[i], path[j] = path[j], path[i]
+	}
+	const maxPath = 6
+	if len(path) > maxPath {
+		path = append(path[:2:2], append([]string{"..."}, path[len(path)-maxPath+3:]...)...)
+	}
+	return path
+}
+
+func dedupe(s []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// ignored reports whether the declaration of d carries a
+// //safemapfix:ignore comment on its line or on the line just above its
+// spec or field.
+func ignored(fset *token.FileSet, d Declared) bool {
+	if d.File == nil || d.Object == nil {
+		return false
+	}
+	declLine := fset.Position(d.Object.Pos()).Line
+	lines := map[int]bool{declLine: true, declLine - 1: true}
+	// The spec or field may start above the identifier (a multi-line
+	// field list); the line above its start counts too.
+	ast.Inspect(d.File, func(n ast.Node) bool {
+		if n == nil || n.Pos() > d.Object.Pos() || n.End() <= d.Object.Pos() {
+			return n == nil || n.Pos() <= d.Object.Pos()
+		}
+		switch n := n.(type) {
+		case *ast.ValueSpec, *ast.Field, *ast.AssignStmt:
+			lines[fset.Position(n.Pos()).Line-1] = true
+		case *ast.GenDecl:
+			if len(n.Specs) == 1 {
+				lines[fset.Position(n.Pos()).Line-1] = true
+			}
+		}
+		return true
+	})
+	for _, cg := range d.File.Comments {
+		for _, c := range cg.List {
+			if !strings.HasPrefix(c.Text, ignoreDirective) {
+				continue
+			}
+			rest := strings.TrimPrefix(c.Text, ignoreDirective)
+			if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+				continue
+			}
+			if lines[fset.Position(c.Pos()).Line] {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,407 @@
+package detect
+
+import (
+	"fmt"
+	"go/types"
+	"sort"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A lock is named by what it is, not by the instance holding it: the
+// mutex field s.mu is one lock for every s. This is the usual precision of
+// field-based lock analyses: a map field guarded by a mutex field of the
+// same struct is seen as guarded.
+
+type lockOpKind int
+
+const (
+	opNone lockOpKind = iota
+	opLock
+	opRLock
+	opUnlock
+	opRUnlock
+)
+
+// lockOp recognises calls of Lock, RLock, Unlock and RUnlock on
+// sync.Mutex and sync.RWMutex, returning the operation and the mutex.
+func lockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
+	callee := c.StaticCallee()
+	if callee == nil || len(c.Args) == 0 {
+		return opNone, nil
+	}
+	obj, _ := callee.Object().(*types.Func)
+	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync" {
+		return opNone, nil
+	}
+	if r := recvName(obj); r != "Mutex" && r != "RWMutex" {
+		return opNone, nil
+	}
+	switch obj.Name() {
+	case "Lock":
+		return opLock, c.Args[0]
+	case "RLock":
+		return opRLock, c.Args[0]
+	case "Unlock":
+		return opUnlock, c.Args[0]
+	case "RUnlock":
+		return opRUnlock, c.Args[0]
+	}
+	return opNone, nil
+}
+
+// held is a lock held at a point, in read (RLock) or write mode.
+type held struct {
+	key  string
+	read bool
+}
+
+// lockset is a sorted set of held locks.
+type lockset []held
+
+func (s lockset) with(h held) lockset {
+	out := make(lockset, 0, len(s)+1)
+	for _, x := range s {
+		if x.key != h.key {
+			out = append(out, x)
+		}
+	}
+	out = append(out, h)
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+func (s lockset) without(key string) lockset {
+	out := s[:0:0]
+	for _, x := range s {
+		if x.key != key {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// meet is the intersection of two locksets: a lock held in read mode on
+// either side is held in read mode.
+func (s lockset) meet(t lockset) lockset {
+	var out lockset
+	for _, x := range s {
+		for _, y := range t {
+			if x.key == y.key {
+				out = append(out, held{x.key, x.read || y.read})
+			}
+		}
+	}
+	return out
+}
+
+func (s lockset) equal(t lockset) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := range s {
+		if s[i] != t[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// common reports whether a lock is held at both accesses and excludes
+// them from each other: at least one side holds it in write mode.
+func common(s, t lockset) bool {
+	for _, x := range s {
+		for _, y := range t {
+			if x.key == y.key && (!x.read || !y.read) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lockEffect is what calling a function does to the caller's locks: the
+// locks it leaves held and the locks it releases.
+type lockEffect struct {
+	acquire lockset
+	release []string
+}
+
+func (e lockEffect) equal(f lockEffect) bool {
+	if !e.acquire.equal(f.acquire) || len(e.release) != len(f.release) {
+		return false
+	}
+	for i := range e.release {
+		if e.release[i] != f.release[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lockKey names the mutex that v points to.
+func (a *analysis) lockKey(v ssa.Value) string {
+	switch x := v.(type) {
+	case *ssa.FieldAddr:
+		if f := structField(x.X.Type(), x.Field); f != nil {
+			return "field " + objectID(a.p.fset, f)
+		}
+	case *ssa.Field:
+		if f := structField(x.X.Type(), x.Field); f != nil {
+			return "field " + objectID(a.p.fset, f)
+		}
+	case *ssa.Global:
+		if obj := x.Object(); obj != nil {
+			return "global " + objectID(a.p.fset, obj)
+		}
+		return "global " + x.String()
+	case *ssa.Alloc:
+		return "local " + a.p.fset.Position(x.Pos()).String()
+	case *ssa.FreeVar:
+		if bs := a.p.bindings[x]; len(bs) > 0 {
+			return a.lockKey(bs[0])
+		}
+	case *ssa.UnOp:
+		return a.lockKey(x.X)
+	case *ssa.ChangeType:
+		return a.lockKey(x.X)
+	}
+	return fmt.Sprintf("value %p", v)
+}
+
+// lockDesc is the user-facing name of a held lock.
+func (a *analysis) lockDesc(h held) string {
+	mode := "Lock"
+	if h.read {
+		mode = "RLock"
+	}
+	return fmt.Sprintf("%s (%s)", a.lockNames[h.key], mode)
+}
+
+// step applies one instruction to the held locks.
+func (a *analysis) step(instr ssa.Instruction, s lockset, released *[]string) lockset {
+	call, ok := instr.(*ssa.Call)
+	if !ok {
+		return s
+	}
+	op, mu := lockOp(&call.Call)
+	switch op {
+	case opLock, opRLock:
+		key := a.lockKey(mu)
+		if _, ok := a.lockNames[key]; !ok {
+			a.lockNames[key] = exprName(mu)
+		}
+		return s.with(held{key, op == opRLock})
+	case opUnlock, opRUnlock:
+		key := a.lockKey(mu)
+		found := false
+		for _, h := range s {
+			found = found || h.key == key
+		}
+		if !found && released != nil {
+			*released = append(*released, key)
+		}
+		return s.without(key)
+	}
+	for _, callee := range a.p.calls[call] {
+		e := a.effects[callee]
+		for _, k := range e.release {
+			s = s.without(k)
+		}
+		for _, h := range e.acquire {
+			s = s.with(h)
+		}
+	}
+	return s
+}
+
+// blockLocks runs the held-locks data flow over fn from entry, returning
+// the locks held at the start of each block (nil entries: unreachable).
+func (a *analysis) blockLocks(fn *ssa.Function, entry lockset, released *[]string) (in []lockset, reached []bool) {
+	n := len(fn.Blocks)
+	in = make([]lockset, n)
+	out := make([]lockset, n)
+	reached = make([]bool, n)
+	done := make([]bool, n)
+	if n == 0 {
+		return in, reached
+	}
+	in[0], reached[0] = entry, true
+	for changed := true; changed; {
+		changed = false
+		for _, b := range fn.Blocks {
+			i := b.Index
+			if i != 0 {
+				first := true
+				var s lockset
+				for _, p := range b.Preds {
+					if !done[p.Index] {
+						continue
+					}
+					if first {
+						s, first = out[p.Index], false
+					} else {
+						s = s.meet(out[p.Index])
+					}
+				}
+				if first {
+					continue
+				}
+				if reached[i] && s.equal(in[i]) && done[i] {
+					continue
+				}
+				in[i], reached[i] = s, true
+			} else if done[0] {
+				continue
+			}
+			s := in[i]
+			for _, instr := range b.Instrs {
+				s = a.step(instr, s, released)
+			}
+			if !done[i] || !s.equal(out[i]) {
+				out[i], done[i], changed = s, true, true
+			}
+		}
+	}
+	return in, reached
+}
+
+// computeLocks finds, for every function, the locks held by every caller
+// when it is called (lockIn), after summarising what each function does to
+// its caller's locks.
+func (a *analysis) computeLocks() {
+	// Summaries, bottom-up through a worklist of callers.
+	work := append([]*ssa.Function(nil), a.p.funcs...)
+	queued := map[*ssa.Function]bool{}
+	for _, fn := range work {
+		queued[fn] = true
+	}
+	for len(work) > 0 {
+		fn := work[0]
+		work = work[1:]
+		queued[fn] = false
+		var released []string
+		in, reached := a.blockLocks(fn, nil, &released)
+		var acq lockset
+		first := true
+		for _, b := range fn.Blocks {
+			if !reached[b.Index] {
+				continue
+			}
+			if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok {
+				continue
+			}
+			s := in[b.Index]
+			for _, instr := range b.Instrs {
+				s = a.step(instr, s, nil)
+			}
+			if first {
+				acq, first = s, false
+			} else {
+				acq = acq.meet(s)
+			}
+		}
+		sort.Strings(released)
+		e := lockEffect{acquire: acq, release: released}
+		if e.equal(a.effects[fn]) {
+			continue
+		}
+		a.effects[fn] = e
+		for _, site := range a.p.callers[fn] {
+			if c := site.Parent(); !queued[c] {
+				queued[c] = true
+				work = append(work, c)
+			}
+		}
+	}
+
+	// Entry locksets, top-down from the roots.
+	isEntry := map[*ssa.Function]bool{}
+	for _, r := range a.roots {
+		for _, e := range r.entries {
+			isEntry[e] = true
+		}
+	}
+	work = work[:0]
+	for _, fn := range a.p.funcs {
+		if isEntry[fn] || len(a.p.callers[fn]) == 0 {
+			a.lockIn[fn] = lockset{}
+			work = append(work, fn)
+		}
+	}
+	for len(work) > 0 {
+		fn := work[0]
+		work = work[1:]
+		in, reached := a.blockLocks(fn, a.lockIn[fn], nil)
+		for _, b := range fn.Blocks {
+			if !reached[b.Index] {
+				continue
+			}
+			s := in[b.Index]
+			for _, instr := range b.Instrs {
+				if site, ok := instr.(*ssa.Call); ok {
+					for _, callee := range a.p.calls[site] {
+						if isEntry[callee] {
+							continue
+						}
+						old, seen := a.lockIn[callee]
+						next := s
+						if seen {
+							next = old.meet(s)
+						}
+						if !seen || !next.equal(old) {
+							a.lockIn[callee] = next
+							work = append(work, callee)
+						}
+					}
+				}
+				s = a.step(instr, s, nil)
+			}
+		}
+	}
+}
+
+// locksAt returns the locks held at instr.
+func (a *analysis) locksAt(fn *ssa.Function, instr ssa.Instruction) lockset {
+	in, ok := a.blockIn[fn]
+	if !ok {
+		in, _ = a.blockLocks(fn, a.lockIn[fn], nil)
+		a.blockIn[fn] = in
+	}
+	b := instr.Block()
+	s := in[b.Index]
+	for _, x := range b.Instrs {
+		if x == instr {
+			break
+		}
+		s = a.step(x, s, nil)
+	}
+	return s
+}
+
+// exprName prints the mutex expression for evidence, such as "s.mu".
+func exprName(v ssa.Value) string {
+	switch x := v.(type) {
+	case *ssa.FieldAddr:
+		if f := structField(x.X.Type(), x.Field); f != nil {
+			return exprName(x.X) + "." + f.Name()
+		}
+	case *ssa.Field:
+		if f := structField(x.X.Type(), x.Field); f != nil {
+			return exprName(x.X) + "." + f.Name()
+		}
+	case *ssa.Global:
+		return x.Name()
+	case *ssa.Alloc:
+		if x.Comment != "" {
+			return x.Comment
+		}
+	case *ssa.FreeVar:
+		return x.Name()
+	case *ssa.Parameter:
+		return x.Name()
+	case *ssa.UnOp:
+		return exprName(x.X)
+	}
+	return v.Name()
+}

@@ -1,0 +1,307 @@
+package detect
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/callgraph"
+	"golang.org/x/tools/go/callgraph/cha"
+	"golang.org/x/tools/go/callgraph/vta"
+	"golang.org/x/tools/go/packages"
+	"golang.org/x/tools/go/ssa"
+	"golang.org/x/tools/go/ssa/ssautil"
+)
+
+// program is the SSA form of the rewrite units with a call graph over it.
+//
+// The units were type-checked separately: a package imported by another unit
+// is seen there through export data, as a different types.Package with no
+// function bodies. Objects are therefore identified by their declaring
+// position (objectID), and a call to a body-less function is linked to the
+// unit function declared at the same position.
+type program struct {
+	fset  *token.FileSet
+	prog  *ssa.Program
+	units []*packages.Package
+	// decls holds every map object declared in the units, by objectID.
+	decls map[string]Declared
+	// declFunc is the function whose body declares each local map object.
+	declFunc map[string]*ssa.Function
+	// funcs are the functions with bodies, in a stable order.
+	funcs []*ssa.Function
+	// byID links a function object's declaring position to the unit
+	// function with a body.
+	byID  map[string]*ssa.Function
+	graph *callgraph.Graph
+	// calls are the functions with bodies each call site may call,
+	// including go statements and function values handed to opaque
+	// functions that call them synchronously; callers is the reverse.
+	calls   map[ssa.CallInstruction][]*ssa.Function
+	callers map[*ssa.Function][]ssa.CallInstruction
+	// bindings lists, for each free variable, the values bound to it by
+	// every MakeClosure of its function.
+	bindings map[*ssa.FreeVar][]ssa.Value
+}
+
+// objectID is load.ObjectID: an object's declaring position. It is repeated
+// here so that detect does not depend on load.
+func objectID(fset *token.FileSet, obj types.Object) string {
+	return fset.Position(obj.Pos()).String()
+}
+
+// buildProgram creates and builds SSA for every unit, and for the
+// packages they import (as body-less packages from export data), and
+// computes a VTA call graph over the functions with bodies.
+func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
+	p := &program{
+		fset:     fset,
+		prog:     ssa.NewProgram(fset, ssa.BuilderMode(0)),
+		units:    units,
+		decls:    map[string]Declared{},
+		declFunc: map[string]*ssa.Function{},
+		byID:     map[string]*ssa.Function{},
+		bindings: map[*ssa.FreeVar][]ssa.Value{},
+		calls:    map[ssa.CallInstruction][]*ssa.Function{},
+		callers:  map[*ssa.Function][]ssa.CallInstruction{},
+	}
+	created := map[*types.Package]bool{}
+	var createDeps func(pkgs []*types.Package)
+	createDeps = func(pkgs []*types.Package) {
+		for _, tp := range pkgs {
+			if created[tp] {
+				continue
+			}
+			created[tp] = true
+			p.prog.CreatePackage(tp, nil, nil, true)
+			createDeps(tp.Imports())
+		}
+	}
+	var ssaPkgs []*ssa.Package
+	for _, u := range units {
+		if u.Types == nil || u.TypesInfo == nil || created[u.Types] {
+			continue
+		}
+		created[u.Types] = true
+		sp := p.prog.CreatePackage(u.Types, u.Syntax, u.TypesInfo, true)
+		sp.SetDebugMode(true)
+		ssaPkgs = append(ssaPkgs, sp)
+	}
+	for _, u := range units {
+		if u.Types != nil {
+			createDeps(u.Types.Imports())
+		}
+	}
+	for _, sp := range ssaPkgs {
+		sp.Build()
+	}
+	p.indexDecls()
+
+	all := ssautil.AllFunctions(p.prog)
+	inUnits := map[*ssa.Package]bool{}
+	for _, sp := range ssaPkgs {
+		inUnits[sp] = true
+	}
+	for fn := range all {
+		if len(fn.Blocks) == 0 {
+			continue
+		}
+		pkg := fn.Pkg
+		if o := fn.Origin(); o != nil {
+			pkg = o.Pkg
+		}
+		if pkg == nil && fn.Synthetic == "" || pkg != nil && !inUnits[pkg] {
+			continue // code of dependencies is opaque
+		}
+		p.funcs = append(p.funcs, fn)
+	}
+	sortFuncs(fset, p.funcs)
+	for _, fn := range p.funcs {
+		if obj := fn.Object(); obj != nil && fn.Origin() == nil {
+			id := objectID(fset, obj)
+			if _, dup := p.byID[id]; !dup {
+				p.byID[id] = fn
+			}
+		}
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if mc, ok := instr.(*ssa.MakeClosure); ok {
+					cl := mc.Fn.(*ssa.Function)
+					for i, fv := range cl.FreeVars {
+						p.bindings[fv] = append(p.bindings[fv], mc.Bindings[i])
+					}
+				}
+			}
+		}
+	}
+	p.indexLocals()
+
+	funcs := make(map[*ssa.Function]bool, len(p.funcs))
+	for _, fn := range p.funcs {
+		funcs[fn] = true
+	}
+	p.graph = vta.CallGraph(funcs, cha.CallGraph(p.prog))
+	p.indexCalls()
+	return p
+}
+
+// indexDecls records every map object declared in the units.
+func (p *program) indexDecls() {
+	for _, u := range p.units {
+		for _, f := range u.Syntax {
+			ast.Inspect(f, func(n ast.Node) bool {
+				id, ok := n.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				obj := u.TypesInfo.Defs[id]
+				if obj == nil || !IsMapVar(obj) {
+					return true
+				}
+				key := objectID(p.fset, obj)
+				if _, dup := p.decls[key]; !dup {
+					p.decls[key] = Declared{Object: obj, Pkg: u, File: f}
+				}
+				return true
+			})
+		}
+	}
+}
+
+// indexLocals records the innermost function declaring each local map
+// object, so that the goroutines of one activation of that function can be
+// told from those of another.
+func (p *program) indexLocals() {
+	byFile := map[*token.File][]*ssa.Function{}
+	for _, fn := range p.funcs {
+		if fn.Syntax() == nil || fn.Synthetic != "" {
+			continue
+		}
+		if f := p.fset.File(fn.Syntax().Pos()); f != nil {
+			byFile[f] = append(byFile[f], fn)
+		}
+	}
+	for key, d := range p.decls {
+		v, ok := d.Object.(*types.Var)
+		if !ok || v.IsField() || v.Parent() == d.Object.Pkg().Scope() {
+			continue
+		}
+		var best *ssa.Function
+		for _, fn := range byFile[p.fset.File(v.Pos())] {
+			syn := fn.Syntax()
+			if v.Pos() < syn.Pos() || v.Pos() >= syn.End() {
+				continue
+			}
+			if best == nil || syn.Pos() > best.Syntax().Pos() {
+				best = fn
+			}
+		}
+		if best != nil {
+			p.declFunc[key] = best
+		}
+	}
+}
+
+// indexCalls fills calls and callers.
+func (p *program) indexCalls() {
+	for _, fn := range p.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				site, ok := instr.(ssa.CallInstruction)
+				if !ok {
+					continue
+				}
+				callees := p.callees(site)
+				if _, isGo := site.(*ssa.Go); !isGo && len(callees) == 0 && spawnOf(site) == nil {
+					// A function value handed to an opaque function
+					// (sort.Slice, sync.Once.Do, t.Run) is taken to run
+					// synchronously, in the caller's goroutine.
+					for _, arg := range site.Common().Args {
+						callees = append(callees, p.funcValues(arg)...)
+					}
+				}
+				if len(callees) == 0 {
+					continue
+				}
+				p.calls[site] = callees
+				for _, c := range callees {
+					p.callers[c] = append(p.callers[c], site)
+				}
+			}
+		}
+	}
+}
+
+// funcValues returns the functions with bodies that the function value v
+// denotes, when it can be seen syntactically.
+func (p *program) funcValues(v ssa.Value) []*ssa.Function {
+	var out []*ssa.Function
+	seen := map[ssa.Value]bool{}
+	var walk func(v ssa.Value)
+	walk = func(v ssa.Value) {
+		if seen[v] {
+			return
+		}
+		seen[v] = true
+		switch v := v.(type) {
+		case *ssa.Function:
+			if l := p.link(v); l != nil {
+				out = append(out, l)
+			}
+		case *ssa.MakeClosure:
+			walk(v.Fn)
+		case *ssa.ChangeType:
+			walk(v.X)
+		case *ssa.Convert:
+			walk(v.X)
+		case *ssa.MakeInterface:
+			walk(v.X)
+		case *ssa.Phi:
+			for _, e := range v.Edges {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// link returns the function with a body that fn stands for: fn itself, or
+// for a body-less function from export data, the unit function declared at
+// the same position. It returns nil when there is none.
+func (p *program) link(fn *ssa.Function) *ssa.Function {
+	if len(fn.Blocks) > 0 {
+		return fn
+	}
+	obj := fn.Object()
+	if obj == nil {
+		return nil
+	}
+	return p.byID[objectID(p.fset, obj)]
+}
+
+// callees returns the functions with bodies that site may call.
+func (p *program) callees(site ssa.CallInstruction) []*ssa.Function {
+	if fn := site.Common().StaticCallee(); fn != nil {
+		if l := p.link(fn); l != nil {
+			return []*ssa.Function{l}
+		}
+		return nil
+	}
+	node := p.graph.Nodes[site.Parent()]
+	if node == nil {
+		return nil
+	}
+	var out []*ssa.Function
+	seen := map[*ssa.Function]bool{}
+	for _, e := range node.Out {
+		if e.Site != site {
+			continue
+		}
+		if l := p.link(e.Callee.Func); l != nil && !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}

@@ -1,0 +1,387 @@
+package detect
+
+import (
+	"fmt"
+	"go/types"
+	"strings"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// spawnKind says how code handed to a goroutine-starting construct runs.
+type spawnKind int
+
+const (
+	spawnGo        spawnKind = iota // go statement: joined by Wait or a receive
+	spawnWaitGroup                  // (*sync.WaitGroup).Go: joined by Wait
+	spawnErrgroup                   // (*errgroup.Group).Go/TryGo: joined by Wait
+	spawnDetached                   // time.AfterFunc, context.AfterFunc, finalizers: never joined
+	spawnHandler                    // net/http handler: one goroutine per request
+	spawnParallel                   // b.RunParallel body: many goroutines, joined by the call
+	spawnSubtest                    // t.Run of a test calling t.Parallel: runs after the parent
+)
+
+// spawnCall describes a call that starts its function argument in new
+// goroutines.
+type spawnCall struct {
+	kind spawnKind
+	fn   ssa.Value
+	what string
+}
+
+// spawnOf recognises the calls that run a function argument concurrently,
+// or returns nil.
+func spawnOf(site ssa.CallInstruction) *spawnCall {
+	if _, ok := site.(*ssa.Go); ok {
+		return nil
+	}
+	common := site.Common()
+	callee := common.StaticCallee()
+	if callee == nil {
+		return nil
+	}
+	obj, _ := callee.Object().(*types.Func)
+	if obj == nil || obj.Pkg() == nil {
+		return nil
+	}
+	args := common.Args
+	arg := func(i int) ssa.Value {
+		if i < len(args) {
+			return args[i]
+		}
+		return nil
+	}
+	path, recv, name := obj.Pkg().Path(), recvName(obj), obj.Name()
+	switch {
+	case path == "sync" && recv == "WaitGroup" && name == "Go":
+		return &spawnCall{spawnWaitGroup, arg(1), "(*sync.WaitGroup).Go"}
+	case path == "golang.org/x/sync/errgroup" && recv == "Group" && (name == "Go" || name == "TryGo"):
+		return &spawnCall{spawnErrgroup, arg(1), "(*errgroup.Group)." + name}
+	case path == "time" && recv == "" && name == "AfterFunc":
+		return &spawnCall{spawnDetached, arg(1), "time.AfterFunc"}
+	case path == "context" && recv == "" && name == "AfterFunc":
+		return &spawnCall{spawnDetached, arg(1), "context.AfterFunc"}
+	case path == "runtime" && recv == "" && (name == "SetFinalizer" || name == "AddCleanup"):
+		return &spawnCall{spawnDetached, arg(1), "runtime." + name}
+	case path == "net/http" && name == "HandleFunc" && (recv == "" || recv == "ServeMux"):
+		i := 1
+		if recv != "" {
+			i = 2
+		}
+		return &spawnCall{spawnHandler, arg(i), "http handler"}
+	case path == "testing" && recv == "B" && name == "RunParallel":
+		return &spawnCall{spawnParallel, arg(1), "(*testing.B).RunParallel"}
+	case path == "testing" && recv == "T" && name == "Run":
+		if f := arg(2); f != nil && callsParallel(f) {
+			return &spawnCall{spawnSubtest, f, "parallel subtest"}
+		}
+	}
+	if len(callee.Blocks) == 0 {
+		// A function with the signature of an http handler handed to
+		// opaque code (a router) is served concurrently.
+		for _, a := range args {
+			if isHandlerFunc(a.Type()) {
+				if _, ok := a.(*ssa.Function); ok {
+					return &spawnCall{spawnHandler, a, "http handler"}
+				}
+				if _, ok := a.(*ssa.MakeClosure); ok {
+					return &spawnCall{spawnHandler, a, "http handler"}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// recvName is the name of the named receiver type of a method, or "".
+func recvName(fn *types.Func) string {
+	sig, _ := fn.Type().(*types.Signature)
+	if sig == nil || sig.Recv() == nil {
+		return ""
+	}
+	t := sig.Recv().Type()
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	if n, ok := types.Unalias(t).(*types.Named); ok {
+		return n.Obj().Name()
+	}
+	return ""
+}
+
+// isNamed reports whether t is the named type path.name.
+func isNamed(t types.Type, path, name string) bool {
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == path && n.Obj().Name() == name
+}
+
+// isHandlerFunc reports whether t is func(http.ResponseWriter, *http.Request).
+func isHandlerFunc(t types.Type) bool {
+	sig, ok := t.Underlying().(*types.Signature)
+	if !ok || sig.Params().Len() != 2 || sig.Results().Len() != 0 {
+		return false
+	}
+	p0, p1 := sig.Params().At(0).Type(), sig.Params().At(1).Type()
+	ptr, ok := p1.(*types.Pointer)
+	return ok && isNamed(p0, "net/http", "ResponseWriter") && isNamed(ptr.Elem(), "net/http", "Request")
+}
+
+// callsParallel reports whether the function value f is a literal or
+// function that calls (*testing.T).Parallel in its own body.
+func callsParallel(f ssa.Value) bool {
+	var fn *ssa.Function
+	switch f := f.(type) {
+	case *ssa.Function:
+		fn = f
+	case *ssa.MakeClosure:
+		fn = f.Fn.(*ssa.Function)
+	}
+	return fn != nil && hasParallelCall(fn)
+}
+
+func hasParallelCall(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			call, ok := instr.(*ssa.Call)
+			if !ok {
+				continue
+			}
+			if callee := call.Call.StaticCallee(); callee != nil {
+				if obj, ok := callee.Object().(*types.Func); ok && obj.Pkg() != nil &&
+					obj.Pkg().Path() == "testing" && recvName(obj) == "T" && obj.Name() == "Parallel" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// rootKind is the kind of a goroutine root.
+type rootKind int
+
+const (
+	rootMain rootKind = iota
+	rootTests
+	rootParallelTest
+	rootInit
+	rootSpawn
+	rootLibrary // exported methods of a type meant for concurrent use (assumed)
+	rootUnknown // functions nothing in the analysed code calls (assumed)
+)
+
+// root is code that runs in a goroutine of its own.
+type root struct {
+	kind    rootKind
+	desc    string
+	entries []*ssa.Function
+	// spawn is the index of the spawn that starts this root, or -1.
+	spawn int
+	// multi: several instances of the root can run at once.
+	multi   bool
+	parents []int
+	// reach and rep are indexed by function number: the functions the
+	// root runs, and those it can run more than once.
+	reach bitset
+	rep   bitset
+}
+
+// spawn is one place in the code that starts a goroutine root.
+type spawn struct {
+	site ssa.Instruction
+	fn   *ssa.Function
+	kind spawnKind
+	root int
+}
+
+// findRoots lists the goroutine roots of the program: main, tests, package
+// initialisers, every go statement and concurrent callback, and the
+// exported methods of library types meant for concurrent use. The roots
+// that nothing else reaches form one more root, the unknown callers.
+func (a *analysis) findRoots() {
+	add := func(r *root) int {
+		a.roots = append(a.roots, r)
+		return len(a.roots) - 1
+	}
+	tests := &root{kind: rootTests, desc: "tests", spawn: -1}
+	for _, fn := range a.p.funcs {
+		switch {
+		case fn.Synthetic == "package initializer":
+			add(&root{kind: rootInit, desc: "package initialisation", entries: []*ssa.Function{fn}, spawn: -1})
+		case fn.Name() == "main" && fn.Signature.Recv() == nil && fn.Parent() == nil && fn.Pkg != nil && fn.Pkg.Pkg.Name() == "main" && fn.Synthetic == "":
+			add(&root{kind: rootMain, desc: "main", entries: []*ssa.Function{fn}, spawn: -1})
+		case isTestFunc(a.p, fn):
+			if hasParallelCall(fn) {
+				add(&root{kind: rootParallelTest, desc: "parallel test " + fn.Name(), entries: []*ssa.Function{fn}, spawn: -1})
+			} else {
+				tests.entries = append(tests.entries, fn)
+			}
+		}
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				a.findSpawn(fn, instr, add)
+			}
+		}
+	}
+	if len(tests.entries) > 0 {
+		add(tests)
+	}
+	a.findLibraryRoots(add)
+}
+
+// findSpawn adds the root started by instr, if it starts one.
+func (a *analysis) findSpawn(fn *ssa.Function, instr ssa.Instruction, add func(*root) int) {
+	var kind spawnKind
+	var targets []*ssa.Function
+	var what string
+	switch instr := instr.(type) {
+	case *ssa.Go:
+		kind, targets, what = spawnGo, a.p.calls[instr], "go statement"
+	case ssa.CallInstruction:
+		sc := spawnOf(instr)
+		if sc == nil || sc.fn == nil {
+			return
+		}
+		kind, targets, what = sc.kind, a.p.funcValues(sc.fn), sc.what
+	case *ssa.MakeInterface:
+		if !isNamed(instr.Type(), "net/http", "Handler") {
+			return
+		}
+		kind, what = spawnHandler, "http handler"
+		if m := a.method(instr.X.Type(), "ServeHTTP"); m != nil {
+			targets = []*ssa.Function{m}
+		}
+	case *ssa.ChangeType:
+		if !isNamed(instr.Type(), "net/http", "HandlerFunc") {
+			return
+		}
+		kind, targets, what = spawnHandler, a.p.funcValues(instr.X), "http handler"
+	default:
+		return
+	}
+	if len(targets) == 0 {
+		return
+	}
+	pos := instr.Pos()
+	if !pos.IsValid() {
+		pos = fn.Pos()
+	}
+	var names []string
+	for _, t := range targets {
+		names = append(names, funcName(t))
+	}
+	a.spawns = append(a.spawns, &spawn{site: instr, fn: fn, kind: kind})
+	s := len(a.spawns) - 1
+	desc := fmt.Sprintf("%s at %s running %s", what, shortPos(a.p.fset.Position(pos)), strings.Join(names, ", "))
+	r := add(&root{kind: rootSpawn, desc: desc, entries: targets, spawn: s})
+	a.spawns[s].root = r
+	a.spawnAt[instr] = s
+}
+
+// method returns the unit method named name of type t (or *t).
+func (a *analysis) method(t types.Type, name string) *ssa.Function {
+	for _, tt := range []types.Type{t, types.NewPointer(t)} {
+		if _, isPtr := t.(*types.Pointer); isPtr && tt != t {
+			continue
+		}
+		sel := a.p.prog.MethodSets.MethodSet(tt).Lookup(nil, name)
+		if sel == nil {
+			continue
+		}
+		if fn := a.p.prog.MethodValue(sel); fn != nil {
+			return a.p.link(fn)
+		}
+	}
+	return nil
+}
+
+// isTestFunc reports whether fn is a top-level Test, Benchmark, Fuzz or
+// Example function of a _test.go file.
+func isTestFunc(p *program, fn *ssa.Function) bool {
+	if fn.Parent() != nil || fn.Signature.Recv() != nil || fn.Synthetic != "" {
+		return false
+	}
+	pos := p.fset.Position(fn.Pos())
+	if !strings.HasSuffix(pos.Filename, "_test.go") {
+		return false
+	}
+	for _, prefix := range []string{"Test", "Benchmark", "Fuzz", "Example"} {
+		if strings.HasPrefix(fn.Name(), prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// findLibraryRoots adds one root per named type of a non-main package
+// whose methods take a lock or start goroutines: such a type is meant to
+// be used concurrently, so its exported methods are assumed to run at the
+// same time as each other.
+func (a *analysis) findLibraryRoots(add func(*root) int) {
+	methods := map[*types.TypeName][]*ssa.Function{}
+	concurrent := map[*types.TypeName]bool{}
+	var order []*types.TypeName
+	for _, fn := range a.p.funcs {
+		if fn.Signature.Recv() == nil || fn.Synthetic != "" || fn.Pkg == nil || fn.Pkg.Pkg.Name() == "main" {
+			continue
+		}
+		t := fn.Signature.Recv().Type()
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		n, ok := types.Unalias(t).(*types.Named)
+		if !ok {
+			continue
+		}
+		tn := n.Origin().Obj()
+		if _, seen := methods[tn]; !seen {
+			order = append(order, tn)
+		}
+		methods[tn] = append(methods[tn], fn)
+		if locksOrSpawns(fn) {
+			concurrent[tn] = true
+		}
+	}
+	for _, tn := range order {
+		if !concurrent[tn] {
+			continue
+		}
+		var entries []*ssa.Function
+		for _, fn := range methods[tn] {
+			if fn.Object() != nil && fn.Object().Exported() {
+				entries = append(entries, fn)
+			}
+		}
+		if len(entries) == 0 {
+			continue
+		}
+		add(&root{kind: rootLibrary, desc: "exported methods of " + tn.Name(), entries: entries, spawn: -1, multi: true})
+	}
+}
+
+// locksOrSpawns reports whether fn takes a sync lock or starts a goroutine.
+func locksOrSpawns(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch instr := instr.(type) {
+			case *ssa.Go:
+				return true
+			case *ssa.Call:
+				if op, _ := lockOp(&instr.Call); op == opLock || op == opRLock {
+					return true
+				}
+				if spawnOf(instr) != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func funcName(fn *ssa.Function) string {
+	if fn.Pkg == nil {
+		return fn.String()
+	}
+	return fn.RelString(fn.Pkg.Pkg)
+}

@@ -1,0 +1,160 @@
+package detect
+
+import (
+	"fmt"
+	"go/token"
+	"math/bits"
+	"path/filepath"
+	"sort"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// bitset is a set of small non-negative integers.
+type bitset []uint64
+
+func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+
+func (b bitset) has(i int) bool { return i/64 < len(b) && b[i/64]&(1<<(uint(i)%64)) != 0 }
+
+func (b bitset) add(i int) { b[i/64] |= 1 << (uint(i) % 64) }
+
+func (b bitset) count() int {
+	n := 0
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// idset is a small sorted set of spawn indexes.
+type idset []int32
+
+func (s idset) has(i int) bool {
+	j := sort.Search(len(s), func(k int) bool { return s[k] >= int32(i) })
+	return j < len(s) && s[j] == int32(i)
+}
+
+// union returns s ∪ t, reusing s when t adds nothing.
+func (s idset) union(t idset) idset {
+	if len(t) == 0 {
+		return s
+	}
+	if len(s) == 0 {
+		return t
+	}
+	out := make(idset, 0, len(s)+len(t))
+	i, j := 0, 0
+	for i < len(s) || j < len(t) {
+		switch {
+		case j == len(t) || (i < len(s) && s[i] < t[j]):
+			out = append(out, s[i])
+			i++
+		case i == len(s) || t[j] < s[i]:
+			out = append(out, t[j])
+			j++
+		default:
+			out = append(out, s[i])
+			i++
+			j++
+		}
+	}
+	if len(out) == len(s) {
+		return s
+	}
+	return out
+}
+
+func (s idset) with(i int) idset { return s.union(idset{int32(i)}) }
+
+// without returns the elements of s for which drop is false.
+func (s idset) without(drop func(int) bool) idset {
+	var out idset
+	for _, x := range s {
+		if !drop(int(x)) {
+			out = append(out, x)
+		}
+	}
+	if len(out) == len(s) {
+		return s
+	}
+	return out
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// sortFuncs orders functions by position, then name, so that the analysis
+// is deterministic.
+func sortFuncs(fset *token.FileSet, fns []*ssa.Function) {
+	sort.SliceStable(fns, func(i, j int) bool {
+		pi, pj := fset.Position(fns[i].Pos()), fset.Position(fns[j].Pos())
+		if pi.Filename != pj.Filename {
+			return pi.Filename < pj.Filename
+		}
+		if pi.Offset != pj.Offset {
+			return pi.Offset < pj.Offset
+		}
+		return fns[i].String() < fns[j].String()
+	})
+}
+
+// shortPos prints a position with the file's base name only.
+func shortPos(p token.Position) string {
+	return fmt.Sprintf("%s:%d:%d", filepath.Base(p.Filename), p.Line, p.Column)
+}
+
+// loopBlocks returns the blocks of fn that lie on a cycle of its control
+// flow graph (Tarjan's strongly connected components).
+func loopBlocks(fn *ssa.Function) map[*ssa.BasicBlock]bool {
+	index := map[*ssa.BasicBlock]int{}
+	low := map[*ssa.BasicBlock]int{}
+	onStack := map[*ssa.BasicBlock]bool{}
+	var stack []*ssa.BasicBlock
+	loops := map[*ssa.BasicBlock]bool{}
+	n := 0
+	var visit func(b *ssa.BasicBlock)
+	visit = func(b *ssa.BasicBlock) {
+		index[b], low[b] = n, n
+		n++
+		stack = append(stack, b)
+		onStack[b] = true
+		for _, s := range b.Succs {
+			if _, seen := index[s]; !seen {
+				visit(s)
+				low[b] = min(low[b], low[s])
+			} else if onStack[s] {
+				low[b] = min(low[b], index[s])
+			}
+		}
+		if low[b] != index[b] {
+			return
+		}
+		var comp []*ssa.BasicBlock
+		for {
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			onStack[top] = false
+			comp = append(comp, top)
+			if top == b {
+				break
+			}
+		}
+		selfLoop := false
+		for _, s := range b.Succs {
+			if s == b {
+				selfLoop = true
+			}
+		}
+		if len(comp) > 1 || selfLoop {
+			for _, c := range comp {
+				loops[c] = true
+			}
+		}
+	}
+	for _, b := range fn.Blocks {
+		if _, seen := index[b]; !seen {
+			visit(b)
+		}
+	}
+	return loops
+}
