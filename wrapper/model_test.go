@@ -12,7 +12,7 @@ func modelSteps() int {
 	if testing.Short() {
 		return 2000
 	}
-	return 20000
+	return 10000
 }
 
 // TestModel applies long random sequences of operations to a Map and to a
