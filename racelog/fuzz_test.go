@@ -27,10 +27,9 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Parse returned an error on in-memory input: %v", err)
 		}
-		lines := strings.Count(input, "\n") + 1
 		for _, r := range log.Reports {
-			if r.Line < 1 || r.Line > lines {
-				t.Errorf("report at line %d of a %d-line input", r.Line, lines)
+			if r.Line < 1 {
+				t.Errorf("report at line %d", r.Line)
 			}
 			_ = r.String()
 			for _, a := range r.Accesses {

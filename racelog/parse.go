@@ -2,6 +2,7 @@ package racelog
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -60,23 +61,74 @@ func Parse(r io.Reader) (*Log, error) {
 	return log, nil
 }
 
-// readLines splits r into lines of any length, dropping "\r".
+// Lines returns the lines of a log as Parse sees them: without line
+// ends, and with the events of go test -json replaced by the output they
+// carry.
+func Lines(r io.Reader) ([]string, error) {
+	return readLines(r)
+}
+
+// readLines splits r into lines of any length, dropping "\r". Events of
+// go test -json are replaced by the output they carry.
 func readLines(r io.Reader) ([]string, error) {
 	br := bufio.NewReader(r)
 	var lines []string
+	// Output of go test -json not yet ended by a newline, by package:
+	// events of packages tested in parallel may interleave.
+	pending := map[string]string{}
+	var order []string
 	for {
 		line, err := br.ReadString('\n')
 		if line != "" {
 			line = strings.TrimRight(line, "\r\n")
-			lines = append(lines, line)
+			if ev, ok := testEventOutput(line); ok {
+				if _, seen := pending[ev.Package]; !seen {
+					order = append(order, ev.Package)
+				}
+				text := pending[ev.Package] + *ev.Output
+				for {
+					i := strings.IndexByte(text, '\n')
+					if i < 0 {
+						break
+					}
+					lines = append(lines, strings.TrimRight(text[:i], "\r"))
+					text = text[i+1:]
+				}
+				pending[ev.Package] = text
+			} else {
+				lines = append(lines, line)
+			}
 		}
 		if err == io.EOF {
+			for _, pkg := range order {
+				if pending[pkg] != "" {
+					lines = append(lines, pending[pkg])
+				}
+			}
 			return lines, nil
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+}
+
+// testEvent is the part of a go test -json event that carries output.
+type testEvent struct {
+	Package string
+	Output  *string
+}
+
+// testEventOutput decodes a go test -json line that carries output.
+func testEventOutput(line string) (testEvent, bool) {
+	var ev testEvent
+	if !strings.HasPrefix(line, "{") || !strings.Contains(line, `"Output"`) {
+		return ev, false
+	}
+	if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Output == nil {
+		return ev, false
+	}
+	return ev, true
 }
 
 type parser struct {

@@ -82,7 +82,8 @@ type Report struct {
 	// Source names the input the report was read from (set by ReadFiles;
 	// "-" for standard input), or is empty.
 	Source string
-	// Line is the 1-based line of the input where the report starts.
+	// Line is the 1-based line of the input where the report starts; of
+	// the output carried by the events, for go test -json input.
 	Line int
 	// Message is the runtime's message for a crash, such as
 	// "concurrent map writes"; "DATA RACE" for a race report.

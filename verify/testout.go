@@ -221,6 +221,27 @@ func compareRaces(before, after []*racelog.Report, compared bool) RaceDiff {
 	return d
 }
 
+// onlyIn keeps the reports that the checked packages can reproduce: those
+// with an access in one of them or in its tests. Reports from package
+// main, whose import path the stacks do not show, are kept.
+func onlyIn(reports []*racelog.Report, pkgs []string) []*racelog.Report {
+	checked := map[string]bool{"main": true}
+	for _, p := range pkgs {
+		checked[p] = true
+		checked[p+"_test"] = true
+	}
+	var out []*racelog.Report
+	for _, r := range reports {
+		for _, a := range r.Accesses {
+			if f, ok := a.Site(); ok && checked[f.Package()] {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // raceKeys identifies each report by the user functions of its accesses.
 func raceKeys(reports []*racelog.Report) map[string]bool {
 	keys := map[string]bool{}

@@ -312,8 +312,12 @@ func Check(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return rep, err
 		}
-		before = log.MapReports()
-		for _, f := range testFailures(string(cfg.BeforeLog)) {
+		before = onlyIn(log.MapReports(), pkgs)
+		lines, err := racelog.Lines(bytes.NewReader(cfg.BeforeLog))
+		if err != nil {
+			return rep, err
+		}
+		for _, f := range testFailures(strings.Join(lines, "\n")) {
 			if !f.raceOnly {
 				failedBefore[f.name] = true
 			}
