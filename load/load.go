@@ -48,7 +48,8 @@ type Program struct {
 	// Module is the main module, or nil when the code is outside any module.
 	Module *packages.Module
 	// Files are the file arguments, as absolute paths, when the patterns
-	// named files; empty when they named packages.
+	// named files; empty when they named packages. With file arguments the
+	// whole module that contains them is loaded.
 	Files []string
 }
 
@@ -72,6 +73,16 @@ func Load(cfg Config) (*Program, error) {
 	patterns, files, err := queries(absDir, cfg.Patterns)
 	if err != nil {
 		return nil, err
+	}
+	if len(files) > 0 {
+		// A race needs two accesses, which may lie in files that were not
+		// named: analyse the whole module, and let the caller report only
+		// what concerns the named files.
+		root, err := moduleRoot(filepath.Dir(files[0]))
+		if err != nil {
+			return nil, err
+		}
+		absDir, patterns = root, []string{"./..."}
 	}
 	fset := token.NewFileSet()
 	pcfg := &packages.Config{
@@ -127,6 +138,18 @@ func queries(dir string, args []string) (patterns, files []string, err error) {
 		files = append(files, path)
 	}
 	return patterns, files, nil
+}
+
+// moduleRoot returns the directory of the go.mod that governs dir.
+func moduleRoot(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%s is not inside a Go module (no go.mod above it)", dir)
+		}
+	}
 }
 
 // packageErrors collects the errors of every loaded package, including

@@ -25,7 +25,12 @@ import (
 // to return their original bytes; it writes nothing.
 func Rewrite(cfg Config, ids []string) (*Result, error) {
 	ix := buildIndex(cfg.Fset, cfg.Packages)
-	pl := &planner{cfg: cfg, ix: ix}
+	pl := &planner{cfg: cfg, ix: ix, declFiles: map[string]bool{}}
+	for _, p := range cfg.Packages {
+		for _, f := range p.Syntax {
+			pl.declFiles[cfg.Fset.File(f.Pos()).Name()] = true
+		}
+	}
 	done := map[string]bool{}
 	res := &Result{}
 	byFile := map[*ast.File][]*edit{}

@@ -94,10 +94,25 @@ type index struct {
 	sites map[string][]site // by object ID
 	objs  map[string]types.Object
 	names map[string]string // object ID -> user-facing name
+	// funcs lists the uses of every function and method declared in the
+	// packages, by function ID, so that a parameter's type can change
+	// together with every call.
+	funcs map[string][]site
+	// ifaceMethods holds the names of the methods of every interface type
+	// in the packages: a method of the same name may implement one, and
+	// then its signature cannot change.
+	ifaceMethods map[string]bool
 }
 
 func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
-	ix := &index{fset: fset, sites: map[string][]site{}, objs: map[string]types.Object{}, names: map[string]string{}}
+	ix := &index{
+		fset:         fset,
+		sites:        map[string][]site{},
+		objs:         map[string]types.Object{},
+		names:        map[string]string{},
+		funcs:        map[string][]site{},
+		ifaceMethods: map[string]bool{},
+	}
 	for _, p := range pkgs {
 		for _, f := range p.Syntax {
 			ast.PreorderStack(f, nil, func(n ast.Node, stack []ast.Node) bool {
@@ -111,6 +126,18 @@ func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
 				obj, def := p.TypesInfo.Defs[id], true
 				if obj == nil {
 					obj, def = p.TypesInfo.Uses[id], false
+				}
+				if fn, ok := obj.(*types.Func); ok && !def {
+					key := ix.id(fn.Origin())
+					ix.funcs[key] = append(ix.funcs[key], site{pkg: p, file: f, id: id, stack: append(append([]ast.Node(nil), stack...), id)})
+					return true
+				}
+				if tn, ok := obj.(*types.TypeName); ok && def {
+					if it, ok := tn.Type().Underlying().(*types.Interface); ok {
+						for i := range it.NumMethods() {
+							ix.ifaceMethods[it.Method(i).Name()] = true
+						}
+					}
 				}
 				if obj == nil || !detect.IsMapVar(obj) {
 					return true
@@ -143,6 +170,12 @@ func (ix *index) addPositional(p *packages.Package, f *ast.File, lit *ast.Compos
 		key := ix.id(origin(field))
 		ix.sites[key] = append(ix.sites[key], site{pkg: p, file: f, elem: el})
 	}
+}
+
+// declared reports whether obj is declared in the loaded syntax.
+func (pl *planner) declared(obj types.Object) bool {
+	_, ok := pl.declFiles[pl.ix.fset.Position(obj.Pos()).Filename]
+	return ok
 }
 
 // origin maps a field or variable of an instantiated generic type back to
@@ -216,6 +249,8 @@ type edit struct {
 type planner struct {
 	cfg Config
 	ix  *index
+	// declFiles holds the names of the loaded files.
+	declFiles map[string]bool
 }
 
 // group is a set of objects that must be rewritten together.
@@ -470,7 +505,7 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		return c
 	case *ast.Field:
 		if _, isStruct := s.stack[len(s.stack)-4].(*ast.StructType); !isStruct {
-			return refuse("is a function parameter or result; changing signatures is not supported yet")
+			return pl.classifyParam(s, g, p, obj)
 		}
 		if ok, other := allMembers(pl.ix, info, p.Names, g); !ok {
 			return refuse("declared in one field list with %s, which is not rewritten", other)
@@ -495,6 +530,104 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		return refuse("declared by a range statement")
 	}
 	return refuse("declared in %s, which is not rewritten yet", nodeKind(parent))
+}
+
+// classifyParam handles a parameter that joins the group: the function's
+// signature changes, so every call must pass a safe map, and the function
+// must not be used in any way that depends on its signature.
+func (pl *planner) classifyParam(s site, g *group, field *ast.Field, obj types.Object) classification {
+	info := s.pkg.TypesInfo
+	n := len(s.stack)
+	ft, _ := s.stack[n-4].(*ast.FuncType)
+	fd, isDecl := s.stack[n-5].(*ast.FuncDecl)
+	switch {
+	case ft == nil:
+		return refuse("declared in an unexpected place")
+	case ft.Params != s.stack[n-3]:
+		return refuse("is a named result; changing results is not supported")
+	case !isDecl:
+		return refuse("is a parameter of a function literal, whose callers cannot all be found")
+	}
+	if _, variadic := field.Type.(*ast.Ellipsis); variadic {
+		return refuse("is a variadic parameter")
+	}
+	if ok, other := allMembers(pl.ix, info, field.Names, g); !ok {
+		return refuse("declared in one parameter list with %s, which is not rewritten", other)
+	}
+	fn := info.Defs[fd.Name].(*types.Func)
+	if fd.Recv != nil && pl.ix.ifaceMethods[fn.Name()] {
+		return refuse("is a parameter of method %s, which may implement an interface with that method", fn.Name())
+	}
+	var c classification
+	if field.Names[0] == s.id {
+		c.edits = append(c.edits, &edit{kind: editType, node: field.Type, mapType: obj.Type()})
+	}
+	index := paramIndex(fn, obj)
+	if index < 0 {
+		return refuse("internal error: parameter not found in its signature")
+	}
+	for _, use := range pl.ix.funcs[pl.ix.id(fn)] {
+		call := callOf(use)
+		if call == nil {
+			return refuse("function %s is used as a value, so its signature cannot change", fn.Name())
+		}
+		if index >= len(call.Args) {
+			return refuse("function %s is called with a multi-value argument", fn.Name())
+		}
+		v := pl.classifyValue(use, g, call.Args[index])
+		if v.refusal != "" {
+			return refuse("passed to %s at %s: %s", fn.Name(), pl.ix.fset.Position(call.Args[index].Pos()), v.refusal)
+		}
+		c.edits = append(c.edits, v.edits...)
+		c.flows = append(c.flows, v.flows...)
+	}
+	if fn.Exported() && fn.Pkg().Name() != "main" && !isInternal(fn.Pkg().Path()) {
+		c.notes = append(c.notes, fmt.Sprintf("changes the API of package %s: the signature of exported %s changes, so callers outside this module must be updated", fn.Pkg().Path(), fn.Name()))
+	}
+	return c
+}
+
+// paramIndex returns the position of param in fn's parameter list.
+func paramIndex(fn *types.Func, param types.Object) int {
+	params := fn.Type().(*types.Signature).Params()
+	for i := range params.Len() {
+		if params.At(i).Pos() == param.Pos() {
+			return i
+		}
+	}
+	return -1
+}
+
+// callOf returns the call whose function a use of a function names, or
+// nil when the use is not a call (a method value, a function value).
+func callOf(use site) *ast.CallExpr {
+	n := len(use.stack)
+	var fun ast.Node = use.id
+	i := n - 2
+	if sel, ok := use.stack[i].(*ast.SelectorExpr); ok && sel.Sel == use.id {
+		fun = sel
+		i--
+	}
+	for i > 0 {
+		if p, ok := use.stack[i].(*ast.ParenExpr); ok {
+			fun = p
+			i--
+			continue
+		}
+		break
+	}
+	// A generic function may be instantiated explicitly: F[T](m).
+	if ix, ok := use.stack[i].(*ast.IndexExpr); ok && ix.X == fun {
+		fun = ix
+		i--
+	} else if ix, ok := use.stack[i].(*ast.IndexListExpr); ok && ix.X == fun {
+		fun = ix
+		i--
+	}
+	if call, ok := use.stack[i].(*ast.CallExpr); ok && call.Fun == fun {
+		return call
+	}
+	return nil
 }
 
 // allMembers reports whether every named identifier is a group member (or
@@ -862,6 +995,14 @@ func (pl *planner) classifyCallArg(s site, call *ast.CallExpr, e ast.Expr, mapTy
 		if a == e {
 			arg = i
 		}
+	}
+	if _, ok := pl.ix.funcs[pl.ix.id(fn.Origin())]; ok && pl.declared(fn.Origin()) {
+		// A function of the module: its parameter becomes a safe map too.
+		sig := fn.Type().(*types.Signature)
+		if arg >= sig.Params().Len() || (sig.Variadic() && arg >= sig.Params().Len()-1) {
+			return refuse("passed as a variadic argument of %s", fn.Name())
+		}
+		return classification{flows: []types.Object{origin(sig.Params().At(arg))}}
 	}
 	if isPrintFunc(fn) {
 		return classification{} // the safe map prints exactly like the map

@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+GO ?= go
+
+.PHONY: all build demo test vet fmt-check golden fuzz
+
+all: build
+
+build:
+	$(GO) build -o bin/safemapfix ./cmd/safemapfix
+
+# Run safemapfix on the bundled example module and show what it does.
+demo:
+	./scripts/demo.sh
+
+# The whole suite, as CI runs it.
+test: fmt-check vet
+	$(GO) test -race ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Regenerate the expected outputs of the golden cases; review with git diff.
+golden:
+	$(GO) test ./cmd/safemapfix -run Golden -update

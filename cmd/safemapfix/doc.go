@@ -1,0 +1,42 @@
+/*
+Safemapfix finds maps that are accessed concurrently without
+synchronisation and rewrites them into a concurrency-safe map type.
+
+Usage:
+
+	safemapfix [flags] [packages | files]
+
+The default pattern is ./... . File arguments, as a pre-commit hook passes
+them, select the packages that contain them.
+
+Each racy map object (a package-level variable, a struct field, or a local
+variable captured by several goroutines) is rewritten, with its declaration
+and every use in every loaded package, into *safemap.Map[K, V]: m[k]
+becomes m.Get(k), m[k] = v becomes m.Store(k, v), m[k]++ becomes one atomic
+update, range m becomes range m.All(), and so on. Comments are kept. The
+safe map package is placed in the module at internal/safemap (generated
+code), so the rewritten module builds with no new dependency; pass
+--wrapper-import to use another copy.
+
+Modes:
+
+	--dry-run, -d   print a unified diff of the rewrite (the default)
+	--write, -w     rewrite the files in place
+	--list, -l      print the findings and their evidence, change nothing
+	--json          print findings and diffs as one JSON document
+
+Exit status, as gofmt -d and go fix -diff have it:
+
+	0  nothing to fix, or every fix was written
+	1  findings or a non-empty diff (--dry-run, --list), or findings that
+	   could not be fixed remain after --write
+	2  an error: bad usage, code that does not load or type-check, a
+	   refused write; no file is touched
+
+Findings are printed as file:line:col: message, with the conflicting
+accesses, the goroutines reaching them and the locks held, and say whether
+the map was fixed or why not. A map that cannot be rewritten correctly as a
+whole (for example because it is passed to a function that takes a map) is
+left untouched, and the finding says which use stopped it.
+*/
+package main

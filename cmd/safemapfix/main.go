@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/safemapfix/safemapfix"
+	"github.com/safemapfix/safemapfix/detect"
+	"github.com/safemapfix/safemapfix/emit"
+	"github.com/safemapfix/safemapfix/report"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "devel"
+
+//go:embed doc.go
+var docSource string
+
+func main() {
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "safemapfix:", err)
+		os.Exit(2)
+	}
+	os.Exit(run(context.Background(), wd, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit statuses; see doc.go.
+const (
+	exitClean    = 0
+	exitFindings = 1
+	exitError    = 2
+)
+
+// options are the command's flags.
+type options struct {
+	dryRun, write, list, json bool
+	only, exclude, tags       []string
+	minConfidence             string
+	wrapperImport             string
+	keepAPI                   bool
+}
+
+// run is the whole command: it parses args, runs safemapfix in dir and
+// returns the exit status. It writes only to stdout and stderr.
+func run(ctx context.Context, dir string, args []string, stdout, stderr io.Writer) int {
+	var opts options
+	status := exitClean
+	cmd := &cobra.Command{
+		Use:           "safemapfix [flags] [packages | files]",
+		Short:         "Find maps used concurrently without synchronisation and rewrite them into safe maps",
+		Long:          longHelp(),
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, patterns []string) error {
+			var err error
+			status, err = execute(ctx, dir, patterns, opts, stdout, stderr)
+			return err
+		},
+	}
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	f := cmd.Flags()
+	f.BoolVarP(&opts.dryRun, "dry-run", "d", false, "print a unified diff of the rewrite (the default mode)")
+	f.BoolVarP(&opts.write, "write", "w", false, "rewrite the files in place")
+	f.BoolVarP(&opts.list, "list", "l", false, "print findings with their evidence; change nothing")
+	f.BoolVar(&opts.json, "json", false, "print findings and diffs as JSON")
+	f.StringSliceVar(&opts.only, "only", nil, "rewrite these map objects whatever the analysis says (pkgpath.Var, pkgpath.Type.field, pkgpath.Func.local)")
+	f.StringSliceVar(&opts.exclude, "exclude", nil, "never rewrite these map objects")
+	f.StringSliceVar(&opts.tags, "tags", nil, "build tags to load the code with")
+	f.StringVar(&opts.minConfidence, "min-confidence", "proven", "weakest finding to fix: proven (a concrete racing pair) or assumed (also races resting on how a library type is used)")
+	f.StringVar(&opts.wrapperImport, "wrapper-import", "", "import path of an existing safe map package to use instead of placing a copy in the module")
+	f.BoolVar(&opts.keepAPI, "keep-api", false, "leave alone maps that are part of a package's API (exported variables and fields), reporting them instead")
+	cmd.MarkFlagsMutuallyExclusive("dry-run", "write", "list")
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintf(stderr, "safemapfix: %v\n", err)
+		return exitError
+	}
+	return status
+}
+
+// longHelp is the command documentation of doc.go, without comment markers.
+func longHelp() string {
+	s := docSource
+	if i := strings.Index(s, "/*"); i >= 0 {
+		s = s[i+2:]
+	}
+	if i := strings.LastIndex(s, "*/"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+// execute runs safemapfix and prints the result for the chosen mode.
+func execute(ctx context.Context, dir string, patterns []string, opts options, stdout, stderr io.Writer) (int, error) {
+	cfg := safemapfix.Config{
+		Dir:           dir,
+		Patterns:      patterns,
+		Tags:          opts.tags,
+		Only:          opts.only,
+		Exclude:       opts.exclude,
+		WrapperImport: opts.wrapperImport,
+		Version:       version,
+		KeepAPI:       opts.keepAPI,
+	}
+	switch opts.minConfidence {
+	case "proven":
+		cfg.MinConfidence = detect.Proven
+	case "assumed":
+		cfg.MinConfidence = detect.Assumed
+	default:
+		return exitError, fmt.Errorf("--min-confidence must be proven or assumed, not %q", opts.minConfidence)
+	}
+	res, err := safemapfix.Run(ctx, cfg)
+	if err != nil {
+		return exitError, err
+	}
+	changes := make([]emit.Change, len(res.Files))
+	for i, f := range res.Files {
+		changes[i] = emit.Change{Path: f.Path, Old: f.Old, New: f.New}
+	}
+	if opts.json {
+		if err := report.JSON(stdout, dir, res); err != nil {
+			return exitError, err
+		}
+	}
+	switch {
+	case opts.write:
+		if !opts.json {
+			if err := report.Text(stderr, dir, res.Findings); err != nil {
+				return exitError, err
+			}
+		}
+		if _, err := emit.Write(changes); err != nil {
+			return exitError, err
+		}
+		summary(stderr, dir, res, true)
+		if res.Unfixed() > 0 {
+			return exitFindings, nil
+		}
+		return exitClean, nil
+	case opts.list:
+		if !opts.json {
+			if err := report.Text(stdout, dir, res.Findings); err != nil {
+				return exitError, err
+			}
+		}
+	default:
+		if !opts.json {
+			if err := emit.Diff(stdout, dir, changes); err != nil {
+				return exitError, err
+			}
+			if err := report.Text(stderr, dir, res.Findings); err != nil {
+				return exitError, err
+			}
+		}
+	}
+	summary(stderr, dir, res, false)
+	if len(res.Findings) > 0 || len(changes) > 0 {
+		return exitFindings, nil
+	}
+	return exitClean, nil
+}
+
+// summary prints one line on stderr: maps fixed, files changed, refusals.
+func summary(w io.Writer, dir string, res *safemapfix.Result, written bool) {
+	if len(res.Findings) == 0 {
+		return
+	}
+	fixed, refused, below := 0, 0, 0
+	for _, f := range res.Findings {
+		switch {
+		case f.Fixed:
+			fixed++
+		case f.Below:
+			below++
+		default:
+			refused++
+		}
+	}
+	verb := "would change"
+	if written {
+		verb = "changed"
+	}
+	msg := fmt.Sprintf("safemapfix: %d racy map(s): %d fixed, %d not fixed", len(res.Findings), fixed, refused)
+	if below > 0 {
+		msg += fmt.Sprintf(", %d below --min-confidence", below)
+	}
+	user, placed, unnamed := 0, 0, 0
+	for _, f := range res.Files {
+		switch {
+		case res.WrapperDir != "" && strings.HasPrefix(f.Path, res.WrapperDir+string(filepath.Separator)):
+			placed++
+		case len(res.Named) > 0 && !slices.Contains(res.Named, f.Path):
+			unnamed++
+			user++
+		default:
+			user++
+		}
+	}
+	msg += fmt.Sprintf("; %s %d file(s)", verb, user)
+	if unnamed > 0 {
+		msg += fmt.Sprintf(" (%d not named on the command line, for uses the fix reaches)", unnamed)
+	}
+	if placed > 0 {
+		msg += fmt.Sprintf(", placing the safe map package in %s", relPath(dir, res.WrapperDir))
+	}
+	fmt.Fprintln(w, msg)
+}
+
+// relPath is path relative to dir when it is below dir.
+func relPath(dir, path string) string {
+	if r, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}

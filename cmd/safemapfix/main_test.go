@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/safemapfix/safemapfix/report"
+)
+
+const racyModule = `-- go.mod --
+module example.com/m
+
+go 1.24
+-- m.go --
+package m
+
+var seen = map[int]bool{}
+
+func Mark(n int) {
+	for i := 0; i < n; i++ {
+		go func() { seen[i] = true }()
+	}
+}
+-- other.go --
+package m
+
+func Other() int { return 1 }
+`
+
+const cleanModule = `-- go.mod --
+module example.com/m
+
+go 1.24
+-- m.go --
+package m
+
+var table = map[int]bool{1: true}
+
+func Has(n int) bool { return table[n] }
+`
+
+// writeModule writes a module given in txtar-like form into a new
+// directory and returns it.
+func writeModule(t *testing.T, archive string) string {
+	t.Helper()
+	dir := t.TempDir()
+	parts := strings.Split(archive, "-- ")
+	for _, p := range parts[1:] {
+		name, content, _ := strings.Cut(p, " --\n")
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// snapshot reads every file below dir.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(path)
+			files[path] = string(b)
+		}
+		return nil
+	})
+	return files
+}
+
+// TestExitCodes checks the exit status of every mode, as documented in
+// doc.go, and that failing runs touch no file.
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name      string
+		module    string
+		args      []string
+		want      int
+		stdout    string // substring expected on stdout
+		stderr    string // substring expected on stderr
+		unchanged bool   // no file may change
+	}{
+		{"dry-run with a diff", racyModule, nil, exitFindings, "+++ b/m.go", "1 fixed", true},
+		{"explicit dry-run", racyModule, []string{"-d", "./..."}, exitFindings, "seen.Store(i, true)", "", true},
+		{"list with findings", racyModule, []string{"--list"}, exitFindings, "m.go:3:5: example.com/m.seen: race", "", true},
+		{"write fixes everything", racyModule, []string{"--write"}, exitClean, "", "changed 1 file", false},
+		{"clean dry-run", cleanModule, nil, exitClean, "", "", true},
+		{"clean list", cleanModule, []string{"-l"}, exitClean, "", "", true},
+		{"clean write", cleanModule, []string{"-w"}, exitClean, "", "", true},
+		{"conflicting modes", racyModule, []string{"--write", "--list"}, exitError, "", "none of the others can be", true},
+		{"unknown flag", racyModule, []string{"--frobnicate"}, exitError, "", "unknown flag", true},
+		{"unknown pattern", racyModule, []string{"example.com/nothere"}, exitError, "", "example.com/nothere", true},
+		{"unknown --only name", racyModule, []string{"--only", "example.com/m.sen"}, exitError, "", "did you mean example.com/m.seen", true},
+		{"bad --min-confidence", racyModule, []string{"--min-confidence", "maybe"}, exitError, "", "proven or assumed", true},
+		{"file argument", racyModule, []string{"m.go"}, exitFindings, "seen.Store", "", true},
+		{"file argument without findings", racyModule, []string{"other.go"}, exitClean, "", "", true},
+		{"missing file argument", racyModule, []string{"gone.go"}, exitError, "", "gone.go", true},
+		{"syntax error", racyModule + "-- bad.go --\npackage m\n\nfunc {\n", []string{"-w"}, exitError, "", "bad.go:3:6", true},
+		{"type error", racyModule + "-- bad.go --\npackage m\n\nvar x int = \"s\"\n", []string{"-w"}, exitError, "", "bad.go:3:13", true},
+		{"go version too old", strings.Replace(racyModule, "go 1.24", "go 1.21", 1), []string{"-w"}, exitError, "", "change the go line in go.mod to 1.24", true},
+		{"old go version, nothing to fix", strings.Replace(cleanModule, "go 1.24", "go 1.21", 1), []string{"-w"}, exitClean, "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeModule(t, tt.module)
+			before := snapshot(t, dir)
+			var stdout, stderr bytes.Buffer
+			got := run(context.Background(), dir, tt.args, &stdout, &stderr)
+			if got != tt.want {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got, tt.want, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout does not contain %q:\n%s", tt.stdout, stdout.String())
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr does not contain %q:\n%s", tt.stderr, stderr.String())
+			}
+			after := snapshot(t, dir)
+			changed := len(before) != len(after)
+			for p, b := range before {
+				if after[p] != b {
+					changed = true
+				}
+			}
+			if tt.unchanged && changed {
+				t.Errorf("files changed")
+			}
+			if !tt.unchanged && !changed {
+				t.Errorf("no file changed")
+			}
+		})
+	}
+}
+
+// TestJSON checks that --json prints one document with the findings and
+// the diffs.
+func TestJSON(t *testing.T) {
+	dir := writeModule(t, racyModule)
+	var stdout, stderr bytes.Buffer
+	if got := run(context.Background(), dir, []string{"--json"}, &stdout, &stderr); got != exitFindings {
+		t.Fatalf("exit %d\n%s", got, stderr.String())
+	}
+	var doc report.JSONReport
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	if len(doc.Findings) != 1 || doc.Findings[0].Name != "example.com/m.seen" || !doc.Findings[0].Fixed || len(doc.Findings[0].Pair) != 2 {
+		t.Errorf("findings: %+v", doc.Findings)
+	}
+	var sawM, sawWrapper bool
+	for _, f := range doc.Files {
+		switch {
+		case f.Path == "m.go":
+			sawM = strings.Contains(f.Diff, "+\t\tgo func() { seen.Store(i, true) }()")
+		case strings.HasPrefix(f.Path, "internal/safemap/"):
+			sawWrapper = f.Created
+		}
+	}
+	if !sawM || !sawWrapper {
+		t.Errorf("files: %+v", doc.Files)
+	}
+}
+
+// TestHelp checks that --help prints the manual from doc.go and exits 0.
+func TestHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if got := run(context.Background(), t.TempDir(), []string{"--help"}, &stdout, &stderr); got != exitClean {
+		t.Fatalf("exit %d", got)
+	}
+	for _, want := range []string{"Exit status", "--dry-run", "--write", "1  findings or a non-empty diff"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
