@@ -155,23 +155,24 @@ func (l *locator) race(r *Report, sites []*site) {
 			return
 		}
 	}
-	contents := false
+	// The accesses that show the map's contents being touched: inside
+	// the map implementation, or an element written (or the length read)
+	// by compiled code. Only their maps are blamed; the other access of
+	// the pair may name an unrelated map on its line.
+	var contents []*site
 	anyUse := false
 	for _, s := range sites {
 		if s.use != nil {
 			anyUse = true
 		}
-		if s.access.Op != Direct {
-			contents = true
-		}
-		if s.access.Op == Direct && s.use != nil {
-			switch s.use.role {
-			case roleStore, roleUpdate, roleLen:
-				contents = true // an element written through the runtime's pointer, or the length read inline
-			}
+		switch {
+		case s.access.Op != Direct:
+			contents = append(contents, s)
+		case s.use != nil && (s.use.role == roleStore || s.use.role == roleUpdate || s.use.role == roleLen):
+			contents = append(contents, s)
 		}
 	}
-	if !contents {
+	if len(contents) == 0 {
 		var outside []string
 		nOutside := 0
 		for _, s := range sites {
@@ -192,7 +193,7 @@ func (l *locator) race(r *Report, sites []*site) {
 		}
 		return
 	}
-	l.attribute(r, sites, sites)
+	l.attribute(r, contents, sites)
 }
 
 func (l *locator) crash(r *Report, sites []*site) {
@@ -217,8 +218,9 @@ func (l *locator) crash(r *Report, sites []*site) {
 	l.attribute(r, evidence, evidence)
 }
 
-// attribute records report r as evidence against every object its sites
-// resolved to.
+// attribute records report r as evidence against every object that sites
+// resolved to; cited are all the accesses of the report, for its Reason
+// and Pair.
 func (l *locator) attribute(r *Report, sites, cited []*site) {
 	var objs []*types.Var
 	seen := map[string]bool{}
@@ -241,7 +243,7 @@ func (l *locator) attribute(r *Report, sites, cited []*site) {
 		if firstWithFile(sites) == nil {
 			cause = OutsideLoadedCode
 		}
-		l.unhandle(r, cause, firstWithFile(sites), "", fmt.Sprintf("%s: %s", l.cite(r, cited), strings.Join(whys, "; ")))
+		l.unhandle(r, cause, firstWithFile(cited), "", fmt.Sprintf("%s: %s", l.cite(r, cited), strings.Join(whys, "; ")))
 		return
 	}
 	citation := l.cite(r, cited)
@@ -266,9 +268,9 @@ func (l *locator) attribute(r *Report, sites, cited []*site) {
 			ev.citations = append(ev.citations, citation)
 		}
 		ev.counts[citation]++
-		if len(ev.pair) < 2 && len(sites) > len(ev.pair) {
+		if len(ev.pair) < 2 && len(cited) > len(ev.pair) {
 			ev.pair = nil
-			for _, s := range sites {
+			for _, s := range cited {
 				ev.pair = append(ev.pair, l.access(s))
 			}
 		}
