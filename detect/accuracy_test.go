@@ -25,7 +25,13 @@ const suiteModule = "example.com/c"
 
 type suiteCase struct {
 	name string
-	want map[string]string // name → expected kind ("" for any race)
+	want map[string]wantFinding
+}
+
+// wantFinding is what a want line expects of a finding: a write under
+// RLock ("rlock"), and Assumed confidence ("assumed") rather than Proven.
+type wantFinding struct {
+	rlock, assumed bool
 }
 
 // loadSuite writes every case into one temporary module and loads it, so
@@ -53,7 +59,7 @@ func loadSuite(t *testing.T) ([]suiteCase, *load.Program) {
 			t.Fatal(err)
 		}
 		name := strings.TrimSuffix(filepath.Base(path), ".txtar")
-		c := suiteCase{name: name, want: map[string]string{}}
+		c := suiteCase{name: name, want: map[string]wantFinding{}}
 		for _, f := range ar.Files {
 			if f.Name == "want" {
 				for _, line := range strings.Split(string(f.Data), "\n") {
@@ -61,11 +67,18 @@ func loadSuite(t *testing.T) ([]suiteCase, *load.Program) {
 					if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
 						continue
 					}
-					kind := ""
-					if len(fields) > 1 {
-						kind = fields[1]
+					var w wantFinding
+					for _, flag := range fields[1:] {
+						switch flag {
+						case "rlock":
+							w.rlock = true
+						case "assumed":
+							w.assumed = true
+						default:
+							t.Fatalf("%s: unknown want flag %q", path, flag)
+						}
 					}
-					c.want[suiteModule+"/"+pkgDir(name)+"."+fields[0]] = kind
+					c.want[suiteModule+"/"+pkgDir(name)+"."+fields[0]] = w
 				}
 				continue
 			}
@@ -122,15 +135,22 @@ func TestAccuracy(t *testing.T) {
 			safe++
 		}
 		prefix := suiteModule + "/" + pkgDir(c.name) + "."
-		for name, kind := range c.want {
+		for name, w := range c.want {
 			f, ok := got[name]
+			wantConf := detect.Proven
+			if w.assumed {
+				wantConf = detect.Assumed
+			}
 			switch {
 			case !ok:
 				fn++
 				t.Errorf("%s: missed %s", c.name, name)
-			case kind == "rlock" && f.Kind != detect.WriteUnderRLock:
+			case w.rlock && f.Kind != detect.WriteUnderRLock:
 				fn++
 				t.Errorf("%s: %s reported as %s, want %s", c.name, name, f.Kind, detect.WriteUnderRLock)
+			case f.Confidence != wantConf:
+				fn++
+				t.Errorf("%s: %s reported %s, want %s: %s %v", c.name, name, f.Confidence, wantConf, f.Reason, f.Assumptions)
 			default:
 				tp++
 			}

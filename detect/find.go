@@ -232,10 +232,15 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			if common(w.locks, x.locks) {
 				continue
 			}
-			if !a.concurrent(w, x, info) {
+			ok, viaAssumed := a.concurrent(w, x, info)
+			if !ok {
 				continue
 			}
-			if n := a.assumed(w.root) + a.assumed(x.root); n < bestAssumed {
+			n := a.assumed(w.root) + a.assumed(x.root)
+			if viaAssumed {
+				n++
+			}
+			if n < bestAssumed {
 				best, bestAssumed = &[2]context{w, x}, n
 			}
 			break
@@ -255,6 +260,8 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 		for _, c := range []context{w, x} {
 			if a.assumed(c.root) > 0 {
 				f.Assumptions = append(f.Assumptions, a.assumption(c.root))
+			} else if a.roots[c.root].multiAssumed {
+				f.Assumptions = append(f.Assumptions, fmt.Sprintf("the %s runs more than once at the same time because the code starting it may be called concurrently", a.roots[c.root].desc))
 			}
 		}
 		f.Assumptions = dedupe(f.Assumptions)
@@ -273,7 +280,7 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 // mode, when the write holds it so: a write under RLock.
 func underRLockOnly(w, x lockset) string {
 	for _, h := range w {
-		if !h.read {
+		if !h.read || strings.HasPrefix(h.key, "once ") {
 			continue
 		}
 		for _, g := range x {
@@ -337,24 +344,25 @@ func (a *analysis) owns(r int, obj objInfo) bool {
 }
 
 // selfConcurrent reports whether two instances of root r can access the
-// same object at once.
-func (a *analysis) selfConcurrent(r int, obj objInfo) bool {
+// same object at once, and whether that rests on an assumption.
+func (a *analysis) selfConcurrent(r int, obj objInfo) (ok, assumed bool) {
 	root := a.roots[r]
 	if !root.multi || a.owns(r, obj) {
-		return false
+		return false, false
 	}
 	if obj.local && root.spawn >= 0 {
 		sp := a.spawns[root.spawn]
 		if sp.fn == obj.decl {
-			return a.inLoop(sp.site) || sp.kind == spawnHandler || sp.kind == spawnParallel
+			return a.inLoop(sp.site) || sp.kind == spawnHandler || sp.kind == spawnParallel, false
 		}
 	}
-	return true
+	return true, root.multiAssumed
 }
 
 // concurrent reports whether access contexts x and y can run at the same
-// time.
-func (a *analysis) concurrent(x, y context, obj objInfo) bool {
+// time, and whether that rests on an assumption about how the code is
+// called.
+func (a *analysis) concurrent(x, y context, obj objInfo) (ok, assumed bool) {
 	if x.root == y.root {
 		return a.selfConcurrent(x.root, obj)
 	}
@@ -366,20 +374,24 @@ func (a *analysis) concurrent(x, y context, obj objInfo) bool {
 	}
 	rx, ry := a.roots[x.root], a.roots[y.root]
 	if (rx.kind == rootParallelTest && ry.kind == rootTests) || (ry.kind == rootParallelTest && rx.kind == rootTests) {
-		return false // parallel tests wait for the sequential ones
+		return false, false // parallel tests wait for the sequential ones
 	}
 	if rx.spawn >= 0 && ry.spawn >= 0 {
 		sx, sy := a.spawns[rx.spawn], a.spawns[ry.spawn]
 		if sx.kind == spawnSubtest && sy.kind == spawnSubtest {
-			return true
+			return true, false
 		}
-		shared, multiParent := false, false
+		shared, multiParent, viaAssumed := false, false, true
 		for _, p := range rx.parents {
 			for _, q := range ry.parents {
-				if p == q {
-					shared = true
-					if a.roots[p].multi && !a.owns(p, obj) {
-						multiParent = true
+				if p != q {
+					continue
+				}
+				shared = true
+				if parent := a.roots[p]; parent.multi && !a.owns(p, obj) {
+					multiParent = true
+					if a.assumed(p) == 0 && !parent.multiAssumed {
+						viaAssumed = false
 					}
 				}
 			}
@@ -387,19 +399,28 @@ func (a *analysis) concurrent(x, y context, obj objInfo) bool {
 		if shared && !multiParent {
 			// Siblings: concurrent only if one is started while the
 			// other may still run.
-			return a.liveAt(sy.fn, sy.site).has(rx.spawn) || a.liveAt(sx.fn, sx.site).has(ry.spawn)
+			return a.liveAt(sy.fn, sy.site).has(rx.spawn) || a.liveAt(sx.fn, sx.site).has(ry.spawn), false
+		}
+		if shared && multiParent && viaAssumed {
+			if a.liveAt(sy.fn, sy.site).has(rx.spawn) || a.liveAt(sx.fn, sx.site).has(ry.spawn) {
+				return true, false
+			}
+			return true, true
 		}
 	}
-	return true
+	return true, false
 }
 
 // startedDuring reports whether x, run by its root, can overlap the
 // goroutine started by spawn root child, a child of x's root.
-func (a *analysis) startedDuring(x context, child int, obj objInfo) bool {
-	if a.roots[x.root].multi && !a.owns(x.root, obj) {
-		return true
+func (a *analysis) startedDuring(x context, child int, obj objInfo) (ok, assumed bool) {
+	if a.liveAt(x.acc.fn, x.acc.instr).has(a.roots[child].spawn) {
+		return true, false
 	}
-	return a.liveAt(x.acc.fn, x.acc.instr).has(a.roots[child].spawn)
+	if root := a.roots[x.root]; root.multi && !a.owns(x.root, obj) {
+		return true, root.multiAssumed
+	}
+	return false, false
 }
 
 // evidence describes a context for a finding.

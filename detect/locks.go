@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/types"
 	"sort"
+	"strings"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -21,6 +22,7 @@ const (
 	opRLock
 	opUnlock
 	opRUnlock
+	opOnce // (*sync.Once).Do
 )
 
 // lockOp recognises calls of Lock, RLock, Unlock and RUnlock on
@@ -33,6 +35,9 @@ func lockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
 	obj, _ := callee.Object().(*types.Func)
 	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync" {
 		return opNone, nil
+	}
+	if recvName(obj) == "Once" && obj.Name() == "Do" {
+		return opOnce, c.Args[0]
 	}
 	if r := recvName(obj); r != "Mutex" && r != "RWMutex" {
 		return opNone, nil
@@ -169,8 +174,23 @@ func (a *analysis) lockKey(v ssa.Value) string {
 	return fmt.Sprintf("value %p", v)
 }
 
+// onceKey names the sync.Once that v points to, as a lock.
+func (a *analysis) onceKey(v ssa.Value) string {
+	key := "once " + a.lockKey(v)
+	if _, ok := a.lockNames[key]; !ok {
+		a.lockNames[key] = exprName(v) + " (sync.Once)"
+	}
+	return key
+}
+
 // lockDesc is the user-facing name of a held lock.
 func (a *analysis) lockDesc(h held) string {
+	if strings.HasPrefix(h.key, "once ") {
+		if h.read {
+			return "after " + a.lockNames[h.key] + " has run"
+		}
+		return "inside " + a.lockNames[h.key]
+	}
 	mode := "Lock"
 	if h.read {
 		mode = "RLock"
@@ -192,6 +212,9 @@ func (a *analysis) step(instr ssa.Instruction, s lockset, released *[]string) lo
 			a.lockNames[key] = exprName(mu)
 		}
 		return s.with(held{key, op == opRLock})
+	case opOnce:
+		// Everything after once.Do happens after the function it ran.
+		return s.with(held{a.onceKey(mu), true})
 	case opUnlock, opRUnlock:
 		key := a.lockKey(mu)
 		found := false
@@ -340,14 +363,20 @@ func (a *analysis) computeLocks() {
 			s := in[b.Index]
 			for _, instr := range b.Instrs {
 				if site, ok := instr.(*ssa.Call); ok {
+					at := s
+					if op, once := lockOp(&site.Call); op == opOnce {
+						// The function run by once.Do excludes every
+						// access that follows a once.Do on the same Once.
+						at = s.with(held{a.onceKey(once), false})
+					}
 					for _, callee := range a.p.calls[site] {
 						if isEntry[callee] {
 							continue
 						}
 						old, seen := a.lockIn[callee]
-						next := s
+						next := at
 						if seen {
-							next = old.meet(s)
+							next = old.meet(at)
 						}
 						if !seen || !next.equal(old) {
 							a.lockIn[callee] = next

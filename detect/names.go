@@ -157,6 +157,9 @@ func Lookup(pkgs []*packages.Package, names []string) ([]Declared, error) {
 		found = append(found, d)
 	}
 	if len(unknown) > 0 {
+		unknown = withoutConverted(pkgs, unknown)
+	}
+	if len(unknown) > 0 {
 		var known []string
 		for name := range all {
 			for _, u := range unknown {
@@ -205,4 +208,46 @@ func lastElem(name string) string {
 		return name[i+1:]
 	}
 	return name
+}
+
+// withoutConverted drops the names of objects that were maps and have
+// already been made safe: variables and fields whose type is a pointer to a
+// safemap.Map. Naming them again (a second run with the same --only) is not
+// a mistake; there is simply nothing left to do.
+func withoutConverted(pkgs []*packages.Package, names []string) []string {
+	converted := map[string]bool{}
+	for _, p := range pkgs {
+		for _, f := range p.Syntax {
+			ast.Inspect(f, func(n ast.Node) bool {
+				id, ok := n.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				if v, ok := p.TypesInfo.Defs[id].(*types.Var); ok && isSafeMap(v.Type()) {
+					converted[ObjectName(p.Types, f, v)] = true
+				}
+				return true
+			})
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if !converted[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// isSafeMap reports whether t is *safemap.Map[K, V].
+func isSafeMap(t types.Type) bool {
+	ptr, ok := t.(*types.Pointer)
+	if !ok {
+		return false
+	}
+	named, ok := types.Unalias(ptr.Elem()).(*types.Named)
+	if !ok || named.Obj().Pkg() == nil {
+		return false
+	}
+	return named.Obj().Name() == "Map" && named.Obj().Pkg().Name() == "safemap"
 }

@@ -107,8 +107,23 @@ func (a *analysis) computeReach() {
 
 // computeMulti decides which spawned roots can run more than once at a
 // time: started in a loop, by a root that runs more than once, or by a
-// function called repeatedly that does not wait for them.
+// function called repeatedly that does not wait for them. A root that runs
+// more than once only because an assumed root (a library type's methods)
+// does is marked multiAssumed.
 func (a *analysis) computeMulti() {
+	a.propagateMulti(false)
+	for _, root := range a.roots {
+		if root.spawn >= 0 && root.multi {
+			root.multiProven = true
+		}
+	}
+	a.propagateMulti(true)
+	for _, root := range a.roots {
+		root.multiAssumed = root.spawn >= 0 && root.multi && !root.multiProven
+	}
+}
+
+func (a *analysis) propagateMulti(withAssumed bool) {
 	for changed := true; changed; {
 		changed = false
 		for _, root := range a.roots {
@@ -119,7 +134,11 @@ func (a *analysis) computeMulti() {
 			multi := sp.kind == spawnHandler || sp.kind == spawnParallel || a.inLoop(sp.site)
 			fi := a.index[sp.fn]
 			for _, p := range root.parents {
-				if a.roots[p].multi || (a.escapes(root.spawn) && (a.roots[p].rep.has(fi) || a.calledTwice(sp.fn))) {
+				parent := a.roots[p]
+				if !withAssumed && (parent.kind == rootLibrary || parent.kind == rootUnknown) {
+					continue
+				}
+				if parent.multi || (a.escapes(root.spawn) && (parent.rep.has(fi) || a.calledTwice(sp.fn))) {
 					multi = true
 				}
 			}

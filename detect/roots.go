@@ -177,8 +177,9 @@ type root struct {
 	entries []*ssa.Function
 	// spawn is the index of the spawn that starts this root, or -1.
 	spawn int
-	// multi: several instances of the root can run at once.
-	multi   bool
+	// multi: several instances of the root can run at once;
+	// multiAssumed: only because an assumed root runs more than once.
+	multi, multiProven, multiAssumed bool
 	parents []int
 	// reach and rep are indexed by function number: the functions the
 	// root runs, and those it can run more than once.
