@@ -180,7 +180,7 @@ type root struct {
 	// multi: several instances of the root can run at once;
 	// multiAssumed: only because an assumed root runs more than once.
 	multi, multiProven, multiAssumed bool
-	parents []int
+	parents                          []int
 	// reach and rep are indexed by function number: the functions the
 	// root runs, and those it can run more than once.
 	reach bitset
