@@ -104,7 +104,7 @@ func runGolden(t *testing.T, c goldenCase) {
 
 	// The findings, as --list prints them.
 	var stdout, stderr bytes.Buffer
-	listExit := run(ctx, dir, append([]string{"--list"}, c.args...), &stdout, &stderr)
+	listExit := run(ctx, dir, append([]string{"--list"}, c.args...), nil, &stdout, &stderr)
 	if listExit == exitError {
 		t.Fatalf("safemapfix --list failed:\n%s", stderr.String())
 	}
@@ -113,7 +113,7 @@ func runGolden(t *testing.T, c goldenCase) {
 	// The rewrite, as --write does it.
 	stdout.Reset()
 	stderr.Reset()
-	if got := run(ctx, dir, append([]string{"--write"}, c.args...), &stdout, &stderr); got != c.exit {
+	if got := run(ctx, dir, append([]string{"--write"}, c.args...), nil, &stdout, &stderr); got != c.exit {
 		t.Fatalf("safemapfix --write exited %d, want %d\nstderr:\n%s", got, c.exit, stderr.String())
 	}
 	got := map[string][]byte{}
@@ -172,7 +172,7 @@ func runGolden(t *testing.T, c goldenCase) {
 	// A second run changes nothing.
 	stdout.Reset()
 	stderr.Reset()
-	if code := run(ctx, dir, append([]string{"--dry-run"}, c.args...), &stdout, &stderr); stdout.Len() > 0 || code == exitError {
+	if code := run(ctx, dir, append([]string{"--dry-run"}, c.args...), nil, &stdout, &stderr); stdout.Len() > 0 || code == exitError {
 		t.Errorf("second run (exit %d) is not a no-op:\n%s\n%s", code, stdout.String(), stderr.String())
 	}
 }

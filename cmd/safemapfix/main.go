@@ -15,7 +15,10 @@ import (
 	"github.com/safemapfix/safemapfix"
 	"github.com/safemapfix/safemapfix/detect"
 	"github.com/safemapfix/safemapfix/emit"
+	"github.com/safemapfix/safemapfix/load"
+	"github.com/safemapfix/safemapfix/racelog"
 	"github.com/safemapfix/safemapfix/report"
+	"github.com/safemapfix/safemapfix/verify"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -30,7 +33,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "safemapfix:", err)
 		os.Exit(2)
 	}
-	os.Exit(run(context.Background(), wd, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), wd, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // Exit statuses; see doc.go.
@@ -47,11 +50,15 @@ type options struct {
 	minConfidence             string
 	wrapperImport             string
 	keepAPI                   bool
+	raceLogs                  []string
+	noStatic                  bool
+	verify                    string
 }
 
 // run is the whole command: it parses args, runs safemapfix in dir and
-// returns the exit status. It writes only to stdout and stderr.
-func run(ctx context.Context, dir string, args []string, stdout, stderr io.Writer) int {
+// returns the exit status. It reads stdin only for --race-log - and writes
+// only to stdout and stderr.
+func run(ctx context.Context, dir string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var opts options
 	status := exitClean
 	cmd := &cobra.Command{
@@ -63,7 +70,7 @@ func run(ctx context.Context, dir string, args []string, stdout, stderr io.Write
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, patterns []string) error {
 			var err error
-			status, err = execute(ctx, dir, patterns, opts, stdout, stderr)
+			status, err = execute(ctx, dir, patterns, opts, stdin, stdout, stderr)
 			return err
 		},
 	}
@@ -81,6 +88,10 @@ func run(ctx context.Context, dir string, args []string, stdout, stderr io.Write
 	f.StringVar(&opts.minConfidence, "min-confidence", "proven", "weakest finding to fix: proven (a concrete racing pair) or assumed (also races resting on how a library type is used)")
 	f.StringVar(&opts.wrapperImport, "wrapper-import", "", "import path of an existing safe map package to use instead of placing a copy in the module")
 	f.BoolVar(&opts.keepAPI, "keep-api", false, "leave alone maps that are part of a package's API (exported variables and fields), reporting them instead")
+	f.StringArrayVar(&opts.raceLogs, "race-log", nil, "fix the maps named in this output of go test -race or a crash dump (fatal error: concurrent map ...); - reads stdin; repeatable")
+	f.BoolVar(&opts.noStatic, "no-static", false, "turn static detection off: fix only what --race-log and --only name")
+	f.StringVar(&opts.verify, "verify", "none", "after --write, check the module: build (go build and go vet) or race (also go test -race -shuffle=on -cpu=1,2,4); on failure restore every written file")
+	f.Lookup("verify").NoOptDefVal = "build"
 	cmd.MarkFlagsMutuallyExclusive("dry-run", "write", "list")
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintf(stderr, "safemapfix: %v\n", err)
@@ -102,7 +113,17 @@ func longHelp() string {
 }
 
 // execute runs safemapfix and prints the result for the chosen mode.
-func execute(ctx context.Context, dir string, patterns []string, opts options, stdout, stderr io.Writer) (int, error) {
+func execute(ctx context.Context, dir string, patterns []string, opts options, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	level, err := verify.ParseLevel(opts.verify)
+	if err != nil {
+		return exitError, fmt.Errorf("--verify: %w", err)
+	}
+	if level != verify.None && !opts.write {
+		return exitError, fmt.Errorf("--verify checks what --write wrote; add --write")
+	}
+	if opts.noStatic && len(opts.raceLogs) == 0 && len(opts.only) == 0 {
+		return exitError, fmt.Errorf("--no-static leaves nothing to fix; name maps with --race-log or --only")
+	}
 	cfg := safemapfix.Config{
 		Dir:           dir,
 		Patterns:      patterns,
@@ -112,6 +133,22 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 		WrapperImport: opts.wrapperImport,
 		Version:       version,
 		KeepAPI:       opts.keepAPI,
+		NoStatic:      opts.noStatic,
+	}
+	var rawLog []byte
+	if len(opts.raceLogs) > 0 {
+		log, raw, err := racelog.ReadFiles(stdin, opts.raceLogs)
+		if err != nil {
+			return exitError, err
+		}
+		rawLog = raw
+		cfg.Extra = func(prog *load.Program) ([]detect.Finding, error) {
+			found, unhandled := racelog.Locate(prog.Fset, prog.Packages, log)
+			for _, u := range unhandled {
+				fmt.Fprintf(stderr, "safemapfix: race report not handled: %s\n", u)
+			}
+			return found, nil
+		}
 	}
 	switch opts.minConfidence {
 	case "proven":
@@ -141,10 +178,37 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 				return exitError, err
 			}
 		}
+		var snapshots []verify.Written
+		seen := map[string]bool{}
+		for _, c := range changes {
+			ws, err := verify.SnapshotWithDirs(c.Path)
+			if err != nil {
+				return exitError, err
+			}
+			for _, w := range ws {
+				if !seen[w.Path] { // a new directory, once
+					seen[w.Path] = true
+					snapshots = append(snapshots, w)
+				}
+			}
+		}
 		if _, err := emit.Write(changes); err != nil {
 			return exitError, err
 		}
 		summary(stderr, dir, res, true)
+		if len(changes) > 0 && level != verify.None {
+			vcfg := verify.Config{Dir: res.ModuleDir, Level: level, BeforeLog: rawLog, Progress: stderr}
+			if len(opts.tags) > 0 {
+				vcfg.BuildFlags = []string{"-tags=" + strings.Join(opts.tags, ",")}
+			}
+			rep, err := verify.CheckAndRestore(ctx, vcfg, snapshots)
+			if rep != nil && rep.Level != verify.None {
+				fmt.Fprint(stderr, rep.Summary())
+			}
+			if err != nil {
+				return exitError, err
+			}
+		}
 		if res.Unfixed() > 0 {
 			return exitFindings, nil
 		}

@@ -115,7 +115,7 @@ func TestExitCodes(t *testing.T) {
 			dir := writeModule(t, tt.module)
 			before := snapshot(t, dir)
 			var stdout, stderr bytes.Buffer
-			got := run(context.Background(), dir, tt.args, &stdout, &stderr)
+			got := run(context.Background(), dir, tt.args, nil, &stdout, &stderr)
 			if got != tt.want {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got, tt.want, stdout.String(), stderr.String())
 			}
@@ -147,7 +147,7 @@ func TestExitCodes(t *testing.T) {
 func TestJSON(t *testing.T) {
 	dir := writeModule(t, racyModule)
 	var stdout, stderr bytes.Buffer
-	if got := run(context.Background(), dir, []string{"--json"}, &stdout, &stderr); got != exitFindings {
+	if got := run(context.Background(), dir, []string{"--json"}, nil, &stdout, &stderr); got != exitFindings {
 		t.Fatalf("exit %d\n%s", got, stderr.String())
 	}
 	var doc report.JSONReport
@@ -174,7 +174,7 @@ func TestJSON(t *testing.T) {
 // TestHelp checks that --help prints the manual from doc.go and exits 0.
 func TestHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if got := run(context.Background(), t.TempDir(), []string{"--help"}, &stdout, &stderr); got != exitClean {
+	if got := run(context.Background(), t.TempDir(), []string{"--help"}, nil, &stdout, &stderr); got != exitClean {
 		t.Fatalf("exit %d", got)
 	}
 	for _, want := range []string{"Exit status", "--dry-run", "--write", "1  findings or a non-empty diff"} {
