@@ -85,7 +85,14 @@ func SnapshotWithDirs(path string) ([]Written, error) {
 func Restore(files []Written) error {
 	var errs []error
 	var createdDirs []string
+	done := map[string]bool{}
 	for _, w := range files {
+		// A path may be listed more than once (a directory created for
+		// several files); its first record is its state before the run.
+		if done[w.Path] {
+			continue
+		}
+		done[w.Path] = true
 		switch {
 		case w.Created:
 			info, err := os.Lstat(w.Path)
@@ -114,7 +121,7 @@ func Restore(files []Written) error {
 	// Deepest first, so a created tree goes away bottom up.
 	sort.Slice(createdDirs, func(i, j int) bool { return len(createdDirs[i]) > len(createdDirs[j]) })
 	for _, dir := range createdDirs {
-		if err := os.Remove(dir); err != nil {
+		if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("restore %s: remove created directory: %w", dir, err))
 		}
 	}

@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -89,6 +90,10 @@ type Config struct {
 	Level    Level
 	// Env is the go command's environment; nil means os.Environ().
 	Env []string
+	// Written are the files the run wrote. go vet diagnostics that are
+	// all in other files were there before the run and do not fail the
+	// check. CheckAndRestore sets it; empty means every diagnostic counts.
+	Written []string
 	// BuildFlags are passed to every go command, e.g. -tags=integration,
 	// so the check sees the files the run loaded.
 	BuildFlags []string
@@ -129,17 +134,25 @@ type Step struct {
 	Output string
 	// Err is the command's error (usually an exit status); nil on success.
 	Err error
+	// PreExisting is true for a go vet step whose diagnostics are all in
+	// files the run did not write: they were there before, and do not
+	// fail the check.
+	PreExisting bool
 }
 
-// Failed reports whether the step's command failed.
-func (s Step) Failed() bool { return s.Err != nil }
+// Failed reports whether the step failed in a way that counts against
+// the run.
+func (s Step) Failed() bool { return s.Err != nil && !s.PreExisting }
 
 func (s Step) String() string {
 	status := "ok"
-	if s.Err != nil {
+	switch {
+	case s.PreExisting:
+		status = "problems only in files this run did not write (left as they were):\n" + indent(s.Output)
+	case s.Err != nil:
 		status = "FAILED: " + s.Err.Error()
 	}
-	return fmt.Sprintf("go %s: %s", strings.Join(s.Args, " "), status)
+	return strings.TrimRight(fmt.Sprintf("go %s: %s", strings.Join(s.Args, " "), status), "\n")
 }
 
 // OK reports whether the check passed: everything built and vetted, and
@@ -226,6 +239,9 @@ func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Repor
 		if strings.HasSuffix(w.Path, ".go") {
 			cfg.Packages = append(cfg.Packages, dirPattern(cfg.Dir, filepath.Dir(w.Path)))
 		}
+		if !w.Mode.IsDir() {
+			cfg.Written = append(cfg.Written, w.Path)
+		}
 	}
 	rep, err := Check(ctx, cfg)
 	if err != nil {
@@ -288,6 +304,9 @@ func Check(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return rep, err
 		}
+		if step.Err != nil && args[0] == "vet" && len(cfg.Written) > 0 {
+			step.PreExisting = onlyElsewhere(step.Output, root, cfg.Written)
+		}
 		rep.Steps = append(rep.Steps, step)
 		if step.Failed() {
 			return rep, nil
@@ -331,6 +350,43 @@ func Check(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Failures = append(rep.Failures, f.String())
 	}
 	return rep, nil
+}
+
+// vetDiagnostic matches "shop/shop.go:40:43: message".
+var vetDiagnostic = regexp.MustCompile(`^(.+?\.go):\d+(?::\d+)?: `)
+
+// onlyElsewhere reports whether go vet's output consists only of
+// diagnostics in files other than written (and "# package" headers).
+// Paths in the output are relative to dir, where vet ran.
+func onlyElsewhere(output, dir string, written []string) bool {
+	wrote := map[string]bool{}
+	for _, w := range written {
+		if abs, err := filepath.Abs(w); err == nil {
+			wrote[abs] = true
+		}
+	}
+	diagnostics := 0
+	for _, line := range strings.Split(output, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := vetDiagnostic.FindStringSubmatch(line)
+		if m == nil {
+			if strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "    ") {
+				continue // continuation of a diagnostic
+			}
+			return false
+		}
+		path := m[1]
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		if wrote[filepath.Clean(path)] {
+			return false
+		}
+		diagnostics++
+	}
+	return diagnostics > 0
 }
 
 // moduleRoot returns the directory of the go.mod above dir.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +97,10 @@ func write(t *testing.T, dir string, files map[string]string) []Written {
 }
 
 func TestCheckKeepsGoodWrite(t *testing.T) {
-	dir := writeModule(t, baseModule)
+	files := maps.Clone(baseModule)
+	// A vet problem that was there before the run does not block it.
+	files["b/old.go"] = "package b\n\nimport \"fmt\"\n\nfunc old() { fmt.Sprint(\"x\") }\n"
+	dir := writeModule(t, files)
 	written := write(t, dir, map[string]string{
 		"a/a.go":                "package a\n\nimport \"example.com/m/internal/safe\"\n\nvar Names = safe.New()\n\nfunc Get(k string) int { return Names.Get(k) }\n",
 		"internal/safe/safe.go": "package safe\n\nimport \"sync\"\n\ntype Map struct {\n\tmu sync.Mutex\n\tm  map[string]int\n}\n\nfunc New() *Map { return &Map{m: map[string]int{}} }\n\nfunc (m *Map) Get(k string) int {\n\tm.mu.Lock()\n\tdefer m.mu.Unlock()\n\treturn m.m[k]\n}\n",
@@ -106,8 +110,11 @@ func TestCheckKeepsGoodWrite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CheckAndRestore: %v\n%s", err, rep.Summary())
 	}
-	if !rep.OK() || len(rep.Steps) != 2 {
-		t.Fatalf("want build and vet passing, got:\n%s", rep.Summary())
+	if !rep.OK() || len(rep.Steps) != 2 || !rep.Steps[1].PreExisting {
+		t.Fatalf("want build passing and vet's old problem tolerated, got:\n%s", rep.Summary())
+	}
+	if !strings.Contains(rep.Summary(), "b/old.go:5:14: result of fmt.Sprint call not used") {
+		t.Errorf("summary does not show the old vet problem:\n%s", rep.Summary())
 	}
 	// The rewritten package, the created one, and every importer of a:
 	// b directly, d through its test, cmd/tool; not c.
@@ -134,6 +141,7 @@ func TestCheckRestoresFailedWrite(t *testing.T) {
 			files: map[string]string{
 				"a/a.go":          "package a\n\nvar Names = map[string]int{}\n\nfunc Get(k string) (int, bool) { v, ok := Names[k]; return v, ok }\n",
 				"internal/x/x.go": "package x\n",
+				"internal/x/y.go": "package x\n", // the new directories are recorded twice
 			},
 			message: "b/b.go:5",
 		},
