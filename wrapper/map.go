@@ -141,16 +141,27 @@ func (m *Map[K, V]) readable(k K) bool {
 	if m != nil && m.ready.Load() {
 		return true
 	}
-	maphash.Comparable(maphash.Seed{}, k)
+	hashForPanic(k)
 	return false
 }
 
+// hashForPanic hashes k only for the panic an unhashable key causes.
+func hashForPanic[K comparable](k K) {
+	maphash.Comparable(maphash.Seed{}, k)
+}
+
 // hash returns the hash of k.
+// The integer case is kept small enough to be inlined.
 func (m *Map[K, V]) hash(k K) uint64 {
-	switch m.keyKind {
-	case integerKey:
+	if m.keyKind == integerKey {
 		return hashInt(m.intSeed, intBits(k))
-	case stringKey:
+	}
+	return m.hashOther(k)
+}
+
+// hashOther returns the hash of k, which is not of an integer type.
+func (m *Map[K, V]) hashOther(k K) uint64 {
+	if m.keyKind == stringKey {
 		return maphash.String(m.seed, stringOf(k))
 	}
 	return maphash.Comparable(m.seed, k)
@@ -206,24 +217,60 @@ func assignToNilMap[K comparable, V any](m map[K]V) {
 // Get returns the value stored for k, or the zero value if there is none.
 // It replaces the index expression m[k].
 func (m *Map[K, V]) Get(k K) V {
-	v, _ := m.Load(k)
-	return v
+	var zero V
+	if m == nil || !m.ready.Load() {
+		hashForPanic(k)
+		return zero
+	}
+	if e := m.lookup(k); e != nil {
+		return m.valueOf(e)
+	}
+	return zero
 }
 
 // Load returns the value stored for k and whether there is one.
 // It replaces the comma-ok index expression v, ok := m[k].
 func (m *Map[K, V]) Load(k K) (V, bool) {
-	if !m.readable(k) {
-		var zero V
+	var zero V
+	if m == nil || !m.ready.Load() {
+		hashForPanic(k)
 		return zero, false
 	}
-	h := m.hash(k)
-	_, _, e := m.tableOf(h).find(h, k)
-	if e == nil {
-		var zero V
-		return zero, false
+	if e := m.lookup(k); e != nil {
+		return m.valueOf(e), true
 	}
-	return m.valueOf(e), true
+	return zero, false
+}
+
+// lookup returns the entry for k, or nil. It is the lock-free read path:
+// table.find specialised for reads, in one function so that a lookup makes
+// no further calls for integer keys.
+func (m *Map[K, V]) lookup(k K) *entry[K, V] {
+	var h uint64
+	if m.keyKind == integerKey {
+		h = hashInt(m.intSeed, intBits(k))
+	} else {
+		h = m.hashOther(k)
+	}
+	t := m.tableOf(h)
+	if t == nil {
+		return nil
+	}
+	tag := tagOf(h)
+	g := t.groupIndex(h)
+	for step := uint64(1); ; step++ {
+		grp := &t.groups[g]
+		ctrl := grp.ctrl.Load()
+		for match := matchTag(ctrl, tag); match != 0; match &= match - 1 {
+			if e := grp.slots[firstByte(match)].Load(); e != nil && e.key == k {
+				return e
+			}
+		}
+		if hasEmpty(ctrl) {
+			return nil
+		}
+		g = (g + step) & t.mask
+	}
 }
 
 // Store sets the value for k. It replaces the assignment m[k] = v.
