@@ -57,6 +57,9 @@ type Config struct {
 	// KeepAPI leaves alone maps that are part of a package's API; see
 	// rewrite.Config.KeepAPI.
 	KeepAPI bool
+	// Generated allows rewriting uses in generated files; see
+	// rewrite.Config.Generated.
+	Generated bool
 }
 
 // Finding is a detected map object and what the rewrite did with it.
@@ -148,7 +151,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rw, err := rewrite.Rewrite(rewrite.Config{Fset: prog.Fset, Packages: prog.Packages, Wrapper: wrapper, KeepAPI: cfg.KeepAPI}, ids)
+	rw, err := rewrite.Rewrite(rewrite.Config{
+		Fset:      prog.Fset,
+		Packages:  prog.Packages,
+		Wrapper:   wrapper,
+		ModuleDir: prog.Module.Dir,
+		Generated: cfg.Generated,
+		KeepAPI:   cfg.KeepAPI,
+	}, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,14 +68,19 @@ func Rewrite(cfg Config, ids []string) (*Result, error) {
 			}
 			res.Objects = append(res.Objects, o)
 		}
+		if g.refusal == "" {
+			g.refusal = unwritable(cfg, g)
+			if g.refusal != "" {
+				for _, o := range res.Objects[len(res.Objects)-len(g.member):] {
+					o.Fixed, o.Refusal = false, g.refusal
+				}
+			}
+		}
 		if g.refusal != "" {
 			continue
 		}
 		for _, e := range g.edits {
 			f, p := fileOf(cfg.Packages, e.node)
-			if f == nil {
-				return nil, fmt.Errorf("internal error: edit at %s is in no loaded file", cfg.Fset.Position(e.node.Pos()))
-			}
 			byFile[f] = append(byFile[f], e)
 			pkgOf[f] = p
 		}
@@ -95,6 +102,31 @@ func Rewrite(cfg Config, ids []string) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// unwritable returns why the group's edits cannot be written, or "": an
+// edit in a file outside the main module, under vendor/, or generated.
+func unwritable(cfg Config, g *group) string {
+	for _, e := range g.edits {
+		f, _ := fileOf(cfg.Packages, e.node)
+		pos := cfg.Fset.Position(e.node.Pos())
+		if f == nil {
+			return fmt.Sprintf("internal error: edit at %s is in no loaded file", pos)
+		}
+		if cfg.ModuleDir != "" {
+			rel, err := filepath.Rel(cfg.ModuleDir, pos.Filename)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return fmt.Sprintf("%s: used outside the main module, in a file safemapfix does not change", pos)
+			}
+			if slices.Contains(strings.Split(filepath.ToSlash(rel), "/"), "vendor") {
+				return fmt.Sprintf("%s: used in vendored code, which safemapfix does not change", pos)
+			}
+		}
+		if !cfg.Generated && ast.IsGenerated(f) {
+			return fmt.Sprintf("%s: used in a generated file; regenerate it after the fix, or pass --generated to rewrite it", pos)
+		}
+	}
+	return ""
 }
 
 func fileOf(pkgs []*packages.Package, n ast.Node) (*ast.File, *packages.Package) {

@@ -30,6 +30,14 @@ type Config struct {
 	// Packages are the rewrite units (load.Program.Packages).
 	Packages []*packages.Package
 	Wrapper  Wrapper
+	// ModuleDir is the root of the main module. Objects with uses in files
+	// outside it (GOROOT, the module cache, vendor/) are refused: those
+	// files are not the user's to change. Empty means no such check.
+	ModuleDir string
+	// Generated allows rewriting uses in generated files (marked
+	// "// Code generated ... DO NOT EDIT."). Without it, objects with uses
+	// there are refused, since the generator would undo the change.
+	Generated bool
 	// KeepAPI refuses objects that are part of a package's API (exported
 	// variables, exported fields of exported types), whose change would
 	// break importers outside the module. Without it they are rewritten

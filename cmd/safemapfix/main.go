@@ -50,6 +50,7 @@ type options struct {
 	minConfidence             string
 	wrapperImport             string
 	keepAPI                   bool
+	generated                 bool
 	raceLogs                  []string
 	noStatic                  bool
 	verify                    string
@@ -88,6 +89,7 @@ func run(ctx context.Context, dir string, args []string, stdin io.Reader, stdout
 	f.StringVar(&opts.minConfidence, "min-confidence", "proven", "weakest finding to fix: proven (a concrete racing pair) or assumed (also races resting on how a library type is used)")
 	f.StringVar(&opts.wrapperImport, "wrapper-import", "", "import path of an existing safe map package to use instead of placing a copy in the module")
 	f.BoolVar(&opts.keepAPI, "keep-api", false, "leave alone maps that are part of a package's API (exported variables and fields), reporting them instead")
+	f.BoolVar(&opts.generated, "generated", false, "also rewrite uses in generated files (// Code generated ... DO NOT EDIT.), which are otherwise left alone with the map")
 	f.StringArrayVar(&opts.raceLogs, "race-log", nil, "fix the maps named in this output of go test -race or a crash dump (fatal error: concurrent map ...); - reads stdin; repeatable")
 	f.BoolVar(&opts.noStatic, "no-static", false, "turn static detection off: fix only what --race-log and --only name")
 	f.StringVar(&opts.verify, "verify", "none", "after --write, check the module: build (go build and go vet) or race (also go test -race -shuffle=on -cpu=1,2,4); on failure restore every written file")
@@ -134,6 +136,7 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 		Version:       version,
 		KeepAPI:       opts.keepAPI,
 		NoStatic:      opts.noStatic,
+		Generated:     opts.generated,
 	}
 	var rawLog []byte
 	if len(opts.raceLogs) > 0 {
