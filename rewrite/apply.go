@@ -56,7 +56,9 @@ func Rewrite(cfg Config, ids []string) (*Result, error) {
 				Fixed:   g.refusal == "",
 				Refusal: g.refusal,
 				Uses:    g.uses[id],
-				Notes:   g.notes,
+			}
+			if g.refusal == "" {
+				o.Notes = g.notes
 			}
 			if obj != nil {
 				o.Decl = cfg.Fset.Position(obj.Pos())
@@ -72,7 +74,7 @@ func Rewrite(cfg Config, ids []string) (*Result, error) {
 			g.refusal = unwritable(cfg, g)
 			if g.refusal != "" {
 				for _, o := range res.Objects[len(res.Objects)-len(g.member):] {
-					o.Fixed, o.Refusal = false, g.refusal
+					o.Fixed, o.Refusal, o.Notes = false, g.refusal, nil
 				}
 			}
 		}

@@ -298,6 +298,9 @@ func (pl *planner) plan(seeds []string) *group {
 		}
 		for _, s := range pl.ix.sites[id] {
 			res := pl.classify(s, g)
+			if res.refusal == "" {
+				res.refusal = unnameable(res.edits, s.pkg.Types)
+			}
 			if res.refusal != "" {
 				g.refusal = fmt.Sprintf("%s: %s", pl.ix.fset.Position(s.pos()), res.refusal)
 				return g
@@ -852,6 +855,52 @@ func (pl *planner) tuple(s site, a *ast.AssignStmt, ix *ast.IndexExpr, mapType t
 		}
 	}
 	return refuse("stored in a tuple assignment")
+}
+
+// unnameable returns why an edit would have to write a type that package
+// pkg cannot name (an unexported type of another package, a type declared
+// in a function), or "". Edits that reuse the source's own type syntax
+// need no check.
+func unnameable(edits []*edit, pkg *types.Package) string {
+	for _, e := range edits {
+		var need []types.Type
+		k, v, _ := typeinfer.Elems(e.mapType)
+		switch e.kind {
+		case editOpAssign:
+			if as := e.node.(*ast.AssignStmt); as.Tok != token.ADD_ASSIGN || !addable(v) {
+				need = []types.Type{v} // an Update callback names V
+			}
+		case editIncDec:
+			if e.node.(*ast.IncDecStmt).Tok == token.DEC {
+				need = []types.Type{v}
+			}
+		case editAppend:
+			need = []types.Type{v}
+		case editLoadOrStore:
+			if !e.pureValue {
+				need = []types.Type{v}
+			}
+		case editType, editMake, editLit:
+			var t ast.Expr
+			switch n := e.node.(type) {
+			case *ast.CallExpr:
+				t = n.Args[0]
+			case *ast.CompositeLit:
+				t = n.Type
+			case ast.Expr:
+				t = n
+			}
+			if _, ok := ast.Unparen(t).(*ast.MapType); !ok {
+				need = []types.Type{k, v}
+			}
+		}
+		for _, t := range need {
+			if _, err := typeinfer.Expr(t, pkg, func(_, name string) string { return name }); err != nil {
+				return fmt.Sprintf("the rewrite must write the type %s here, and cannot: %v", types.TypeString(t, types.RelativeTo(pkg)), err)
+			}
+		}
+	}
+	return ""
 }
 
 // rmw plans an atomic read-modify-write. Operands that are not pure are
