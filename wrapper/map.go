@@ -167,9 +167,28 @@ func (m *Map[K, V]) hashOther(k K) uint64 {
 	return maphash.Comparable(m.seed, k)
 }
 
-// shardOf returns the shard for hash h.
-func (m *Map[K, V]) shardOf(h uint64) *shard[K, V] {
-	return &m.shards[h>>m.shift]
+// lock hashes k and locks and returns its shard, for a write. It
+// initialises a zero Map, and panics for a nil *Map as a write to a nil
+// built-in map does. It does the work of writable, hash and shardOf in one
+// call, as it is on the path of every write.
+func (m *Map[K, V]) lock(k K) (uint64, *shard[K, V]) {
+	if m == nil || !m.ready.Load() {
+		m.writable()
+	}
+	return m.lockExisting(k)
+}
+
+// lockExisting is lock for a Map known to be initialised.
+func (m *Map[K, V]) lockExisting(k K) (uint64, *shard[K, V]) {
+	var h uint64
+	if m.keyKind == integerKey {
+		h = hashInt(m.intSeed, intBits(k))
+	} else {
+		h = m.hashOther(k)
+	}
+	s := &m.shards[h>>m.shift]
+	s.mu.Lock()
+	return h, s
 }
 
 // tableOf returns the current table of the shard for hash h.
@@ -275,10 +294,7 @@ func (m *Map[K, V]) lookup(k K) *entry[K, V] {
 
 // Store sets the value for k. It replaces the assignment m[k] = v.
 func (m *Map[K, V]) Store(k K, v V) {
-	m.writable()
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lock(k)
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
 		m.set(grp, i, e, v)
 	} else {
@@ -328,10 +344,7 @@ func (m *Map[K, V]) Len() int {
 // otherwise it stores v and returns it (loaded is false), in one atomic step.
 // It replaces: if old, ok := m[k]; ok { use old } else { m[k] = v }.
 func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool) {
-	m.writable()
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lock(k)
 	defer s.mu.Unlock()
 	if _, _, e := s.table.Load().find(h, k); e != nil {
 		return m.valueOf(e), true
@@ -349,10 +362,7 @@ func (m *Map[K, V]) LoadOrCompute(k K, f func() V) (actual V, loaded bool) {
 	if m == nil {
 		f()
 	}
-	m.writable()
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lock(k)
 	defer s.mu.Unlock()
 	if _, _, e := s.table.Load().find(h, k); e != nil {
 		return m.valueOf(e), true
@@ -370,9 +380,7 @@ func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lockExisting(k)
 	defer s.mu.Unlock()
 	grp, i, e := s.table.Load().find(h, k)
 	if e == nil {
@@ -388,10 +396,7 @@ func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
 // one, in one atomic step.
 // It replaces: previous, loaded := m[k]; m[k] = v.
 func (m *Map[K, V]) Swap(k K, v V) (previous V, loaded bool) {
-	m.writable()
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lock(k)
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
 		previous = m.valueOf(e)
@@ -412,10 +417,7 @@ func (m *Map[K, V]) Update(k K, f func(old V) V) V {
 		var zero V
 		f(zero)
 	}
-	m.writable()
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lock(k)
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
 		v := f(m.valueOf(e))
@@ -455,10 +457,7 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 		}
 		return zero, false
 	}
-	m.writable()
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lock(k)
 	defer s.mu.Unlock()
 	grp, i, e := s.table.Load().find(h, k)
 	old, loaded := zero, e != nil
@@ -494,10 +493,7 @@ type Addable interface {
 // and returns the sum, in one atomic step. It replaces m[k] += delta and
 // m[k]++.
 func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
-	m.writable()
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lock(k)
 	v := delta
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
 		v += m.valueOf(e)
@@ -517,9 +513,7 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], k K, old, new V) bool {
 	if !m.readable(k) {
 		return false
 	}
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lockExisting(k)
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil && m.valueOf(e) == old {
 		m.set(grp, i, e, new)
@@ -535,9 +529,7 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], k K, old V) bool {
 	if !m.readable(k) {
 		return false
 	}
-	h := m.hash(k)
-	s := m.shardOf(h)
-	s.mu.Lock()
+	h, s := m.lockExisting(k)
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil && m.valueOf(e) == old {
 		s.remove(grp, i)
