@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,6 +139,10 @@ type Step struct {
 	// files the run did not write: they were there before, and do not
 	// fail the check.
 	PreExisting bool
+	// New lists, for a failed go vet step compared with the code before
+	// the write (CheckAndRestore does), the diagnostics that the write
+	// introduced, without line numbers.
+	New []string
 }
 
 // Failed reports whether the step failed in a way that counts against
@@ -189,6 +194,9 @@ func (r *Report) Problems() string {
 	for _, s := range r.Steps {
 		if s.Failed() && s.Args[0] != "test" {
 			fmt.Fprintf(&b, "go %s:\n%s", strings.Join(s.Args, " "), indent(s.Output))
+			if len(s.New) > 0 {
+				fmt.Fprintf(&b, "introduced by this run:\n%s", indent(strings.Join(s.New, "\n")))
+			}
 		}
 	}
 	for _, f := range r.Failures {
@@ -243,7 +251,9 @@ func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Repor
 			cfg.Written = append(cfg.Written, w.Path)
 		}
 	}
-	rep, err := Check(ctx, cfg)
+	rep, err := check(ctx, cfg, func(ctx context.Context, g *goCmd, pkgs []string) (string, error) {
+		return vetOriginal(ctx, g, pkgs, written)
+	})
 	if err != nil {
 		if rerr := Restore(written); rerr != nil {
 			return rep, fmt.Errorf("%w; restoring the written files also failed: %v", err, rerr)
@@ -255,6 +265,101 @@ func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Repor
 	}
 	rerr := Restore(written)
 	return rep, &Error{Report: rep, Restored: len(written), RestoreErr: rerr}
+}
+
+// vetOriginal runs go vet on the packages as they were before the run
+// wrote: it puts the written files back, vets the packages that existed
+// then, and writes the run's files again. It returns vet's output.
+func vetOriginal(ctx context.Context, g *goCmd, pkgs []string, written []Written) (string, error) {
+	type file struct {
+		path string
+		data []byte
+		mode fs.FileMode
+	}
+	var current []file
+	for _, w := range written {
+		info, err := os.Stat(w.Path)
+		if err != nil || info.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(w.Path)
+		if err != nil {
+			return "", fmt.Errorf("verify: %w", err)
+		}
+		current = append(current, file{w.Path, data, info.Mode()})
+	}
+	if err := Restore(written); err != nil {
+		return "", err
+	}
+	out, vetErr := func() (string, error) {
+		listed, err := g.list(ctx, pkgs...)
+		if err != nil {
+			return "", err
+		}
+		var existing []string
+		for _, p := range listed {
+			if p.Error == nil && p.Dir != "" {
+				existing = append(existing, p.ImportPath)
+			}
+		}
+		if len(existing) == 0 {
+			return "", nil
+		}
+		step, err := g.run(ctx, append([]string{"vet"}, existing...)...)
+		return step.Output, err
+	}()
+	for _, f := range current {
+		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+			return "", fmt.Errorf("verify: write %s again: %w", f.path, err)
+		}
+		if err := writeBack(Written{Path: f.path, Old: f.data, Mode: f.mode}); err != nil {
+			return "", fmt.Errorf("verify: write %s again: %w", f.path, err)
+		}
+	}
+	return out, vetErr
+}
+
+// newDiagnostics returns the go vet diagnostics of after that before does
+// not have, comparing file and message but not position, since the write
+// moved lines. A line of after that is not a diagnostic counts as new.
+func newDiagnostics(after, before string) []string {
+	seen := map[string]int{}
+	for _, line := range strings.Split(before, "\n") {
+		if key, ok := diagnosticKey(line); ok {
+			seen[key]++
+		}
+	}
+	var fresh []string
+	for _, line := range strings.Split(after, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, ok := diagnosticKey(line)
+		if !ok {
+			if strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "    ") {
+				continue // continuation of a diagnostic
+			}
+			fresh = append(fresh, line)
+			continue
+		}
+		if seen[key] > 0 {
+			seen[key]--
+			continue
+		}
+		fresh = append(fresh, line)
+	}
+	return fresh
+}
+
+// vetDiagnosticKey matches "shop/shop.go:40:43: message".
+var vetDiagnosticKey = regexp.MustCompile(`^(.+?\.go):\d+(?::\d+)?: (.*)$`)
+
+func diagnosticKey(line string) (string, bool) {
+	m := vetDiagnosticKey.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return m[1] + ": " + m[2], true
 }
 
 // dirPattern turns a directory into a package pattern relative to base.
@@ -278,6 +383,16 @@ func dirPattern(base, dir string) string {
 // could not run (no go command, no module, cancelled); a failing build or
 // test is reported in the Report (see Report.OK).
 func Check(ctx context.Context, cfg Config) (*Report, error) {
+	return check(ctx, cfg, nil)
+}
+
+// vetBeforeFunc runs go vet on the packages as they were before the write
+// and returns its output.
+type vetBeforeFunc func(ctx context.Context, g *goCmd, pkgs []string) (string, error)
+
+// check is Check; vetBefore, if not nil, is used when go vet fails to tell
+// the problems the write introduced from those that were there before.
+func check(ctx context.Context, cfg Config, vetBefore vetBeforeFunc) (*Report, error) {
 	rep := &Report{Level: cfg.Level}
 	if cfg.Level == None {
 		return rep, nil
@@ -304,8 +419,18 @@ func Check(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return rep, err
 		}
-		if step.Err != nil && args[0] == "vet" && len(cfg.Written) > 0 {
-			step.PreExisting = onlyElsewhere(step.Output, root, cfg.Written)
+		if step.Err != nil && args[0] == "vet" {
+			if len(cfg.Written) > 0 {
+				step.PreExisting = onlyElsewhere(step.Output, root, cfg.Written)
+			}
+			if !step.PreExisting && vetBefore != nil {
+				before, err := vetBefore(ctx, g, pkgs)
+				if err != nil {
+					return rep, err
+				}
+				step.New = newDiagnostics(step.Output, before)
+				step.PreExisting = len(step.New) == 0
+			}
 		}
 		rep.Steps = append(rep.Steps, step)
 		if step.Failed() {
@@ -352,9 +477,6 @@ func Check(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// vetDiagnostic matches "shop/shop.go:40:43: message".
-var vetDiagnostic = regexp.MustCompile(`^(.+?\.go):\d+(?::\d+)?: `)
-
 // onlyElsewhere reports whether go vet's output consists only of
 // diagnostics in files other than written (and "# package" headers).
 // Paths in the output are relative to dir, where vet ran.
@@ -370,7 +492,7 @@ func onlyElsewhere(output, dir string, written []string) bool {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		m := vetDiagnostic.FindStringSubmatch(line)
+		m := vetDiagnosticKey.FindStringSubmatch(line)
 		if m == nil {
 			if strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "    ") {
 				continue // continuation of a diagnostic
@@ -415,6 +537,7 @@ type listedPackage struct {
 	Imports      []string
 	TestImports  []string
 	XTestImports []string
+	Error        *struct{ Err string }
 }
 
 // affected lists the rewritten packages and every package of the module
@@ -514,7 +637,7 @@ func (g *goCmd) run(ctx context.Context, args ...string) (Step, error) {
 
 // list runs go list -e -json on patterns.
 func (g *goCmd) list(ctx context.Context, patterns ...string) ([]listedPackage, error) {
-	args := append(append([]string{"list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports"}, g.flags...), patterns...)
+	args := append(append([]string{"list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports,Error"}, g.flags...), patterns...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = g.dir
 	cmd.Env = g.env

@@ -248,3 +248,42 @@ func TestParseLevel(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckOldVetProblemInWrittenFile: a vet problem that a rewritten file
+// already had does not undo the run; a new one does, and is named.
+func TestCheckOldVetProblemInWrittenFile(t *testing.T) {
+	files := maps.Clone(baseModule)
+	files["a/a.go"] = "package a\n\nimport \"fmt\"\n\nvar Names = map[string]int{}\n\nfunc Get(k string) int { fmt.Sprint(k); return Names[k] }\n"
+	for _, tc := range []struct {
+		name     string
+		newA     string
+		ok       bool
+		newDiags string
+	}{
+		{"old problem moved", "package a\n\nimport \"fmt\"\n\n// Names moved down a line.\nvar Names = map[string]int{}\n\nfunc Get(k string) int { fmt.Sprint(k); return Names[k] }\n", true, ""},
+		{"new problem", "package a\n\nimport \"fmt\"\n\nvar Names = map[string]int{}\n\nfunc Get(k string) int { fmt.Sprint(k); fmt.Printf(\"%d\", k); return Names[k] }\n", false, "a/a.go:7:53: fmt.Printf format %d has arg k of wrong type string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeModule(t, files)
+			before := tree(t, dir)
+			written := write(t, dir, map[string]string{"a/a.go": tc.newA})
+			after := tree(t, dir)
+			rep, err := CheckAndRestore(context.Background(), Config{Dir: dir, Level: Build}, written)
+			if tc.ok {
+				if err != nil || !rep.OK() || !rep.Steps[1].PreExisting {
+					t.Fatalf("want the old vet problem tolerated, got %v\n%s", err, rep.Summary())
+				}
+				if !equalTrees(tree(t, dir), after) {
+					t.Errorf("the written files are not back after vetting the original")
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "introduced by this run:\n\t"+tc.newDiags) {
+				t.Fatalf("want an error naming the new problem %q, got %v", tc.newDiags, err)
+			}
+			if !equalTrees(tree(t, dir), before) {
+				t.Errorf("tree not restored")
+			}
+		})
+	}
+}
