@@ -135,9 +135,9 @@ type Step struct {
 	Output string
 	// Err is the command's error (usually an exit status); nil on success.
 	Err error
-	// PreExisting is true for a go vet step whose diagnostics are all in
-	// files the run did not write: they were there before, and do not
-	// fail the check.
+	// PreExisting is true for a go vet step whose diagnostics were all
+	// there before the run (in files it did not write, or also reported
+	// on the code before the write): they do not fail the check.
 	PreExisting bool
 	// New lists, for a failed go vet step compared with the code before
 	// the write (CheckAndRestore does), the diagnostics that the write
@@ -153,7 +153,7 @@ func (s Step) String() string {
 	status := "ok"
 	switch {
 	case s.PreExisting:
-		status = "problems only in files this run did not write (left as they were):\n" + indent(s.Output)
+		status = "problems that were there before this run (left as they were):\n" + indent(s.Output)
 	case s.Err != nil:
 		status = "FAILED: " + s.Err.Error()
 	}
