@@ -6,7 +6,10 @@
 // or through tests:
 //
 //   - Build: go build and go vet. A fix that does not compile, or that
-//     vet rejects, is undone.
+//     vet rejects, is undone. Vet problems that were there before the
+//     write do not count: those in files the run did not write, and those
+//     also reported on the code before the write (CheckAndRestore vets
+//     the original once to find out, comparing file and message).
 //   - Race: Build, then go test -race -count=1 -shuffle=on -cpu=1,2,4,
 //     which runs each test at three GOMAXPROCS settings in a random order
 //     to perturb scheduling. Map races seen by the race detector are
@@ -19,7 +22,8 @@
 //
 //	rep, err := verify.CheckAndRestore(ctx, verify.Config{Dir: dir, Level: verify.Race, BeforeLog: raceLog}, written)
 //
-// where written holds a [Snapshot] of every path taken before writing it.
+// where written holds a [Snapshot] (or [SnapshotWithDirs], for files in
+// new directories) of every path, taken before writing it.
 package verify
 
 import (
