@@ -3,7 +3,7 @@ package safemap
 import "fmt"
 
 // String returns m formatted as fmt formats the built-in map holding the same
-// entries, for example map[a:1 b:2].
+// entries, for example map[a:1 b:2]. It replaces fmt.Sprint(m).
 func (m *Map[K, V]) String() string {
 	return fmt.Sprint(m.Clone())
 }

@@ -13,6 +13,15 @@
 // Callbacks passed to Update, Compute and LoadOrCompute run while the lock for
 // their key is held, so that the read-modify-write they describe is atomic.
 // They must not call methods of the same Map.
+//
+// # Differences from a built-in map
+//
+// A *Map is a pointer, so a few things that look at a map's representation
+// rather than its operations see the difference: reflect.DeepEqual compares
+// two Maps by their internals, not their entries; the json omitempty option
+// omits only a nil *Map, not an empty one; and fmt, which cannot call
+// methods through unexported struct fields, prints such a field as a pointer
+// rather than as map[k:v].
 package safemap
 
 import (
