@@ -159,26 +159,23 @@ func hashForPanic[K comparable](k K) {
 	maphash.Comparable(maphash.Seed{}, k)
 }
 
-// hash returns the hash of k.
-// The integer case is kept small enough to be inlined.
+// hash returns the hash of k. The two hot paths, lookup and lockExisting,
+// repeat this switch rather than call hash, as the compiler does not inline
+// it into them.
 func (m *Map[K, V]) hash(k K) uint64 {
-	if m.keyKind == integerKey {
+	switch m.keyKind {
+	case integerKey:
 		return hashInt(m.intSeed, intBits(k))
-	}
-	return m.hashOther(k)
-}
-
-// hashOther returns the hash of k, which is not of an integer type.
-func (m *Map[K, V]) hashOther(k K) uint64 {
-	if m.keyKind == stringKey {
+	case stringKey:
 		return maphash.String(m.seed, stringOf(k))
+	default:
+		return maphash.Comparable(m.seed, k)
 	}
-	return maphash.Comparable(m.seed, k)
 }
 
 // lock hashes k and locks and returns its shard, for a write. It
 // initialises a zero Map, and panics for a nil *Map as a write to a nil
-// built-in map does. It does the work of writable, hash and shardOf in one
+// built-in map does. It does the work of writable, hash and choosing the shard in one
 // call, as it is on the path of every write.
 func (m *Map[K, V]) lock(k K) (uint64, *shard[K, V]) {
 	if m == nil || !m.ready.Load() {
@@ -190,10 +187,13 @@ func (m *Map[K, V]) lock(k K) (uint64, *shard[K, V]) {
 // lockExisting is lock for a Map known to be initialised.
 func (m *Map[K, V]) lockExisting(k K) (uint64, *shard[K, V]) {
 	var h uint64
-	if m.keyKind == integerKey {
+	switch m.keyKind {
+	case integerKey:
 		h = hashInt(m.intSeed, intBits(k))
-	} else {
-		h = m.hashOther(k)
+	case stringKey:
+		h = maphash.String(m.seed, stringOf(k))
+	default:
+		h = maphash.Comparable(m.seed, k)
 	}
 	s := &m.shards[h>>m.shift]
 	s.mu.Lock()
@@ -275,10 +275,13 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 // no further calls for integer keys.
 func (m *Map[K, V]) lookup(k K) *entry[K, V] {
 	var h uint64
-	if m.keyKind == integerKey {
+	switch m.keyKind {
+	case integerKey:
 		h = hashInt(m.intSeed, intBits(k))
-	} else {
-		h = m.hashOther(k)
+	case stringKey:
+		h = maphash.String(m.seed, stringOf(k))
+	default:
+		h = maphash.Comparable(m.seed, k)
 	}
 	t := m.tableOf(h)
 	if t == nil {
