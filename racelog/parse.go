@@ -191,6 +191,13 @@ func (p *parser) race(start int) *Report {
 			stack = nil
 			continue
 		}
+		if strings.HasSuffix(trimmed, ":") && !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t") {
+			// A section this parser does not know ("Location is heap
+			// block ... allocated by goroutine 7:"): its frames are not
+			// the access's.
+			stack = nil
+			continue
+		}
 		if stack != nil {
 			if f, ok := p.frame(line); ok {
 				*stack = append(*stack, f)

@@ -252,6 +252,7 @@ func TestParseTolerates(t *testing.T) {
 		{"twice", clean + "ok\n" + clean, 2},
 		{"glued to previous output", strings.Replace(clean, "WARNING", "PASSWARNING", 1), 1},
 		{"no closing separator", strings.TrimSuffix(clean, "==================\n"), 1},
+		{"unknown section", strings.TrimSuffix(clean, "==================\n") + "\nLocation is heap block of size 8 at 0x1 allocated by goroutine 3:\n  example.com/u.alloc()\n      /x/alloc.go:1 +0x1\n==================\n", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			log, err := Parse(strings.NewReader(tc.input))
@@ -264,6 +265,11 @@ func TestParseTolerates(t *testing.T) {
 			for _, r := range log.Reports {
 				if got := r.String(); got != want {
 					t.Errorf("report %q\nwant       %q", got, want)
+				}
+				for _, a := range r.Accesses {
+					if len(a.Stack) != 2 {
+						t.Errorf("access with %d frames, want 2: %v", len(a.Stack), a.Stack)
+					}
 				}
 			}
 		})
