@@ -302,3 +302,44 @@ func TestConcurrentComputeAndDelete(t *testing.T) {
 		t.Errorf("sum of counters = %d, want %d", total, want)
 	}
 }
+
+// TestTakeAllLosesNothing drains the map while writers add distinct keys:
+// every key must end up in exactly one drained batch or in what is left.
+func TestTakeAllLosesNothing(t *testing.T) {
+	m := New[int, int]()
+	const writers = 2
+	perWriter := scale(20000)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				m.Store(w*perWriter+i, i)
+			}
+		})
+	}
+	seen := make(map[int]int)
+	drain := func() {
+		for k := range m.TakeAll() {
+			seen[k]++
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		drain()
+	}
+	drain()
+	if len(seen) != writers*perWriter {
+		t.Errorf("drained %d distinct keys, want %d", len(seen), writers*perWriter)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("key %d drained %d times", k, n)
+		}
+	}
+}
