@@ -414,7 +414,7 @@ func relPath(lf *loadedFile) string {
 
 // access turns a resolved site into detect evidence.
 func (l *locator) access(s *site) detect.Access {
-	a := detect.Access{Pos: s.pos(l.fset), Write: s.access.Write, Op: s.access.Op.String(), Root: l.root(s.access)}
+	a := detect.Access{Pos: s.pos(l.fset), Write: s.access.Write, Op: opText(s.access), Root: l.root(s.access)}
 	if s.use != nil {
 		a.Op = accessOp[s.use.role]
 	}
@@ -430,6 +430,25 @@ func (l *locator) access(s *site) detect.Access {
 	}
 	a.Path = path
 	return a
+}
+
+// opText names the operation of an access whose map expression was not
+// found, in the words of detect.Access.Op.
+func opText(a *Access) string {
+	switch a.Op {
+	case Delete:
+		return "delete"
+	case Clear:
+		return "clear"
+	case Iterate:
+		return "range"
+	case Clone:
+		return "passed on"
+	}
+	if a.Write {
+		return "store"
+	}
+	return "read"
 }
 
 // root describes the goroutine of an access: where it was created, or what
