@@ -77,12 +77,20 @@ func TestLive(t *testing.T) {
 	}
 	wantUnhandled := map[Cause]int{MapVariable: 1, NotMap: 1}
 
+	logDir := t.TempDir()
 	for _, tc := range []struct {
 		name string
 		env  []string
+		// files, if set, lists the race.<pid> files that GORACE=log_path
+		// made the binaries write: they are read instead of the output.
+		files func() []string
 	}{
-		{"absolute paths", nil},
-		{"stripped paths", []string{"GORACE=strip_path_prefix=" + dir + "/"}},
+		{"absolute paths", nil, nil},
+		{"stripped paths", []string{"GORACE=strip_path_prefix=" + dir + "/"}, nil},
+		{"log_path files", []string{"GORACE=log_path=" + filepath.Join(logDir, "race")}, func() []string {
+			files, _ := filepath.Glob(filepath.Join(logDir, "race.*"))
+			return files
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := run(t, filepath.Join(dir, "shop"), tc.env, filepath.Join(bins, "shop.test"), "-test.count=1")
@@ -92,7 +100,22 @@ func TestLive(t *testing.T) {
 			if !bytes.Contains(out, []byte("race detected during execution of test")) {
 				t.Fatalf("the racy tests did not report races:\n%s", out)
 			}
-			log, err := Parse(bytes.NewReader(out))
+			var log *Log
+			var err error
+			if tc.files != nil {
+				files := tc.files()
+				if len(files) != 2 {
+					t.Fatalf("want a race log file per test binary, got %v", files)
+				}
+				log, out, err = ReadFiles(nil, files)
+				for _, r := range log.Reports {
+					if !slices.Contains(files, r.Source) {
+						t.Errorf("report %s: source not set", r.Where())
+					}
+				}
+			} else {
+				log, err = Parse(bytes.NewReader(out))
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
