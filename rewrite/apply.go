@@ -147,6 +147,7 @@ type fileEditor struct {
 	pkg     *types.Package
 	info    *types.Info
 	file    *dst.File
+	dec     *decorator.Decorator
 	wrapper Wrapper
 	// wrapName is the name under which this file refers to the wrapper.
 	wrapName    string
@@ -174,6 +175,7 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 		pkg:     pkg.Types,
 		info:    pkg.TypesInfo,
 		file:    df,
+		dec:     dec,
 		wrapper: cfg.Wrapper,
 		imports: map[string]string{},
 		names:   map[string]bool{},
@@ -188,6 +190,14 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 		if prev, ok := byNode[n]; ok {
 			if prev.kind == editTuple && e.kind == editTuple {
 				prev.stores = append(prev.stores, e.stores...)
+				continue
+			}
+			if prev.kind == editFold && e.kind == editFold {
+				prev.folds = append(prev.folds, e.folds...)
+				continue
+			}
+			if prev.kind == editDrain && e.kind == editDrain {
+				prev.drains = append(prev.drains, e.drains...)
 				continue
 			}
 			return File{}, fmt.Errorf("internal error: %s: two rewrites of one %T", cfg.Fset.Position(e.node.Pos()), e.node)
@@ -445,6 +455,10 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		return nil, &dst.ExprStmt{X: call(sel(recv, "LoadOrCompute"), k, fn)}, nil
 	case editTuple:
 		return fe.tuple(n.(*dst.AssignStmt), e.stores)
+	case editFold:
+		return nil, n, fe.folds(n.(*dst.BlockStmt), e)
+	case editDrain:
+		return nil, n, fe.drains(n.(*dst.BlockStmt), e)
 	case editHelper:
 		c := n.(*dst.CallExpr)
 		return nil, call(sel(c.Args[0], e.method)), nil
@@ -533,6 +547,65 @@ func (fe *fileEditor) update(ie *dst.IndexExpr, mapType types.Type, body func(v 
 		Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{body(dst.NewIdent(param))}}}},
 	}
 	return &dst.ExprStmt{X: call(sel(ie.X, "Update"), ie.Index, fn)}, nil
+}
+
+// folds replaces each fold of the block with one update; see fold.
+func (fe *fileEditor) folds(block *dst.BlockStmt, e *edit) error {
+	for _, f := range e.folds {
+		first, ok := fe.dec.Dst.Nodes[f.first].(dst.Stmt)
+		if !ok {
+			return fmt.Errorf("internal error: fold without syntax")
+		}
+		i := slices.Index(block.List, first)
+		if i < 0 || i+f.count >= len(block.List) {
+			return fmt.Errorf("internal error: fold does not fit its block")
+		}
+		as := first.(*dst.AssignStmt)
+		get := as.Rhs[0].(*dst.CallExpr) // m.Get(k), rewritten already
+		recv := get.Fun.(*dst.SelectorExpr).X
+		key := get.Args[0]
+		v := as.Lhs[0].(*dst.Ident)
+		vt, err := typeinfer.Expr(elemType(e.mapType), fe.pkg, fe.importName)
+		if err != nil {
+			return err
+		}
+		body := append([]dst.Stmt{}, block.List[i+1:i+f.count]...)
+		body = append(body, &dst.ReturnStmt{Results: []dst.Expr{dst.NewIdent(v.Name)}})
+		fn := &dst.FuncLit{
+			Type: &dst.FuncType{
+				Func:    true,
+				Params:  &dst.FieldList{List: []*dst.Field{{Names: []*dst.Ident{dst.NewIdent(v.Name)}, Type: vt}}},
+				Results: &dst.FieldList{List: []*dst.Field{{Type: dst.Clone(vt).(dst.Expr)}}},
+			},
+			Body: &dst.BlockStmt{List: body},
+		}
+		upd := call(sel(recv, "Update"), key, fn)
+		var st dst.Stmt = &dst.ExprStmt{X: upd}
+		if f.usedAfter {
+			st = &dst.AssignStmt{Lhs: []dst.Expr{v}, Tok: token.DEFINE, Rhs: []dst.Expr{upd}}
+		}
+		mergeDecs(st.Decorations(), *as.Decorations())
+		list := append([]dst.Stmt{}, block.List[:i]...)
+		list = append(list, st)
+		block.List = append(list, block.List[i+f.count+1:]...)
+	}
+	return nil
+}
+
+// drains turns each drain idiom of the block (see drain in plan.go) into
+// one TakeAll, dropping the reset that followed it.
+func (fe *fileEditor) drains(block *dst.BlockStmt, e *edit) error {
+	for _, d := range e.drains {
+		first, ok := fe.dec.Dst.Nodes[d].(*dst.AssignStmt)
+		i := slices.Index(block.List, dst.Stmt(first))
+		if !ok || i < 0 || i+1 >= len(block.List) {
+			return fmt.Errorf("internal error: drain does not fit its block")
+		}
+		first.Rhs[0] = call(sel(first.Rhs[0], "TakeAll"))
+		moveDecs(&first.Decs.End, &block.List[i+1].Decorations().End, false)
+		block.List = slices.Delete(block.List, i+1, i+2)
+	}
+	return nil
 }
 
 // tuple splits a tuple assignment: the values into temporaries, then each

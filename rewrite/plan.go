@@ -230,6 +230,8 @@ const (
 	editHelper                      // maps.Keys(m) → m.Keys(), and the like
 	editTuple                       // m[a], m[b] = x, y → temporaries, then stores
 	editLoadOrStore                 // if _, ok := m[k]; !ok { m[k] = v } → m.LoadOrStore(k, v)
+	editFold                        // v := m[k]; v.f++; m[k] = v → v := m.Update(k, ...)
+	editDrain                       // old := m; m = make(...) → old := m.TakeAll()
 )
 
 // edit is one planned replacement of a syntax node.
@@ -244,6 +246,11 @@ type edit struct {
 	// pureValue reports, for editLoadOrStore, that the stored value may be
 	// evaluated whether or not the key is present.
 	pureValue bool
+	// folds are the read-modify-write sequences of a block (editFold).
+	folds []fold
+	// drains are the first statements of the drain idioms of a block
+	// (editDrain).
+	drains []*ast.AssignStmt
 	// stores lists the left-hand sides of a tuple assignment that are
 	// stores into rewritten maps.
 	stores []int
@@ -707,7 +714,7 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 				return refuse("used with %s", a.Tok)
 			}
 			c := pl.classifyValue(s, g, a.Rhs[j])
-			if c.refusal == "" && !isNil(info, a.Rhs[j]) {
+			if c.refusal == "" && !isNil(info, a.Rhs[j]) && !afterDrain(s, a) {
 				c.notes = append(c.notes, fmt.Sprintf("%s: the variable is reassigned; if other goroutines use it meanwhile, that assignment still races", pl.ix.fset.Position(a.Pos())))
 			}
 			return c
@@ -716,6 +723,9 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 	for j, r := range a.Rhs {
 		if r != e {
 			continue
+		}
+		if block := drain(s, a); block != nil {
+			return classification{edits: []*edit{{kind: editDrain, node: block, mapType: info.TypeOf(e), drains: []*ast.AssignStmt{a}}}}
 		}
 		l := ast.Unparen(a.Lhs[j])
 		if id, ok := l.(*ast.Ident); ok && id.Name == "_" {
@@ -732,6 +742,72 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 		return refuse("assigned to %s, which is not a map variable", types.ExprString(l))
 	}
 	return refuse("used in an assignment")
+}
+
+// drain recognises the drain idiom, which takes every entry and leaves the
+// map empty:
+//
+//	old := s.m
+//	s.m = make(map[K]V)
+//
+// It returns the block holding the two statements, whose rewrite is one
+// atomic old := s.m.TakeAll() (old stays a plain map). As two steps on a
+// safe map, entries stored in between would be lost, and the variable
+// itself would still be written while others use it.
+func drain(s site, a *ast.AssignStmt) *ast.BlockStmt {
+	info := s.pkg.TypesInfo
+	if a.Tok != token.DEFINE || len(a.Lhs) != 1 || len(a.Rhs) != 1 || !isPath(a.Rhs[0]) {
+		return nil
+	}
+	block, i := enclosingBlock(s.stack, a)
+	if block == nil || i+1 >= len(block.List) {
+		return nil
+	}
+	reset, ok := block.List[i+1].(*ast.AssignStmt)
+	if !ok || reset.Tok != token.ASSIGN || len(reset.Lhs) != 1 || len(reset.Rhs) != 1 || !sameExpr(reset.Lhs[0], a.Rhs[0]) {
+		return nil
+	}
+	switch v := ast.Unparen(reset.Rhs[0]).(type) {
+	case *ast.CallExpr:
+		if isBuiltin(info, v.Fun, "make") {
+			return block
+		}
+	case *ast.CompositeLit:
+		if len(v.Elts) == 0 {
+			return block
+		}
+	}
+	return nil
+}
+
+// afterDrain reports whether the assignment a resets the map right after
+// a drain (see drain).
+func afterDrain(s site, a *ast.AssignStmt) bool {
+	block, i := enclosingBlock(s.stack, a)
+	if block == nil || i == 0 {
+		return false
+	}
+	prev, ok := block.List[i-1].(*ast.AssignStmt)
+	if !ok {
+		return false
+	}
+	j := slices.Index(s.stack, ast.Node(block))
+	stack := append(append([]ast.Node(nil), s.stack[:j+1]...), prev)
+	return drain(site{pkg: s.pkg, file: s.file, stack: stack}, prev) != nil
+}
+
+// enclosingBlock returns the block whose statement list holds stmt, and
+// its index there.
+func enclosingBlock(stack []ast.Node, stmt ast.Stmt) (*ast.BlockStmt, int) {
+	for i := len(stack) - 1; i > 0; i-- {
+		if stack[i] == stmt {
+			if b, ok := stack[i-1].(*ast.BlockStmt); ok {
+				return b, slices.Index(b.List, stmt)
+			}
+			return nil, -1
+		}
+	}
+	return nil, -1
 }
 
 // classifyIndex handles m[k] in its context.
@@ -752,12 +828,22 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 				if rest, ok := appendOfSame(info, ix, p.Rhs[0]); ok {
 					return pl.rmw(s, p, editAppend, mapType, rest)
 				}
-				return one(&edit{kind: editStore, node: p, mapType: mapType})
+				c := one(&edit{kind: editStore, node: p, mapType: mapType})
+				if read := splitRead(s, ix); read != nil {
+					c.notes = append(c.notes, fmt.Sprintf("%s: %s is read at line %d and stored here in separate steps: each is safe, but the sequence is not atomic (another goroutine can change the entry in between)",
+						pl.ix.fset.Position(p.Pos()), types.ExprString(ix), pl.ix.fset.Position(read.Pos()).Line))
+				}
+				return c
 			case token.DEFINE:
 				return refuse("unexpected := on a map element")
 			default:
 				return pl.rmw(s, p, editOpAssign, mapType, []ast.Expr{p.Rhs[0]})
 			}
+		}
+		if f, ok := foldable(s, p, ix); ok {
+			c := one(&edit{kind: editGet, node: ix, mapType: mapType})
+			c.edits = append(c.edits, &edit{kind: editFold, node: f.block, mapType: mapType, folds: []fold{f}})
+			return c
 		}
 		if len(p.Lhs) == 2 && len(p.Rhs) == 1 && ast.Unparen(p.Rhs[0]) == ix {
 			c := one(&edit{kind: editLoad, node: ix, mapType: mapType})
@@ -782,6 +868,167 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 		}
 	}
 	return one(&edit{kind: editGet, node: ix, mapType: mapType})
+}
+
+// fold is a read-modify-write of one key spread over statements:
+//
+//	v := m[k]
+//	v.n++         // statements that only change v, with pure operands
+//	m[k] = v
+//
+// which becomes one atomic update:
+//
+//	v := m.Update(k, func(v V) V { v.n++; return v })
+type fold struct {
+	block *ast.BlockStmt
+	first *ast.AssignStmt // v := m[k]
+	count int             // statements after first, the store included
+	// usedAfter reports that v is used after the store, so the update's
+	// result must still be assigned to it.
+	usedAfter bool
+}
+
+// foldable recognises a fold starting at as, the statement v := m[k].
+func foldable(s site, as *ast.AssignStmt, ix *ast.IndexExpr) (fold, bool) {
+	info := s.pkg.TypesInfo
+	if as.Tok != token.DEFINE || len(as.Lhs) != 1 || len(as.Rhs) != 1 || !isPath(ix.X) || !pure(info, ix.Index) {
+		return fold{}, false
+	}
+	v, ok := as.Lhs[0].(*ast.Ident)
+	if !ok || v.Name == "_" || info.Defs[v] == nil {
+		return fold{}, false
+	}
+	vObj := info.Defs[v]
+	block, start := enclosingBlock(s.stack, as)
+	if block == nil {
+		return fold{}, false
+	}
+	for j := start + 1; j < len(block.List); j++ {
+		switch st := block.List[j].(type) {
+		case *ast.AssignStmt:
+			if st.Tok == token.ASSIGN && len(st.Lhs) == 1 && len(st.Rhs) == 1 {
+				if lix, ok := ast.Unparen(st.Lhs[0]).(*ast.IndexExpr); ok && sameExpr(lix.X, ix.X) && sameExpr(lix.Index, ix.Index) {
+					if id, ok := ast.Unparen(st.Rhs[0]).(*ast.Ident); ok && info.Uses[id] == vObj {
+						f := fold{block: block, first: as, count: j - start}
+						f.usedAfter = usesObject(info, block.List[j+1:], vObj)
+						return f, true
+					}
+					return fold{}, false
+				}
+			}
+			if st.Tok == token.DEFINE || !changesOnly(info, st.Lhs, vObj) {
+				return fold{}, false
+			}
+			for _, r := range st.Rhs {
+				if !pure(info, r) {
+					return fold{}, false
+				}
+			}
+		case *ast.IncDecStmt:
+			if !changesOnly(info, []ast.Expr{st.X}, vObj) {
+				return fold{}, false
+			}
+		default:
+			return fold{}, false
+		}
+	}
+	return fold{}, false
+}
+
+// changesOnly reports whether every assigned expression is v or a part of
+// v (v.f, v.f.g, v[i] with a pure index).
+func changesOnly(info *types.Info, lhs []ast.Expr, v types.Object) bool {
+	for _, l := range lhs {
+		e := ast.Unparen(l)
+	walk:
+		for {
+			switch x := e.(type) {
+			case *ast.Ident:
+				if info.Uses[x] != v {
+					return false
+				}
+				break walk
+			case *ast.SelectorExpr:
+				e = x.X
+			case *ast.IndexExpr:
+				if !pure(info, x.Index) {
+					return false
+				}
+				e = x.X
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func usesObject(info *types.Info, stmts []ast.Stmt, obj types.Object) bool {
+	found := false
+	for _, st := range stmts {
+		ast.Inspect(st, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && info.Uses[id] == obj {
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// splitRead returns an earlier read of the same element as the store ix in
+// the same function, unless the two form a fold, or nil.
+func splitRead(s site, ix *ast.IndexExpr) *ast.IndexExpr {
+	var body ast.Node
+	for i := len(s.stack) - 1; i >= 0 && body == nil; i-- {
+		switch f := s.stack[i].(type) {
+		case *ast.FuncDecl:
+			body = f.Body
+		case *ast.FuncLit:
+			body = f.Body
+		}
+	}
+	if body == nil || !pure(s.pkg.TypesInfo, ix.Index) {
+		return nil
+	}
+	var read *ast.IndexExpr
+	ast.Inspect(body, func(n ast.Node) bool {
+		r, ok := n.(*ast.IndexExpr)
+		if ok && r != ix && r.Pos() < ix.Pos() && sameExpr(r.X, ix.X) && sameExpr(r.Index, ix.Index) && read == nil {
+			read = r
+		}
+		return read == nil
+	})
+	if read == nil {
+		return nil
+	}
+	// A read that starts a fold of this store is no split.
+	ast.Inspect(body, func(n ast.Node) bool {
+		if as, ok := n.(*ast.AssignStmt); ok && len(as.Rhs) == 1 && ast.Unparen(as.Rhs[0]) == read {
+			if _, ok := foldableAt(s, body, as, read); ok {
+				read = nil
+			}
+		}
+		return read != nil
+	})
+	return read
+}
+
+// foldableAt is foldable for a statement found by walking body rather than
+// through a site's stack.
+func foldableAt(s site, body ast.Node, as *ast.AssignStmt, ix *ast.IndexExpr) (fold, bool) {
+	var stack []ast.Node
+	ast.PreorderStack(body, nil, func(n ast.Node, st []ast.Node) bool {
+		if n == as {
+			stack = append(append([]ast.Node(nil), st...), as)
+			return false
+		}
+		return stack == nil
+	})
+	if stack == nil {
+		return fold{}, false
+	}
+	return foldable(site{pkg: s.pkg, file: s.file, stack: stack}, as, ix)
 }
 
 // loadOrStoreIdiom recognises

@@ -25,6 +25,9 @@ import (
 // Elems returns the key and element types of a map type, looking through
 // named types and aliases. ok is false when t is not a map.
 func Elems(t types.Type) (key, elem types.Type, ok bool) {
+	if t == nil {
+		return nil, nil, false
+	}
 	m, ok := t.Underlying().(*types.Map)
 	if !ok {
 		return nil, nil, false
