@@ -43,6 +43,9 @@ func (l *locator) resolve(a *Access) *site {
 		s.why = fmt.Sprintf("no map expression at %s:%d", relPath(s.file), s.frame.Line)
 		return s
 	}
+	if callee, ok := copyCallee(a.Stack[:start]); ok {
+		uses = copyArgument(s.file.pkg.TypesInfo, uses, callee, a.Write)
+	}
 	s.use, s.why = pick(s.file.pkg.TypesInfo, uses, allowedRoles(a, indirect))
 	if s.use == nil {
 		s.why = fmt.Sprintf("%s:%d: %s", relPath(s.file), s.frame.Line, s.why)
@@ -162,6 +165,52 @@ func (l *locator) outside(a *Access) string {
 		f = site
 	}
 	return fmt.Sprintf("%s (%s:%d) is not in the loaded packages", f.Func, f.File, f.Line)
+}
+
+// copyCallee reports whether the map operation happened inside maps.Copy,
+// which writes its first argument and reads its second.
+func copyCallee(frames []Frame) (string, bool) {
+	for _, f := range frames {
+		if strings.HasPrefix(f.Func, "maps.Copy") {
+			return "Copy", true
+		}
+	}
+	return "", false
+}
+
+// copyArgument keeps, among the maps passed to a call of the standard
+// library's maps.Copy(dst, src) on the line, the one the access touched:
+// dst for a write, src for a read. Other uses are kept as they are.
+func copyArgument(info *types.Info, uses []*mapUse, callee string, write bool) []*mapUse {
+	want := 1
+	if write {
+		want = 0
+	}
+	var out []*mapUse
+	for _, u := range uses {
+		if u.call != nil && isCallTo(info, u.call, "maps", callee) && u.arg != want {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// isCallTo reports whether call calls the function pkgPath.name.
+func isCallTo(info *types.Info, call *ast.CallExpr, pkgPath, name string) bool {
+	fun := unparen(call.Fun)
+	switch ix := fun.(type) { // maps.Copy[M1, M2](...)
+	case *ast.IndexExpr:
+		fun = ix.X
+	case *ast.IndexListExpr:
+		fun = ix.X
+	}
+	sel, ok := unparen(fun).(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	fn, ok := info.Uses[sel.Sel].(*types.Func)
+	return ok && fn.Name() == name && fn.Pkg() != nil && fn.Pkg().Path() == pkgPath
 }
 
 // isMapImplementation reports whether f is a frame of the runtime itself,

@@ -37,6 +37,8 @@ func raceText(accesses ...[]frameSpec) string {
 
 const unitSource = `package u
 
+import "maps"
+
 var a, b = map[string]int{}, map[string]int{}
 
 type T struct{ m map[string]int }
@@ -56,11 +58,14 @@ func (t *T) reassigned(k string) { x := t.m; x = map[string]int{}; x[k] = 1 }
 var n int
 
 func counter() { n++ }
+
+func copyAB() { maps.Copy(a, b) }
 `
 
 var (
-	assign = frameSpec{fn: "runtime.mapassign_faststr", file: "/go/src/internal/runtime/maps/runtime_faststr.go", line: 263}
-	lookup = frameSpec{fn: "runtime.mapaccess1_faststr", file: "/go/src/internal/runtime/maps/runtime_faststr.go", line: 101}
+	assign   = frameSpec{fn: "runtime.mapassign_faststr", file: "/go/src/internal/runtime/maps/runtime_faststr.go", line: 263}
+	lookup   = frameSpec{fn: "runtime.mapaccess1_faststr", file: "/go/src/internal/runtime/maps/runtime_faststr.go", line: 101}
+	iterNext = frameSpec{fn: "runtime.mapIterNext", file: "/go/src/runtime/map.go", line: 166}
 )
 
 func at(fn string, line int) frameSpec {
@@ -91,32 +96,39 @@ func TestLocateCases(t *testing.T) {
 	}{
 		{
 			name:     "write and read of different maps on one line",
-			report:   raceText([]frameSpec{assign, at("copyOver", 7)}, []frameSpec{lookup, at("copyOver", 7)}),
+			report:   raceText([]frameSpec{assign, at("copyOver", 9)}, []frameSpec{lookup, at("copyOver", 9)}),
 			findings: []string{"example.com/u.a", "example.com/u.b"},
 		},
 		{
 			name:   "two maps read on one line",
-			report: raceText([]frameSpec{lookup, at("both", 9)}, []frameSpec{lookup, at("both", 9)}),
+			report: raceText([]frameSpec{lookup, at("both", 11)}, []frameSpec{lookup, at("both", 11)}),
 			cause:  "unresolved", reason: "several maps fit the report: a, b",
 		},
 		{
 			name:   "map returned by a call",
-			report: raceText([]frameSpec{assign, at("viaCall", 13)}, []frameSpec{assign, at("viaCall", 13)}),
+			report: raceText([]frameSpec{assign, at("viaCall", 15)}, []frameSpec{assign, at("viaCall", 15)}),
 			cause:  "unresolved", reason: "the map get() is not a variable or field",
 		},
 		{
 			name:     "local alias of a field",
-			report:   raceText([]frameSpec{assign, at("(*T).alias", 15)}, []frameSpec{assign, at("(*T).alias", 15)}),
+			report:   raceText([]frameSpec{assign, at("(*T).alias", 17)}, []frameSpec{assign, at("(*T).alias", 17)}),
 			findings: []string{"example.com/u.T.m"},
 		},
 		{
 			name:     "reassigned local is not an alias",
-			report:   raceText([]frameSpec{assign, at("(*T).reassigned", 17)}, []frameSpec{assign, at("(*T).reassigned", 17)}),
+			report:   raceText([]frameSpec{assign, at("(*T).reassigned", 19)}, []frameSpec{assign, at("(*T).reassigned", 19)}),
 			findings: []string{"example.com/u.T.reassigned.x"},
 		},
 		{
+			name: "maps.Copy writes dst and reads src",
+			report: raceText(
+				[]frameSpec{assign, {fn: "maps.Copy[...]", file: "/go/src/maps/maps.go", line: 64}, at("copyAB", 25)},
+				[]frameSpec{iterNext, {fn: "maps.Copy[...]", file: "/go/src/maps/maps.go", line: 63}, at("copyAB", 25)}),
+			findings: []string{"example.com/u.a", "example.com/u.b"},
+		},
+		{
 			name:   "not a map",
-			report: raceText([]frameSpec{at("counter", 21)}, []frameSpec{at("counter", 21)}),
+			report: raceText([]frameSpec{at("counter", 23)}, []frameSpec{at("counter", 23)}),
 			cause:  "not a map", reason: "no map is accessed on the reported lines",
 		},
 		{
@@ -238,8 +250,8 @@ func TestFrameClassification(t *testing.T) {
 // TestParseTolerates checks that reports survive what test runs and
 // terminals do to them.
 func TestParseTolerates(t *testing.T) {
-	clean := raceText([]frameSpec{assign, at("copyOver", 7)}, []frameSpec{lookup, at("copyOver", 7)})
-	want := "data race: write at /build/elsewhere/u/u.go:7 (goroutine 7) vs read at /build/elsewhere/u/u.go:7 (goroutine 8)"
+	clean := raceText([]frameSpec{assign, at("copyOver", 9)}, []frameSpec{lookup, at("copyOver", 9)})
+	want := "data race: write at /build/elsewhere/u/u.go:9 (goroutine 7) vs read at /build/elsewhere/u/u.go:9 (goroutine 8)"
 	for _, tc := range []struct {
 		name  string
 		input string

@@ -48,6 +48,10 @@ func (r role) writes() bool {
 type mapUse struct {
 	expr ast.Expr
 	role role
+	// call is the call that receives the map as argument number arg, for
+	// a map passed on; nil otherwise.
+	call *ast.CallExpr
+	arg  int
 }
 
 // usesOnLine returns the map-typed expressions of lf that start on line,
@@ -80,6 +84,9 @@ func collectUses(fset *token.FileSet, info *types.Info, f *ast.File) map[int][]*
 		}
 		r, op := classify(info, e, stack)
 		u := &mapUse{expr: e, role: r}
+		if r == rolePassed {
+			u.call, u.arg = argumentOf(e, stack)
+		}
 		lines := []int{fset.Position(e.Pos()).Line}
 		if op != nil {
 			if l := fset.Position(op.Pos()).Line; l != lines[0] {
@@ -200,6 +207,21 @@ func classify(info *types.Info, e ast.Expr, stack []ast.Node) (role, ast.Node) {
 		}
 	}
 	return rolePassed, nil
+}
+
+// argumentOf returns the call that has e as an argument, and its index.
+func argumentOf(e ast.Expr, stack []ast.Node) (*ast.CallExpr, int) {
+	parent, _ := parentOf(stack, len(stack))
+	call, ok := parent.(*ast.CallExpr)
+	if !ok {
+		return nil, 0
+	}
+	for i, arg := range call.Args {
+		if unparen(arg) == e {
+			return call, i
+		}
+	}
+	return nil, 0
 }
 
 // parentOf returns the nearest ancestor in stack[:end] that is not a
