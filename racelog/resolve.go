@@ -41,6 +41,9 @@ func (l *locator) resolve(a *Access) *site {
 	uses := s.file.usesOnLine(l.fset, s.frame.Line)
 	if len(uses) == 0 {
 		s.why = fmt.Sprintf("no map expression at %s:%d", relPath(s.file), s.frame.Line)
+		if indirect {
+			s.why += fmt.Sprintf(": the map was reached inside %s, through a value that holds it (reflection, as encoding/json and fmt do, or a struct passed on)", libraryCallee(a.Stack[:start]))
+		}
 		return s
 	}
 	if callee, ok := copyCallee(a.Stack[:start]); ok {
@@ -211,6 +214,17 @@ func isCallTo(info *types.Info, call *ast.CallExpr, pkgPath, name string) bool {
 	}
 	fn, ok := info.Uses[sel.Sel].(*types.Func)
 	return ok && fn.Name() == name && fn.Pkg() != nil && fn.Pkg().Path() == pkgPath
+}
+
+// libraryCallee names the outermost frame between the map operation and
+// the code that called into it: the function the user's code called.
+func libraryCallee(frames []Frame) string {
+	for i := len(frames) - 1; i >= 0; i-- {
+		if !isMapImplementation(frames[i]) {
+			return frames[i].Func
+		}
+	}
+	return "the runtime"
 }
 
 // isMapImplementation reports whether f is a frame of the runtime itself,

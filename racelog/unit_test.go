@@ -60,6 +60,8 @@ var n int
 func counter() { n++ }
 
 func copyAB() { maps.Copy(a, b) }
+
+func keep(t *T) any { return t }
 `
 
 var (
@@ -125,6 +127,20 @@ func TestLocateCases(t *testing.T) {
 				[]frameSpec{assign, {fn: "maps.Copy[...]", file: "/go/src/maps/maps.go", line: 64}, at("copyAB", 25)},
 				[]frameSpec{iterNext, {fn: "maps.Copy[...]", file: "/go/src/maps/maps.go", line: 63}, at("copyAB", 25)}),
 			findings: []string{"example.com/u.a", "example.com/u.b"},
+		},
+		{
+			name: "map reached by reflection",
+			report: raceText(
+				[]frameSpec{iterNext, {fn: "encoding/json.Marshal", file: "/go/src/encoding/json/encode.go", line: 100}, at("keep", 27)},
+				[]frameSpec{assign, at("(*T).alias", 17)}),
+			findings: []string{"example.com/u.T.m"},
+		},
+		{
+			name: "map reached by reflection only",
+			report: raceText(
+				[]frameSpec{iterNext, {fn: "encoding/json.Marshal", file: "/go/src/encoding/json/encode.go", line: 100}, at("keep", 27)},
+				[]frameSpec{iterNext, {fn: "encoding/json.Marshal", file: "/go/src/encoding/json/encode.go", line: 100}, at("keep", 27)}),
+			cause: "unresolved", reason: "the map was reached inside encoding/json.Marshal, through a value that holds it",
 		},
 		{
 			name:   "not a map",
