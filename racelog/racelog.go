@@ -20,7 +20,8 @@
 // map clone and map write") followed by a goroutine dump.
 //
 // [Parse] reads either kind from any text (interleaved test output is
-// skipped) into a [Log]. For each access it records the stack and which
+// skipped; go test -json events are decoded) into a [Log]; [ReadFiles]
+// does so for the files given to --race-log. For each access it records the stack and which
 // map operation the runtime was performing, if any: a race on the map's
 // contents shows a runtime map function on top of the stack
 // (runtime.mapassign_faststr, runtime.mapIterStart, ...), while a race on
@@ -29,9 +30,18 @@
 //
 // [Locate] maps each access back to the map expression in loaded syntax
 // and to its object (package variable, struct field or local variable)
-// and returns one [detect.Finding] per object. Reports it cannot turn into
-// a finding, such as races on non-map data, are returned as [Unhandled]
-// with the reason, never dropped.
+// and returns one [detect.Finding] per object, citing every report about
+// it. File names are matched by path suffix and the frame's package, so
+// absolute, -trimpath and GORACE=strip_path_prefix names all work. The
+// map expression is chosen among those of the reported line by the
+// operation (in a[k] = b[k], a write is a and a read is b); local aliases
+// (c := s.cache) and map parameters (followed to the caller's argument
+// through the stack) are traced back to the variable or field. Reports it
+// cannot turn into a finding are returned as [Unhandled] with their
+// [Cause], never dropped: races on non-map data, races on the variable
+// that holds a map (which a safe map does not fix), maps that have no
+// name or that several expressions of the line fit, and code outside the
+// loaded packages.
 package racelog
 
 import (
