@@ -31,6 +31,10 @@ const (
 	// (a report from another module, from a dependency, or from stale
 	// sources).
 	OutsideLoadedCode
+	// Stale: the log does not match the loaded code: a reported line is
+	// not in the function the log names, so the code has changed since
+	// the log was made. Run the tests again to get a fresh log.
+	Stale
 	// Unresolved: the report is about a map, but the map could not be
 	// tied to one variable or field of the loaded code: it is the result
 	// of a call, several maps share the reported line, or it is declared
@@ -46,6 +50,8 @@ func (c Cause) String() string {
 		return "map variable"
 	case OutsideLoadedCode:
 		return "outside loaded code"
+	case Stale:
+		return "stale log"
 	case Unresolved:
 		return "unresolved"
 	}
@@ -113,6 +119,7 @@ type site struct {
 	use    *mapUse     // nil when no map expression was chosen
 	obj    *types.Var  // nil when the map has no name
 	via    []string    // parameters followed from the access to obj
+	stale  bool        // the frame's line is not in the frame's function
 	why    string      // why file, use or obj is missing
 }
 
@@ -143,6 +150,9 @@ func (l *locator) report(r *Report) {
 }
 
 func (l *locator) race(r *Report, sites []*site) {
+	if l.unhandleStale(r, sites) {
+		return
+	}
 	for _, s := range sites {
 		if s.use != nil && s.use.role == roleAssignVar {
 			name := ""
@@ -197,6 +207,9 @@ func (l *locator) race(r *Report, sites []*site) {
 }
 
 func (l *locator) crash(r *Report, sites []*site) {
+	if l.unhandleStale(r, sites[:1]) {
+		return
+	}
 	first := sites[0]
 	if first.obj == nil {
 		cause := Unresolved
@@ -216,6 +229,18 @@ func (l *locator) crash(r *Report, sites []*site) {
 		}
 	}
 	l.attribute(r, evidence, evidence)
+}
+
+// unhandleStale reports r as Stale if one of its sites does not match
+// the loaded code.
+func (l *locator) unhandleStale(r *Report, sites []*site) bool {
+	for _, s := range sites {
+		if s.stale {
+			l.unhandle(r, Stale, s, "", fmt.Sprintf("%s: %s", l.cite(r, sites), s.why))
+			return true
+		}
+	}
+	return false
 }
 
 // attribute records report r as evidence against every object that sites

@@ -32,6 +32,10 @@ func (l *locator) resolve(a *Access) *site {
 		s.why = l.outside(a)
 		return s
 	}
+	if msg := l.staleFrame(s.file, s.frame); msg != "" {
+		s.why, s.stale = msg, true
+		return s
+	}
 	indirect := false
 	for _, f := range a.Stack[:start] {
 		if !isMapImplementation(f) {
@@ -156,6 +160,61 @@ func argumentAt(fset *token.FileSet, lf *loadedFile, line int, fnID string, inde
 		return nil
 	}
 	return found[0]
+}
+
+// staleFrame checks that the frame's line lies in the function the frame
+// names, and explains the mismatch if not: a log made from other sources
+// than those loaded would otherwise blame whatever map is on the line now.
+func (l *locator) staleFrame(lf *loadedFile, f Frame) string {
+	var decl *ast.FuncDecl
+	for _, d := range lf.file.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if ok && l.fset.Position(fd.Pos()).Line <= f.Line && f.Line <= l.fset.Position(fd.End()).Line {
+			decl = fd
+			break
+		}
+	}
+	if decl == nil {
+		return "" // a package-level initialiser: glob..func1, init
+	}
+	want := decl.Name.Name
+	if decl.Recv != nil && len(decl.Recv.List) > 0 {
+		want = recvName(decl.Recv.List[0].Type) + "." + want
+	}
+	slash := strings.LastIndex(f.Func, "/")
+	dot := strings.Index(f.Func[slash+1:], ".")
+	if dot < 0 {
+		return ""
+	}
+	got := strings.NewReplacer("(*", "", ")", "", "[...]", "").Replace(f.Func[slash+1+dot+1:])
+	if rest, ok := strings.CutPrefix(got, want); ok && (rest == "" || rest[0] == '.' || rest[0] == '-') {
+		return ""
+	}
+	if want == "init" && strings.HasPrefix(got, "init") {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d is in %s now, but the log says %s ran there: the code has changed since the log was made; run the tests again for a fresh log",
+		relPath(lf), f.Line, want, f.Func)
+}
+
+// recvName returns the type name of a method receiver.
+func recvName(e ast.Expr) string {
+	for {
+		switch x := e.(type) {
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		case *ast.Ident:
+			return x.Name
+		default:
+			return "?"
+		}
+	}
 }
 
 // outside explains an access with no frame in the loaded code.

@@ -143,6 +143,11 @@ func TestLocateCases(t *testing.T) {
 			cause: "unresolved", reason: "the map was reached inside encoding/json.Marshal, through a value that holds it",
 		},
 		{
+			name:   "log older than the code",
+			report: raceText([]frameSpec{assign, at("copyOver", 11)}, []frameSpec{lookup, at("copyOver", 11)}),
+			cause:  "stale log", reason: "u.go:11 is in both now, but the log says example.com/u.copyOver ran there",
+		},
+		{
 			name:   "not a map",
 			report: raceText([]frameSpec{at("counter", 23)}, []frameSpec{at("counter", 23)}),
 			cause:  "not a map", reason: "no map is accessed on the reported lines",
