@@ -407,7 +407,7 @@ func check(ctx context.Context, cfg Config, vetBefore vetBeforeFunc) (*Report, e
 	}
 	rep.ModuleDir = root
 	g := &goCmd{dir: root, env: cfg.Env, flags: cfg.BuildFlags, progress: cfg.Progress}
-	pkgs, err := affected(ctx, g, cfg)
+	pkgs, buildable, err := affected(ctx, g, cfg)
 	if err != nil {
 		return rep, err
 	}
@@ -416,9 +416,12 @@ func check(ctx context.Context, cfg Config, vetBefore vetBeforeFunc) (*Report, e
 		return rep, nil
 	}
 	for _, args := range [][]string{
-		append([]string{"build", "-o", os.DevNull}, pkgs...),
+		append([]string{"build", "-o", os.DevNull}, buildable...),
 		append([]string{"vet"}, pkgs...),
 	} {
+		if len(args) == 1 || (args[0] == "build" && len(buildable) == 0) {
+			continue
+		}
 		step, err := g.run(ctx, args...)
 		if err != nil {
 			return rep, err
@@ -541,16 +544,39 @@ type listedPackage struct {
 	Imports      []string
 	TestImports  []string
 	XTestImports []string
+	GoFiles      []string
+	CgoFiles     []string
 	Error        *struct{ Err string }
 }
 
 // affected lists the rewritten packages and every package of the module
-// that imports one of them, directly or through its tests, sorted.
-func affected(ctx context.Context, g *goCmd, cfg Config) ([]string, error) {
+// that imports one of them, directly or through its tests, sorted; and
+// those of them that go build accepts (those with more than test files).
+func affected(ctx context.Context, g *goCmd, cfg Config) (pkgs, buildable []string, err error) {
 	all, err := g.list(ctx, "./...")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	pkgs, err = dependents(ctx, g, cfg, all)
+	if err != nil {
+		return nil, nil, err
+	}
+	hasCode := map[string]bool{}
+	for _, p := range all {
+		hasCode[p.ImportPath] = len(p.GoFiles)+len(p.CgoFiles) > 0
+	}
+	for _, p := range pkgs {
+		if hasCode[p] {
+			buildable = append(buildable, p)
+		}
+	}
+	return pkgs, buildable, nil
+}
+
+// dependents returns the packages of cfg.Packages and those of all that
+// import them, directly or through tests, sorted; all of all when
+// cfg.Packages is empty.
+func dependents(ctx context.Context, g *goCmd, cfg Config, all []listedPackage) ([]string, error) {
 	if len(cfg.Packages) == 0 {
 		var paths []string
 		for _, p := range all {
@@ -641,7 +667,7 @@ func (g *goCmd) run(ctx context.Context, args ...string) (Step, error) {
 
 // list runs go list -e -json on patterns.
 func (g *goCmd) list(ctx context.Context, patterns ...string) ([]listedPackage, error) {
-	args := append(append([]string{"list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports,Error"}, g.flags...), patterns...)
+	args := append(append([]string{"list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports,GoFiles,CgoFiles,Error"}, g.flags...), patterns...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = g.dir
 	cmd.Env = g.env

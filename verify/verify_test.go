@@ -65,11 +65,11 @@ func tree(t *testing.T, dir string) map[string]string {
 }
 
 var baseModule = map[string]string{
-	"go.mod":           "module example.com/m\n\ngo 1.24\n",
-	"a/a.go":           "package a\n\nvar Names = map[string]int{}\n\nfunc Get(k string) int { return Names[k] }\n",
-	"b/b.go":           "package b\n\nimport \"example.com/m/a\"\n\nfunc Twice(k string) int { return 2 * a.Get(k) }\n",
-	"c/c.go":           "package c\n\nfunc C() {}\n",
-	"d/d.go":           "package d\n",
+	"go.mod": "module example.com/m\n\ngo 1.24\n",
+	"a/a.go": "package a\n\nvar Names = map[string]int{}\n\nfunc Get(k string) int { return Names[k] }\n",
+	"b/b.go": "package b\n\nimport \"example.com/m/a\"\n\nfunc Twice(k string) int { return 2 * a.Get(k) }\n",
+	"c/c.go": "package c\n\nfunc C() {}\n",
+	// d has only tests, which go build refuses to build.
 	"d/d_test.go":      "package d\n\nimport (\n\t\"testing\"\n\n\t\"example.com/m/b\"\n)\n\nfunc TestD(t *testing.T) { _ = b.Twice(\"x\") }\n",
 	"cmd/tool/main.go": "package main\n\nimport \"example.com/m/a\"\n\nfunc main() { println(a.Get(\"k\")) }\n",
 }
