@@ -829,7 +829,7 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 					return pl.rmw(s, p, editAppend, mapType, rest)
 				}
 				c := one(&edit{kind: editStore, node: p, mapType: mapType})
-				if read := splitRead(s, ix); read != nil {
+				if read := splitRead(s, ix); read != nil && !inLoadOrStore(s, p) {
 					c.notes = append(c.notes, fmt.Sprintf("%s: %s is read at line %d and stored here in separate steps: each is safe, but the sequence is not atomic (another goroutine can change the entry in between)",
 						pl.ix.fset.Position(p.Pos()), types.ExprString(ix), pl.ix.fset.Position(read.Pos()).Line))
 				}
@@ -868,6 +868,29 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 		}
 	}
 	return one(&edit{kind: editGet, node: ix, mapType: mapType})
+}
+
+// inLoadOrStore reports whether the store is the body of a check-then-store
+// idiom (see loadOrStoreIdiom), which becomes one atomic operation.
+func inLoadOrStore(s site, store *ast.AssignStmt) bool {
+	i := slices.Index(s.stack, ast.Node(store))
+	if i < 2 {
+		return false
+	}
+	ifs, ok := s.stack[i-2].(*ast.IfStmt)
+	if !ok || ifs.Body != s.stack[i-1] {
+		return false
+	}
+	init, ok := ifs.Init.(*ast.AssignStmt)
+	if !ok || len(init.Rhs) != 1 {
+		return false
+	}
+	r, ok := ast.Unparen(init.Rhs[0]).(*ast.IndexExpr)
+	if !ok {
+		return false
+	}
+	stack := append(append([]ast.Node(nil), s.stack[:i-1]...), init)
+	return loadOrStoreIdiom(site{pkg: s.pkg, file: s.file, stack: stack}, init, r) != nil
 }
 
 // fold is a read-modify-write of one key spread over statements:
