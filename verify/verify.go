@@ -38,6 +38,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -251,7 +252,7 @@ func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Repor
 		if strings.HasSuffix(w.Path, ".go") {
 			cfg.Packages = append(cfg.Packages, dirPattern(cfg.Dir, filepath.Dir(w.Path)))
 		}
-		if !w.Mode.IsDir() {
+		if !w.Mode.IsDir() && !slices.Contains(cfg.Written, w.Path) {
 			cfg.Written = append(cfg.Written, w.Path)
 		}
 	}
@@ -262,13 +263,13 @@ func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Repor
 		if rerr := Restore(written); rerr != nil {
 			return rep, fmt.Errorf("%w; restoring the written files also failed: %v", err, rerr)
 		}
-		return rep, fmt.Errorf("%w; restored %d written files", err, len(written))
+		return rep, fmt.Errorf("%w; restored %d written files", err, len(cfg.Written))
 	}
 	if rep.OK() {
 		return rep, nil
 	}
 	rerr := Restore(written)
-	return rep, &Error{Report: rep, Restored: len(written), RestoreErr: rerr}
+	return rep, &Error{Report: rep, Restored: len(cfg.Written), RestoreErr: rerr}
 }
 
 // vetOriginal runs go vet on the packages as they were before the run
