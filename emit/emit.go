@@ -1,9 +1,11 @@
 // Package emit turns file changes into output: a unified diff for review,
 // or files written in place, safely.
 //
-// Writing follows three rules. Every file is checked against the content
-// the change was computed from before any file is written, so a file edited
-// meanwhile is never overwritten. Each file is replaced atomically (a
+// Writing follows four rules. Only files of the main module are written:
+// never the Go distribution, the module cache or vendored copies, which
+// belong to someone else and are overwritten by the go command. Every file
+// is checked against the content the change was computed from before any
+// file is written, so a file edited meanwhile is never overwritten. Each file is replaced atomically (a
 // temporary file in the same directory, then a rename), keeping its mode.
 // If a write fails part way, the files already written are put back, so a
 // run never leaves a half-rewritten tree.
@@ -13,6 +15,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"io/fs"
 	"os"
@@ -71,15 +74,20 @@ type Written struct {
 	Mode fs.FileMode
 }
 
-// Write applies the changes. It first checks that every file still holds
-// the content the change was computed from, and that files to create do not
-// exist; if any check fails, nothing is written. It returns the files it
-// wrote. On a failed write it restores the files already written and
-// returns the error.
-func Write(changes []Change) ([]Written, error) {
+// Write applies the changes to files of the module rooted at root. It
+// first checks that every file lies in that module (see Outside), still
+// holds the content the change was computed from, and that files to create
+// do not exist; if any check fails, nothing is written. It returns the
+// files it wrote. On a failed write it restores the files already written
+// and returns the error.
+func Write(root string, changes []Change) ([]Written, error) {
 	var stale []string
 	modes := make([]fs.FileMode, len(changes))
 	for i, c := range changes {
+		if why := Outside(root, c.Path); why != "" {
+			stale = append(stale, fmt.Sprintf("%s: %s", c.Path, why))
+			continue
+		}
 		cur, err := os.ReadFile(c.Path)
 		switch {
 		case c.Old == nil && err == nil:
@@ -119,8 +127,50 @@ func Write(changes []Change) ([]Written, error) {
 	return written, nil
 }
 
-// RefusedError reports files that cannot be written safely: changed
-// between loading and writing, or read-only.
+// Outside says why path is not a file of the module rooted at root that
+// safemapfix may write, or returns "" when it is. Files of the Go
+// distribution and the module cache are refused even when root lies among
+// them (safemapfix run inside a downloaded module), as are vendored copies:
+// the go command replaces all of them, so a fix there is lost, and it
+// would change code that other modules share.
+func Outside(root, path string) string {
+	path = filepath.Clean(path)
+	if goroot := build.Default.GOROOT; goroot != "" && within(goroot, path) {
+		return "is part of the Go distribution (GOROOT); safemapfix writes only files of the main module"
+	}
+	if cache := moduleCache(); cache != "" && within(cache, path) {
+		return "is in the module cache; safemapfix writes only files of the main module (copy the module out of the cache to fix it)"
+	}
+	if root == "" || !within(root, path) {
+		return "is outside the main module; safemapfix writes only files of the main module"
+	}
+	if within(filepath.Join(root, "vendor"), path) {
+		return "is vendored code; fix it in the module it comes from, then run go mod vendor"
+	}
+	return ""
+}
+
+// within reports whether path is dir or lies below it.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(filepath.Clean(dir), path)
+	return err == nil && !filepath.IsAbs(rel) && !startsWithDotDot(rel)
+}
+
+// moduleCache is the module cache directory, as the go command computes it
+// when GOMODCACHE is not set.
+func moduleCache() string {
+	if c := os.Getenv("GOMODCACHE"); c != "" {
+		return filepath.Clean(c)
+	}
+	gopath := filepath.SplitList(build.Default.GOPATH)
+	if len(gopath) == 0 || gopath[0] == "" {
+		return ""
+	}
+	return filepath.Join(gopath[0], "pkg", "mod")
+}
+
+// RefusedError reports files that cannot be written safely: outside the
+// main module, changed between loading and writing, or read-only.
 type RefusedError struct {
 	Files []string
 }
@@ -182,4 +232,47 @@ func writeAtomic(path string, data []byte, mode fs.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// ANSI colours of a diff, as git diff --color uses them.
+const (
+	colorBold  = "\x1b[1m"
+	colorCyan  = "\x1b[36m"
+	colorRed   = "\x1b[31m"
+	colorGreen = "\x1b[32m"
+	colorReset = "\x1b[0m"
+)
+
+// Colorize returns a unified diff with ANSI colours for a terminal: file
+// headers bold, hunk headers cyan, removed lines red, added lines green.
+func Colorize(diff []byte) []byte {
+	var b bytes.Buffer
+	for len(diff) > 0 {
+		line := diff
+		if i := bytes.IndexByte(diff, '\n'); i >= 0 {
+			line = diff[:i+1]
+		}
+		diff = diff[len(line):]
+		text := bytes.TrimSuffix(line, []byte("\n"))
+		color := ""
+		switch {
+		case bytes.HasPrefix(text, []byte("--- ")), bytes.HasPrefix(text, []byte("+++ ")), bytes.HasPrefix(text, []byte("diff ")):
+			color = colorBold
+		case bytes.HasPrefix(text, []byte("@@")):
+			color = colorCyan
+		case bytes.HasPrefix(text, []byte("-")):
+			color = colorRed
+		case bytes.HasPrefix(text, []byte("+")):
+			color = colorGreen
+		}
+		if color == "" {
+			b.Write(line)
+			continue
+		}
+		b.WriteString(color)
+		b.Write(text)
+		b.WriteString(colorReset)
+		b.Write(line[len(text):])
+	}
+	return b.Bytes()
 }

@@ -3,6 +3,7 @@ package emit
 import (
 	"bytes"
 	"errors"
+	"go/build"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := filepath.Join(dir, "sub", "new.go")
-	written, err := Write([]Change{{Path: a, Old: []byte("old"), New: []byte("new")}, {Path: created, New: []byte("fresh")}})
+	written, err := Write(dir, []Change{{Path: a, Old: []byte("old"), New: []byte("new")}, {Path: created, New: []byte("fresh")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +94,14 @@ func TestWriteRefuses(t *testing.T) {
 			mustWrite(t, p, "someone else's", 0o644)
 			return Change{Path: p, New: []byte("ours")}
 		}, "exists now"},
+		{"outside the module", func(t *testing.T, dir string) Change {
+			p := filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"-other.go")
+			return Change{Path: p, New: []byte("ours")}
+		}, "outside the main module"},
+		{"vendored", func(t *testing.T, dir string) Change {
+			p := filepath.Join(dir, "vendor", "example.com", "v", "v.go")
+			return Change{Path: p, New: []byte("ours")}
+		}, "vendored code"},
 		{"read-only", func(t *testing.T, dir string) Change {
 			p := filepath.Join(dir, "b.go")
 			mustWrite(t, p, "as loaded", 0o444)
@@ -106,7 +115,7 @@ func TestWriteRefuses(t *testing.T) {
 			mustWrite(t, a, "old", 0o644)
 			bad := tt.setup(t, dir)
 			before, _ := os.ReadFile(bad.Path)
-			_, err := Write([]Change{{Path: a, Old: []byte("old"), New: []byte("new")}, bad})
+			_, err := Write(dir, []Change{{Path: a, Old: []byte("old"), New: []byte("new")}, bad})
 			var refused *RefusedError
 			if !errors.As(err, &refused) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want a refusal saying %q", err, tt.want)
@@ -128,5 +137,45 @@ func mustWrite(t *testing.T, path, content string, mode os.FileMode) {
 	}
 	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestOutside(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "m")
+	goroot := build.Default.GOROOT
+	tests := []struct {
+		name string
+		path string
+		want string // substring of the reason; "" when the file may be written
+	}{
+		{"module file", filepath.Join(root, "a.go"), ""},
+		{"nested package", filepath.Join(root, "internal", "safemap", "map.go"), ""},
+		{"a directory named like vendor", filepath.Join(root, "vendors", "v.go"), ""},
+		{"sibling with the same prefix", root + "x/a.go", "outside the main module"},
+		{"parent", filepath.Join(filepath.Dir(root), "a.go"), "outside the main module"},
+		{"dot-dot escape", filepath.Join(root, "..", "a.go"), "outside the main module"},
+		{"vendor", filepath.Join(root, "vendor", "example.com", "v", "v.go"), "vendored code"},
+		{"GOROOT", filepath.Join(goroot, "src", "sync", "map.go"), "Go distribution"},
+		{"module cache", filepath.Join(moduleCache(), "example.com", "v@v1.0.0", "v.go"), "module cache"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Outside(root, tt.path)
+			if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+				t.Errorf("Outside(%s) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestColorize(t *testing.T) {
+	in := "--- a/m.go\n+++ b/m.go\n@@ -1,2 +1,2 @@\n package m\n-var x = 1\n+var x = 2\n"
+	want := "\x1b[1m--- a/m.go\x1b[0m\n\x1b[1m+++ b/m.go\x1b[0m\n\x1b[36m@@ -1,2 +1,2 @@\x1b[0m\n package m\n" +
+		"\x1b[31m-var x = 1\x1b[0m\n\x1b[32m+var x = 2\x1b[0m\n"
+	if got := string(Colorize([]byte(in))); got != want {
+		t.Errorf("Colorize:\n got %q\nwant %q", got, want)
+	}
+	if got := string(Colorize([]byte("+no newline"))); got != "\x1b[32m+no newline\x1b[0m" {
+		t.Errorf("Colorize without a final newline = %q", got)
 	}
 }

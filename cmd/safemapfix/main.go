@@ -195,7 +195,7 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 				}
 			}
 		}
-		if _, err := emit.Write(changes); err != nil {
+		if _, err := emit.Write(res.ModuleDir, changes); err != nil {
 			return exitError, err
 		}
 		summary(stderr, dir, res, true)
