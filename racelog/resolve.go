@@ -92,20 +92,37 @@ func (l *locator) throughParams(a *Access, frame int, lf *loadedFile, v *types.V
 		if obj == nil {
 			break
 		}
-		via = append(via, fmt.Sprintf("parameter %s of %s", v.Name(), fn.Name()))
+		what := "parameter"
+		if index == receiver {
+			what = "receiver"
+		}
+		via = append(via, fmt.Sprintf("%s %s of %s", what, v.Name(), fn.Name()))
 		v, lf, frame = obj, clf, frame+1
 	}
 	return v, via
 }
 
+// receiver is paramOf's index for a method's receiver.
+const receiver = -1
+
 // paramOf returns the function declared in lf that has v as a parameter,
-// and v's index among the parameters; nil for anything else (receivers,
-// variadic parameters, parameters of function literals).
+// and v's index among the parameters, or receiver; nil for anything else
+// (variadic parameters, parameters of function literals).
 func paramOf(lf *loadedFile, v *types.Var) (*types.Func, int) {
 	for _, d := range lf.file.Decls {
 		fd, ok := d.(*ast.FuncDecl)
 		if !ok || v.Pos() < fd.Type.Pos() || v.Pos() >= fd.Type.End() || fd.Type.Params == nil {
 			continue
+		}
+		fn, _ := lf.pkg.TypesInfo.Defs[fd.Name].(*types.Func)
+		if fd.Recv != nil {
+			for _, field := range fd.Recv.List {
+				for _, name := range field.Names {
+					if lf.pkg.TypesInfo.Defs[name] == v {
+						return fn, receiver // a method of a named map type
+					}
+				}
+			}
 		}
 		index := 0
 		for _, field := range fd.Type.Params.List {
@@ -114,7 +131,6 @@ func paramOf(lf *loadedFile, v *types.Var) (*types.Func, int) {
 			}
 			for _, name := range field.Names {
 				if lf.pkg.TypesInfo.Defs[name] == v {
-					fn, _ := lf.pkg.TypesInfo.Defs[fd.Name].(*types.Func)
 					return fn, index
 				}
 				index++
@@ -127,8 +143,9 @@ func paramOf(lf *loadedFile, v *types.Var) (*types.Func, int) {
 	return nil, 0
 }
 
-// argumentAt returns argument index of the call to the function with
-// ObjectID fnID on line of lf, or nil when there is not exactly one.
+// argumentAt returns argument index (or the receiver) of the call to the
+// function with ObjectID fnID on line of lf, or nil when there is not
+// exactly one.
 func argumentAt(fset *token.FileSet, lf *loadedFile, line int, fnID string, index int) ast.Expr {
 	info := lf.pkg.TypesInfo
 	var found []ast.Expr
@@ -151,9 +168,17 @@ func argumentAt(fset *token.FileSet, lf *loadedFile, line int, fnID string, inde
 		if id == nil || call.Ellipsis.IsValid() || index >= len(call.Args) {
 			return true
 		}
-		if fn, ok := info.Uses[id].(*types.Func); ok && load.ObjectID(fset, fn.Origin()) == fnID {
-			found = append(found, call.Args[index])
+		fn, ok := info.Uses[id].(*types.Func)
+		if !ok || load.ObjectID(fset, fn.Origin()) != fnID {
+			return true
 		}
+		if index == receiver {
+			if sel, ok := unparen(call.Fun).(*ast.SelectorExpr); ok {
+				found = append(found, sel.X)
+			}
+			return true
+		}
+		found = append(found, call.Args[index])
 		return true
 	})
 	if len(found) != 1 {

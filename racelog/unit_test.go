@@ -62,6 +62,14 @@ func counter() { n++ }
 func copyAB() { maps.Copy(a, b) }
 
 func keep(t *T) any { return t }
+
+type Set map[string]bool
+
+func (s Set) Add(k string) { s[k] = true }
+
+var tags = Set{}
+
+func tag(k string) { tags.Add(k) }
 `
 
 var (
@@ -146,6 +154,11 @@ func TestLocateCases(t *testing.T) {
 			name:   "log older than the code",
 			report: raceText([]frameSpec{assign, at("copyOver", 11)}, []frameSpec{lookup, at("copyOver", 11)}),
 			cause:  "stale log", reason: "u.go:11 is in both now, but the log says example.com/u.copyOver ran there",
+		},
+		{
+			name:     "method of a named map type",
+			report:   raceText([]frameSpec{assign, at("Set.Add", 31), at("tag", 35)}, []frameSpec{assign, at("Set.Add", 31), at("tag", 35)}),
+			findings: []string{"example.com/u.tags"},
 		},
 		{
 			name:   "not a map",
