@@ -1,5 +1,6 @@
 // Package report prints findings for people (file:line:col: message lines,
-// as editors expect) and for programs (JSON).
+// as editors expect) and for programs (JSON, and SARIF 2.1.0 for
+// code-scanning services).
 package report
 
 import (
@@ -91,8 +92,33 @@ func relativize(dir, msg string) string {
 	return strings.ReplaceAll(msg, dir+string(filepath.Separator), "")
 }
 
-// JSONReport is the document --json prints. Its fields are part of the
-// command's interface: new fields may be added, none is renamed or removed.
+// JSONReport is the document --json (--format=json) prints. Its fields are
+// part of the command's interface: new fields may be added, none is renamed
+// or removed. Positions are "file:line:col" strings and paths are relative
+// to the directory safemapfix ran in when they lie below it. Both lists are
+// always present, empty rather than null.
+//
+// An example, trimmed:
+//
+//	{
+//	  "findings": [{
+//	    "name": "example.com/m.seen",
+//	    "decl": "m.go:3:5",
+//	    "kind": "race",                  // or "write-under-rlock"
+//	    "confidence": "proven",          // or "assumed"
+//	    "source": "static",              // who found it: static, race-log, only
+//	    "reason": "...",
+//	    "pair": [{"pos": "m.go:7:15", "op": "store", "write": true,
+//	              "root": "go statement at m.go:7:3", "path": [], "locks": []}],
+//	    "assumptions": [],
+//	    "fixed": true,
+//	    "refusal": "...",                // when not fixed
+//	    "below_min_confidence": true,    // when reported only
+//	    "group": ["..."],                // objects rewritten together with it
+//	    "notes": ["..."]
+//	  }],
+//	  "files": [{"path": "m.go", "diff": "--- a/m.go\n+++ b/m.go\n...", "created": false}]
+//	}
 type JSONReport struct {
 	Findings []JSONFinding `json:"findings"`
 	Files    []JSONFile    `json:"files"`
