@@ -46,7 +46,9 @@ func Find(fset *token.FileSet, pkgs []*packages.Package, opts Options) ([]Findin
 	if err != nil {
 		return nil, fmt.Errorf("--exclude: %w", err)
 	}
-	a := newAnalysis(buildProgram(fset, pkgs))
+	p := buildProgram(fset, pkgs)
+	p.buildCallGraph()
+	a := newAnalysis(p)
 	a.run()
 
 	skip := map[string]bool{}
@@ -323,6 +325,7 @@ func (a *analysis) reason(w, x context) string {
 type objInfo struct {
 	local bool
 	decl  *ssa.Function // the function declaring a local
+	pos   token.Pos     // where a local is declared
 }
 
 func (a *analysis) objectInfo(id string) objInfo {
@@ -331,7 +334,7 @@ func (a *analysis) objectInfo(id string) objInfo {
 	if !ok || v.IsField() || v.Parent() == d.Object.Pkg().Scope() {
 		return objInfo{}
 	}
-	return objInfo{local: true, decl: a.p.declFunc[id]}
+	return objInfo{local: true, decl: a.p.declFunc[id], pos: v.Pos()}
 }
 
 // owns reports whether every instance of root r has its own copy of the
@@ -353,10 +356,50 @@ func (a *analysis) selfConcurrent(r int, obj objInfo) (ok, assumed bool) {
 	if obj.local && root.spawn >= 0 {
 		sp := a.spawns[root.spawn]
 		if sp.fn == obj.decl {
-			return a.inLoop(sp.site) || sp.kind == spawnHandler || sp.kind == spawnParallel, false
+			if sp.kind == spawnHandler || sp.kind == spawnParallel {
+				return true, false
+			}
+			return a.inLoop(sp.site) && !perIteration(sp, obj.pos), false
 		}
 	}
 	return true, root.multiAssumed
+}
+
+// perIteration reports whether a local declared at pos is declared inside
+// the innermost loop around the spawn, so that every goroutine the loop
+// starts gets a variable of its own.
+func perIteration(sp *spawn, pos token.Pos) bool {
+	syn := sp.fn.Syntax()
+	at := sp.site.Pos()
+	if syn == nil || !at.IsValid() {
+		return false
+	}
+	var loop ast.Node
+	ast.Inspect(syn, func(n ast.Node) bool {
+		if n == nil || at < n.Pos() || at >= n.End() {
+			return false
+		}
+		switch n.(type) {
+		case *ast.ForStmt, *ast.RangeStmt:
+			loop = n
+		case *ast.FuncLit:
+			if n != syn {
+				return false
+			}
+		}
+		return true
+	})
+	if loop == nil {
+		return false
+	}
+	var body *ast.BlockStmt
+	switch l := loop.(type) {
+	case *ast.ForStmt:
+		body = l.Body
+	case *ast.RangeStmt:
+		body = l.Body
+	}
+	return pos >= body.Pos() && pos < body.End()
 }
 
 // concurrent reports whether access contexts x and y can run at the same

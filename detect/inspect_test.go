@@ -2,31 +2,107 @@ package detect
 
 import (
 	"os"
+	"runtime"
+	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/safemapfix/safemapfix/load"
 )
 
+// TestInspect runs the detector over real code and prints what it finds
+// and what each phase costs. It is skipped unless DETECT_INSPECT_DIR names
+// a directory; DETECT_INSPECT_PATTERN (default ./...) selects packages and
+// DETECT_INSPECT_TESTS=0 leaves tests out.
+//
+//	DETECT_INSPECT_DIR=$HOME/src/nats-server go test ./detect -run Inspect -v
 func TestInspect(t *testing.T) {
 	dir := os.Getenv("DETECT_INSPECT_DIR")
 	if dir == "" {
-		t.Skip()
+		t.Skip("DETECT_INSPECT_DIR not set")
 	}
-	prog, err := load.Load(load.Config{Dir: dir, Patterns: []string{"./..."}, Tests: true})
+	pattern := os.Getenv("DETECT_INSPECT_PATTERN")
+	if pattern == "" {
+		pattern = "./..."
+	}
+	phase := func(name string, start time.Time) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		t.Logf("%-10s %8.2fs  heap %5d MiB  peak RSS %5d MiB", name, time.Since(start).Seconds(), ms.HeapAlloc>>20, peakRSS()>>20)
+	}
+	start := time.Now()
+	tests := os.Getenv("DETECT_INSPECT_TESTS") != "0"
+	prog, err := load.Load(load.Config{Dir: dir, Patterns: strings.Fields(pattern), Tests: tests})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newAnalysis(buildProgram(prog.Fset, prog.Packages))
-	a.run()
-	for i, r := range a.roots {
-		t.Logf("root %d %v %s multi=%v parents=%v reach=%d", i, r.kind, r.desc, r.multi, r.parents, r.reach.count())
+	phase("load", start)
+	lines := 0
+	for _, p := range prog.Packages {
+		for _, f := range p.Syntax {
+			lines += prog.Fset.File(f.Pos()).LineCount()
+		}
 	}
-	for id, accs := range a.collectAccesses() {
-		for _, x := range accs {
-			t.Logf("access %s %s %s write=%v locks=%v", id, x.fn, x.op, x.write, a.locksAt(x.fn, x.instr))
+	t.Logf("%d packages, %d lines", len(prog.Packages), lines)
+
+	start = time.Now()
+	p := buildProgram(prog.Fset, prog.Packages)
+	phase("ssa", start)
+	start = time.Now()
+	p.buildCallGraph()
+	phase("callgraph", start)
+	start = time.Now()
+	a := newAnalysis(p)
+	a.run()
+	phase("analysis", start)
+
+	var spawns, library, proven int
+	for _, r := range a.roots {
+		switch r.kind {
+		case rootSpawn:
+			spawns++
+		case rootLibrary:
+			library++
 		}
 	}
 	for _, f := range a.findings {
-		t.Logf("%s %s %s", f.Name, f.Confidence, f.Reason)
+		if f.Confidence == Proven {
+			proven++
+		}
 	}
+	t.Logf("%d functions, %d roots (%d spawned, %d library types); %d findings, %d proven",
+		len(p.funcs), len(a.roots), spawns, library, len(a.findings), proven)
+	fs := a.findings
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+	for _, f := range fs {
+		t.Logf("%s %s [%s] %s: %s", f.Decl, f.Name, f.Confidence, f.Kind, f.Reason)
+		for _, acc := range f.Pair {
+			t.Logf("\t%s %s in %s via %v locks %v", acc.Pos, acc.Op, acc.Root, acc.Path, acc.Locks)
+		}
+		for _, as := range f.Assumptions {
+			t.Logf("\tassumes %s", as)
+		}
+	}
+}
+
+// peakRSS returns the process's peak resident set size in bytes, from
+// /proc/self/status, or 0 where that is not available.
+func peakRSS() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb uint64
+			for _, c := range strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")) {
+				if c >= '0' && c <= '9' {
+					kb = kb*10 + uint64(c-'0')
+				}
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -51,8 +51,8 @@ func objectID(fset *token.FileSet, obj types.Object) string {
 }
 
 // buildProgram creates and builds SSA for every unit, and for the
-// packages they import (as body-less packages from export data), and
-// computes a VTA call graph over the functions with bodies.
+// packages they import (as body-less packages from export data). The call
+// graph is built separately, by buildCallGraph.
 func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 	p := &program{
 		fset:     fset,
@@ -135,14 +135,18 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 		}
 	}
 	p.indexLocals()
+	return p
+}
 
+// buildCallGraph computes the VTA call graph over the functions with
+// bodies, refining CHA, and indexes every call site's callees.
+func (p *program) buildCallGraph() {
 	funcs := make(map[*ssa.Function]bool, len(p.funcs))
 	for _, fn := range p.funcs {
 		funcs[fn] = true
 	}
 	p.graph = vta.CallGraph(funcs, cha.CallGraph(p.prog))
 	p.indexCalls()
-	return p
 }
 
 // indexDecls records every map object declared in the units.
