@@ -14,6 +14,10 @@ type access struct {
 	pos   token.Pos
 	write bool
 	op    string
+	// fresh: the map is a field of a struct allocated in the same
+	// function, which no other goroutine can see yet unless the function
+	// has started one.
+	fresh bool
 }
 
 // collectAccesses finds every access to a map object declared in the units,
@@ -26,8 +30,9 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if !pos.IsValid() {
 			pos = m.Pos()
 		}
+		fresh := freshField(m, fn)
 		for _, id := range a.sources(m) {
-			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op})
+			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh})
 		}
 	}
 	for _, fn := range a.p.funcs {
@@ -88,6 +93,21 @@ func (a *analysis) callAccesses(fn *ssa.Function, site ssa.CallInstruction, add 
 			add(fn, site, arg, false, "passed on")
 		}
 	}
+}
+
+// freshField reports whether the map value m is loaded from a field of a
+// struct allocated in fn itself (s := &T{}; s.m[k] = v).
+func freshField(m ssa.Value, fn *ssa.Function) bool {
+	load, ok := m.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return false
+	}
+	fa, ok := load.X.(*ssa.FieldAddr)
+	if !ok {
+		return false
+	}
+	alloc, ok := fa.X.(*ssa.Alloc)
+	return ok && alloc.Parent() == fn
 }
 
 func isMap(t types.Type) bool {

@@ -200,6 +200,9 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 	var ctxs []context
 	for i := range accs {
 		x := &accs[i]
+		if x.fresh && !a.spawnedBefore(x) {
+			continue // not yet visible to other goroutines
+		}
 		fi := a.index[x.fn]
 		var locks lockset
 		computed := false
@@ -276,6 +279,17 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 	}
 	f.Pair = []Access{a.evidence(w), a.evidence(x)}
 	return f, true
+}
+
+// spawnedBefore reports whether the function of x may have started a
+// goroutine before reaching x.
+func (a *analysis) spawnedBefore(x *access) bool {
+	for _, s := range a.liveAt(x.fn, x.instr) {
+		if a.spawns[s].fn == x.fn {
+			return true
+		}
+	}
+	return false
 }
 
 // underRLockOnly returns the key of a lock both accesses hold in read

@@ -1,10 +1,3 @@
-// Package detect decides which map objects are accessed concurrently without
-// synchronisation, and says why.
-//
-// A map object is a package-level variable, a struct field, or a local
-// variable captured by more than one goroutine. A finding names the object
-// and carries its evidence: a conflicting pair of accesses, the goroutine
-// root that reaches each, and the locks held at each.
 package detect
 
 import (

@@ -1,0 +1,53 @@
+// Package detect decides which map objects are accessed concurrently without
+// synchronisation, and says why.
+//
+// A map object is a package-level variable, a struct field, or a local
+// variable shared by more than one goroutine. A finding names the object
+// and carries its evidence: a conflicting pair of accesses, the goroutine
+// root that reaches each, and the locks held at each.
+//
+// # Analysis
+//
+// Find builds SSA for the rewrite units (dependencies stay opaque) and a
+// VTA call graph over them, then:
+//
+//   - Roots: main, the tests (one sequential root; each parallel test and
+//     parallel subtest its own), package initialisation, every go
+//     statement, and the known concurrent callbacks: (*sync.WaitGroup).Go,
+//     errgroup Go and TryGo, time.AfterFunc, context.AfterFunc,
+//     runtime.SetFinalizer and AddCleanup, b.RunParallel, and net/http
+//     handlers (HandleFunc, a type converted to http.Handler, a function
+//     converted to http.HandlerFunc, a handler-shaped function passed to a
+//     router). A type of a library package whose methods lock or start
+//     goroutines is assumed to be used concurrently: its exported methods
+//     form one more root, and findings resting on it are Assumed.
+//     Functions nothing calls form a last, assumed, root.
+//   - A root runs more than once at a time when it is started in a loop,
+//     per request, by a root that itself runs more than once, or by a
+//     function called repeatedly that does not wait for it.
+//   - Accesses: index, comma-ok, range, len, delete, clear, stores and a
+//     map passed to code outside the analysis, traced to the object
+//     through loads, closures, parameters, results, phis and aliases.
+//   - Locks: the sync.Mutex and sync.RWMutex held at each access, with
+//     defer, early returns, lock and unlock helpers, and the locks every
+//     caller holds. Locks are named by field or variable, not instance.
+//     The function run by once.Do is ordered before every access that
+//     follows a once.Do on the same Once.
+//   - Happens-before: a go statement orders what precedes it; Wait on a
+//     WaitGroup or errgroup.Group joins the goroutines started before it;
+//     a channel receive joins goroutines that send or close a channel.
+//
+// A map is racy when a write and another access can run in concurrent
+// roots with no common lock held in write mode. A write whose only
+// protection is RLock is reported as WriteUnderRLock. Accesses run only by
+// package initialisation never race.
+//
+// # Limits
+//
+// The analysis is static and deliberately favours precision: a map handed
+// over through a channel is followed no further; a receive joins every
+// signalling goroutine; locks are matched by field, so two instances of a
+// type are taken to share their mutex; maps reached through slices, maps
+// of maps or interfaces are not traced. A race report (--race-log) is the
+// stronger source and is handled elsewhere.
+package detect
