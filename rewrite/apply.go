@@ -27,7 +27,10 @@ import (
 // to return their original bytes; it writes nothing.
 func Rewrite(cfg Config, ids []string) (*Result, error) {
 	ix := buildIndex(cfg.Fset, cfg.Packages)
-	pl := &planner{cfg: cfg, ix: ix, declFiles: map[string]bool{}}
+	pl := &planner{cfg: cfg, ix: ix, declFiles: map[string]bool{}, seeds: map[string]bool{}}
+	for _, id := range ids {
+		pl.seeds[id] = true
+	}
 	for _, p := range cfg.Packages {
 		for _, f := range p.Syntax {
 			pl.declFiles[cfg.Fset.File(f.Pos()).Name()] = true

@@ -266,6 +266,8 @@ type planner struct {
 	ix  *index
 	// declFiles holds the names of the loaded files.
 	declFiles map[string]bool
+	// seeds are the objects chosen for rewriting.
+	seeds map[string]bool
 }
 
 // group is a set of objects that must be rewritten together.
@@ -501,10 +503,11 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 	obj := origin(info.Defs[s.id])
 	switch p := parent.(type) {
 	case *ast.ValueSpec:
-		if ok, other := allMembers(pl.ix, info, p.Names, g); !ok {
+		joins, other := pl.declaredWith(info, p.Names, g)
+		if other != "" {
 			return refuse("declared in one spec with %s, which is not rewritten", other)
 		}
-		var c classification
+		c := classification{flows: joins}
 		if p.Type != nil && p.Names[0] == s.id {
 			c.edits = append(c.edits, &edit{kind: editType, node: p.Type, mapType: obj.Type()})
 		}
@@ -525,13 +528,14 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		if _, isStruct := s.stack[len(s.stack)-4].(*ast.StructType); !isStruct {
 			return pl.classifyParam(s, g, p, obj)
 		}
-		if ok, other := allMembers(pl.ix, info, p.Names, g); !ok {
+		joins, other := pl.declaredWith(info, p.Names, g)
+		if other != "" {
 			return refuse("declared in one field list with %s, which is not rewritten", other)
 		}
 		if p.Names[0] != s.id {
-			return classification{}
+			return classification{flows: joins}
 		}
-		return classification{edits: []*edit{{kind: editType, node: p.Type, mapType: obj.Type()}}}
+		return classification{edits: []*edit{{kind: editType, node: p.Type, mapType: obj.Type()}}, flows: joins}
 	case *ast.AssignStmt:
 		if p.Tok != token.DEFINE {
 			return refuse("declared in an unexpected assignment")
@@ -569,14 +573,15 @@ func (pl *planner) classifyParam(s site, g *group, field *ast.Field, obj types.O
 	if _, variadic := field.Type.(*ast.Ellipsis); variadic {
 		return refuse("is a variadic parameter")
 	}
-	if ok, other := allMembers(pl.ix, info, field.Names, g); !ok {
+	joins, other := pl.declaredWith(info, field.Names, g)
+	if other != "" {
 		return refuse("declared in one parameter list with %s, which is not rewritten", other)
 	}
 	fn := info.Defs[fd.Name].(*types.Func)
 	if fd.Recv != nil && pl.ix.ifaceMethods[fn.Name()] {
 		return refuse("is a parameter of method %s, which may implement an interface with that method", fn.Name())
 	}
-	var c classification
+	c := classification{flows: joins}
 	if field.Names[0] == s.id {
 		c.edits = append(c.edits, &edit{kind: editType, node: field.Type, mapType: obj.Type()})
 	}
@@ -648,19 +653,27 @@ func callOf(use site) *ast.CallExpr {
 	return nil
 }
 
-// allMembers reports whether every named identifier is a group member (or
-// blank), else returns the name of one that is not.
-func allMembers(ix *index, info *types.Info, names []*ast.Ident, g *group) (bool, string) {
+// declaredWith checks the other names of a declaration that declares a
+// member: each must be a member, or chosen for rewriting too (it then joins
+// the group); else it returns the name of one that is neither, and the
+// declaration cannot change.
+func (pl *planner) declaredWith(info *types.Info, names []*ast.Ident, g *group) (joins []types.Object, other string) {
 	for _, n := range names {
 		obj := info.Defs[n]
 		if obj == nil || n.Name == "_" {
 			continue
 		}
-		if !g.member[ix.id(origin(obj))] {
-			return false, n.Name
+		id := pl.ix.id(origin(obj))
+		switch {
+		case g.member[id]:
+		case pl.seeds[id]:
+			// Declared together and chosen too: one group.
+			joins = append(joins, origin(obj))
+		default:
+			return nil, n.Name
 		}
 	}
-	return true, ""
+	return joins, ""
 }
 
 // classifyValue decides what an expression assigned to a member becomes.
