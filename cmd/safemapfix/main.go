@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -46,6 +47,9 @@ const (
 // options are the command's flags.
 type options struct {
 	dryRun, write, list, json bool
+	format                    string
+	color                     string
+	cpuProfile, memProfile    string
 	only, exclude, tags       []string
 	minConfidence             string
 	wrapperImport             string
@@ -69,8 +73,16 @@ func run(ctx context.Context, dir string, args []string, stdin io.Reader, stdout
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, patterns []string) error {
-			var err error
+		RunE: func(cmd *cobra.Command, patterns []string) (err error) {
+			stop, err := startProfiles(opts.cpuProfile, opts.memProfile)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if perr := stop(); err == nil && perr != nil {
+					status, err = exitError, perr
+				}
+			}()
 			status, err = execute(ctx, dir, patterns, opts, stdin, stdout, stderr)
 			return err
 		},
@@ -82,7 +94,11 @@ func run(ctx context.Context, dir string, args []string, stdin io.Reader, stdout
 	f.BoolVarP(&opts.dryRun, "dry-run", "d", false, "print a unified diff of the rewrite (the default mode)")
 	f.BoolVarP(&opts.write, "write", "w", false, "rewrite the files in place")
 	f.BoolVarP(&opts.list, "list", "l", false, "print findings with their evidence; change nothing")
-	f.BoolVar(&opts.json, "json", false, "print findings and diffs as JSON")
+	f.BoolVar(&opts.json, "json", false, "print findings and diffs as JSON (short for --format=json)")
+	f.StringVar(&opts.format, "format", "text", "output format: text (diff or findings), json (findings and diffs, one document) or sarif (SARIF 2.1.0, for code-scanning services)")
+	f.StringVar(&opts.color, "color", "auto", "colour the diff: auto (when stdout is a terminal and NO_COLOR is not set), always or never")
+	f.StringVar(&opts.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
+	f.StringVar(&opts.memProfile, "memprofile", "", "write a heap profile to this file at the end of the run")
 	f.StringSliceVar(&opts.only, "only", nil, "rewrite these map objects whatever the analysis says (pkgpath.Var, pkgpath.Type.field, pkgpath.Func.local)")
 	f.StringSliceVar(&opts.exclude, "exclude", nil, "never rewrite these map objects")
 	f.StringSliceVar(&opts.tags, "tags", nil, "build tags to load the code with")
@@ -95,6 +111,7 @@ func run(ctx context.Context, dir string, args []string, stdin io.Reader, stdout
 	f.StringVar(&opts.verify, "verify", "none", "after --write, check the module: build (go build and go vet) or race (also go test -race -shuffle=on -cpu=1,2,4); on failure restore every written file")
 	f.Lookup("verify").NoOptDefVal = "build"
 	cmd.MarkFlagsMutuallyExclusive("dry-run", "write", "list")
+	cmd.MarkFlagsMutuallyExclusive("json", "format")
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintf(stderr, "safemapfix: %v\n", err)
 		return exitError
@@ -122,6 +139,16 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 	}
 	if level != verify.None && !opts.write {
 		return exitError, fmt.Errorf("--verify checks what --write wrote; add --write")
+	}
+	if opts.json {
+		opts.format = "json"
+	}
+	if opts.format != "text" && opts.format != "json" && opts.format != "sarif" {
+		return exitError, fmt.Errorf("--format must be text, json or sarif, not %q", opts.format)
+	}
+	color, err := useColor(opts.color, stdout)
+	if err != nil {
+		return exitError, err
 	}
 	if opts.noStatic && len(opts.raceLogs) == 0 && len(opts.only) == 0 {
 		return exitError, fmt.Errorf("--no-static leaves nothing to fix; name maps with --race-log or --only")
@@ -161,22 +188,38 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 	default:
 		return exitError, fmt.Errorf("--min-confidence must be proven or assumed, not %q", opts.minConfidence)
 	}
+	stopProgress := startProgress(stderr)
 	res, err := safemapfix.Run(ctx, cfg)
+	stopProgress()
 	if err != nil {
 		return exitError, err
+	}
+	if opts.format == "text" {
+		// Machine-readable output goes to stdout alone; warnings would
+		// only be noise in a CI log then.
+		mentions, err := excludedMentions(res, opts.tags)
+		if err != nil {
+			return exitError, err
+		}
+		warnExcluded(stderr, dir, mentions)
 	}
 	changes := make([]emit.Change, len(res.Files))
 	for i, f := range res.Files {
 		changes[i] = emit.Change{Path: f.Path, Old: f.Old, New: f.New}
 	}
-	if opts.json {
+	switch opts.format {
+	case "json":
 		if err := report.JSON(stdout, dir, res); err != nil {
+			return exitError, err
+		}
+	case "sarif":
+		if err := report.SARIF(stdout, dir, version, res); err != nil {
 			return exitError, err
 		}
 	}
 	switch {
 	case opts.write:
-		if !opts.json {
+		if opts.format == "text" {
 			if err := report.Text(stderr, dir, res.Findings); err != nil {
 				return exitError, err
 			}
@@ -217,14 +260,22 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 		}
 		return exitClean, nil
 	case opts.list:
-		if !opts.json {
+		if opts.format == "text" {
 			if err := report.Text(stdout, dir, res.Findings); err != nil {
 				return exitError, err
 			}
 		}
 	default:
-		if !opts.json {
-			if err := emit.Diff(stdout, dir, changes); err != nil {
+		if opts.format == "text" {
+			var diff bytes.Buffer
+			if err := emit.Diff(&diff, dir, changes); err != nil {
+				return exitError, err
+			}
+			out := diff.Bytes()
+			if color {
+				out = emit.Colorize(out)
+			}
+			if _, err := stdout.Write(out); err != nil {
 				return exitError, err
 			}
 			if err := report.Text(stderr, dir, res.Findings); err != nil {

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/build"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/safemapfix/safemapfix"
+)
+
+// excludedMention is a file that the build constraints of this run leave
+// out (another GOOS or GOARCH, or tags not given) and that mentions the name
+// of a rewritten map object.
+type excludedMention struct {
+	Path  string
+	Names []string
+}
+
+// excludedMentions finds the files that safemapfix could not analyse
+// because build constraints exclude them, yet which mention the name of a
+// map object that was rewritten. Those files still use the map as a map, so
+// the module may stop building on the platforms or tags that include them.
+//
+// The check is textual: a file is listed when the object's identifier
+// appears in it as a word, which can also be another object of the same
+// name. Unexported names are looked for only in the directory of their
+// declaration, exported ones in the whole module. Files constrained with
+// the ignore tag (go:build ignore), which no build includes, are skipped.
+func excludedMentions(res *safemapfix.Result, tags []string) ([]excludedMention, error) {
+	type object struct {
+		ident string
+		dir   string // "" for exported names, looked for everywhere
+		word  *regexp.Regexp
+	}
+	var objs []object
+	for _, f := range res.Findings {
+		if !f.Fixed {
+			continue
+		}
+		dir := filepath.Dir(f.Decl.Filename)
+		for _, name := range append([]string{f.Name}, f.Group...) {
+			ident := name[strings.LastIndex(name, ".")+1:]
+			o := object{ident: ident, dir: dir, word: regexp.MustCompile(`\b` + regexp.QuoteMeta(ident) + `\b`)}
+			if ident != "" && ident[0] >= 'A' && ident[0] <= 'Z' {
+				o.dir = ""
+			}
+			objs = append(objs, o)
+		}
+	}
+	if len(objs) == 0 {
+		return nil, nil
+	}
+	files, err := excludedFiles(res.ModuleDir, tags)
+	if err != nil {
+		return nil, err
+	}
+	var out []excludedMention
+	for _, path := range files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if ignoreTag.Match(src) {
+			continue
+		}
+		var names []string
+		for _, o := range objs {
+			if o.dir != "" && o.dir != filepath.Dir(path) || slices.Contains(names, o.ident) {
+				continue
+			}
+			if o.word.Match(src) {
+				names = append(names, o.ident)
+			}
+		}
+		if len(names) > 0 {
+			sort.Strings(names)
+			out = append(out, excludedMention{Path: path, Names: names})
+		}
+	}
+	return out, nil
+}
+
+var ignoreTag = regexp.MustCompile(`(?m)^//go:build ignore\s*$`)
+
+// excludedFiles lists the .go files of the module rooted at root that the
+// build context of this run (host GOOS and GOARCH, the given tags) leaves
+// out, test files included. It skips what the go command skips in ./...:
+// vendor, testdata, directories starting with . or _, and nested modules.
+func excludedFiles(root string, tags []string) ([]string, error) {
+	ctx := build.Default
+	ctx.BuildTags = append([]string{}, tags...)
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if path != root {
+			name := d.Name()
+			if name == "vendor" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir
+			}
+		}
+		pkg, _ := ctx.ImportDir(path, build.ImportComment) // a directory without Go files is no error here
+		if pkg == nil {
+			return nil
+		}
+		for _, f := range pkg.IgnoredGoFiles {
+			files = append(files, filepath.Join(path, f))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list files excluded by build constraints: %w", err)
+	}
+	return files, nil
+}
+
+// warnExcluded prints one warning per excluded file that mentions a
+// rewritten object.
+func warnExcluded(w io.Writer, dir string, mentions []excludedMention) {
+	var b bytes.Buffer
+	for _, m := range mentions {
+		fmt.Fprintf(&b, "safemapfix: warning: %s is excluded by build constraints (another GOOS or GOARCH, or build tags) and mentions %s, rewritten here; it was not analysed and may no longer build where it is included (check with GOOS=... go vet or --tags)\n",
+			relPath(dir, m.Path), strings.Join(m.Names, ", "))
+	}
+	w.Write(b.Bytes())
+}
