@@ -30,6 +30,9 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if !pos.IsValid() {
 			pos = m.Pos()
 		}
+		if a.detached(m, instr) {
+			return
+		}
 		fresh := freshField(m, fn)
 		for _, id := range a.sources(m) {
 			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh})
@@ -93,6 +96,55 @@ func (a *analysis) callAccesses(fn *ssa.Function, site ssa.CallInstruction, add 
 			add(fn, site, arg, false, "passed on")
 		}
 	}
+}
+
+// detached reports whether the map value m, loaded from a variable or
+// field, was then replaced in that variable or field before instr:
+// m := s.pending; s.pending = nil; for range m {...}. The map has been
+// taken out of shared view, so instr is not an access to the object.
+func (a *analysis) detached(m ssa.Value, instr ssa.Instruction) bool {
+	load, ok := m.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return false
+	}
+	ids := a.locations(load.X)
+	if len(ids) == 0 {
+		return false
+	}
+	for _, b := range load.Parent().Blocks {
+		for _, x := range b.Instrs {
+			st, ok := x.(*ssa.Store)
+			if !ok || !before(load, st) || !before(st, instr) {
+				continue
+			}
+			for _, id := range a.locations(st.Addr) {
+				for _, want := range ids {
+					if id == want {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// before reports whether x comes before y on every path to y: x's block
+// dominates y's, and within one block x comes first.
+func before(x, y ssa.Instruction) bool {
+	bx, by := x.Block(), y.Block()
+	if bx != by {
+		return bx.Dominates(by)
+	}
+	for _, i := range bx.Instrs {
+		switch i {
+		case x:
+			return true
+		case y:
+			return false
+		}
+	}
+	return false
 }
 
 // freshField reports whether the map value m is loaded from a field of a

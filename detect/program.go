@@ -208,6 +208,17 @@ func (p *program) indexLocals() {
 
 // indexCalls fills calls and callers.
 func (p *program) indexCalls() {
+	dynamic := map[ssa.CallInstruction][]*ssa.Function{}
+	for fn, node := range p.graph.Nodes {
+		if fn == nil {
+			continue
+		}
+		for _, e := range node.Out {
+			if e.Site != nil && e.Site.Common().StaticCallee() == nil && !isYield(e.Callee.Func) {
+				dynamic[e.Site] = append(dynamic[e.Site], e.Callee.Func)
+			}
+		}
+	}
 	for _, fn := range p.funcs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -215,7 +226,14 @@ func (p *program) indexCalls() {
 				if !ok {
 					continue
 				}
-				callees := p.callees(site)
+				callees := p.callees(site, dynamic[site])
+				for _, arg := range site.Common().Args {
+					// The body of a range-over-func loop runs when the
+					// iterator calls it, within the range statement.
+					if mc, ok := arg.(*ssa.MakeClosure); ok && isYield(mc.Fn.(*ssa.Function)) {
+						callees = append(callees, mc.Fn.(*ssa.Function))
+					}
+				}
 				if _, isGo := site.(*ssa.Go); !isGo && len(callees) == 0 && spawnOf(site) == nil {
 					// A function value handed to an opaque function
 					// (sort.Slice, sync.Once.Do, t.Run) is taken to run
@@ -284,28 +302,30 @@ func (p *program) link(fn *ssa.Function) *ssa.Function {
 	return p.byID[objectID(p.fset, obj)]
 }
 
-// callees returns the functions with bodies that site may call.
-func (p *program) callees(site ssa.CallInstruction) []*ssa.Function {
+// callees returns the functions with bodies that site may call: its static
+// callee, or the dynamic callees found by the call graph.
+func (p *program) callees(site ssa.CallInstruction, dynamic []*ssa.Function) []*ssa.Function {
 	if fn := site.Common().StaticCallee(); fn != nil {
 		if l := p.link(fn); l != nil {
 			return []*ssa.Function{l}
 		}
 		return nil
 	}
-	node := p.graph.Nodes[site.Parent()]
-	if node == nil {
-		return nil
-	}
 	var out []*ssa.Function
 	seen := map[*ssa.Function]bool{}
-	for _, e := range node.Out {
-		if e.Site != site {
-			continue
-		}
-		if l := p.link(e.Callee.Func); l != nil && !seen[l] {
+	for _, c := range dynamic {
+		if l := p.link(c); l != nil && !seen[l] {
 			seen[l] = true
 			out = append(out, l)
 		}
 	}
+	sortFuncs(p.fset, out)
 	return out
+}
+
+// isYield reports whether fn is the body of a range-over-func loop. The
+// call graph lets any iterator call any yield function of the right type;
+// the body is instead attached to its range statement.
+func isYield(fn *ssa.Function) bool {
+	return fn.Synthetic == "range-over-func yield"
 }

@@ -82,7 +82,9 @@ func (a *analysis) computeReach() {
 			reached[i] |= r.reach[i]
 		}
 	}
-	unknown := &root{kind: rootUnknown, desc: "callers outside the analysed code", spawn: -1}
+	// Code nothing here calls is called by importers, in programs of
+	// their own: the unknown root has a process of its own.
+	unknown := &root{kind: rootUnknown, desc: "callers outside the analysed code", spawn: -1, procs: []int{a.nprocs}}
 	for i, fn := range a.p.funcs {
 		if !reached.has(i) && fn.Parent() == nil && fn.Synthetic == "" {
 			unknown.entries = append(unknown.entries, fn)
@@ -103,6 +105,49 @@ func (a *analysis) computeReach() {
 			}
 		}
 	}
+	// A spawned root runs in the processes of its parents.
+	for changed := true; changed; {
+		changed = false
+		for _, root := range a.roots {
+			if root.spawn < 0 || root.anyProc {
+				continue
+			}
+			procs := idset(nil)
+			for _, p := range root.parents {
+				parent := a.roots[p]
+				if parent.anyProc {
+					root.anyProc, changed = true, true
+					break
+				}
+				for _, id := range parent.procs {
+					procs = procs.with(id)
+				}
+			}
+			if !root.anyProc && len(procs) > len(root.procs) {
+				root.procs = root.procs[:0]
+				for _, id := range procs {
+					root.procs = append(root.procs, int(id))
+				}
+				changed = true
+			}
+		}
+	}
+}
+
+// shareProcess reports whether roots x and y can run in one process.
+func (a *analysis) shareProcess(x, y int) bool {
+	rx, ry := a.roots[x], a.roots[y]
+	if rx.anyProc || ry.anyProc {
+		return true
+	}
+	for _, p := range rx.procs {
+		for _, q := range ry.procs {
+			if p == q {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // computeMulti decides which spawned roots can run more than once at a

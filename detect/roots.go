@@ -181,6 +181,10 @@ type root struct {
 	// multiAssumed: only because an assumed root runs more than once.
 	multi, multiProven, multiAssumed bool
 	parents                          []int
+	// procs are the processes the root can run in: the binary of a main
+	// package or of a package's tests. anyProc: any of them.
+	procs   []int
+	anyProc bool
 	// reach and rep are indexed by function number: the functions the
 	// root runs, and those it can run more than once.
 	reach bitset
@@ -204,19 +208,38 @@ func (a *analysis) findRoots() {
 		a.roots = append(a.roots, r)
 		return len(a.roots) - 1
 	}
-	tests := &root{kind: rootTests, desc: "tests", spawn: -1}
+	procs := map[string]int{}
+	proc := func(key string) []int {
+		id, ok := procs[key]
+		if !ok {
+			id = len(procs)
+			procs[key] = id
+		}
+		return []int{id}
+	}
+	// One sequential root per test binary: the tests of a package and its
+	// external test package run in one process, in turn.
+	tests := map[string]*root{}
+	var binaries []string
 	for _, fn := range a.p.funcs {
 		switch {
 		case fn.Synthetic == "package initializer":
-			add(&root{kind: rootInit, desc: "package initialisation", entries: []*ssa.Function{fn}, spawn: -1})
+			add(&root{kind: rootInit, desc: "package initialisation", entries: []*ssa.Function{fn}, spawn: -1, anyProc: true})
 		case fn.Name() == "main" && fn.Signature.Recv() == nil && fn.Parent() == nil && fn.Pkg != nil && fn.Pkg.Pkg.Name() == "main" && fn.Synthetic == "":
-			add(&root{kind: rootMain, desc: "main", entries: []*ssa.Function{fn}, spawn: -1})
+			add(&root{kind: rootMain, desc: "main", entries: []*ssa.Function{fn}, spawn: -1, procs: proc("main " + fn.Pkg.Pkg.Path())})
 		case isTestFunc(a.p, fn):
+			binary := strings.TrimSuffix(fn.Pkg.Pkg.Path(), "_test")
 			if hasParallelCall(fn) {
-				add(&root{kind: rootParallelTest, desc: "parallel test " + fn.Name(), entries: []*ssa.Function{fn}, spawn: -1})
-			} else {
-				tests.entries = append(tests.entries, fn)
+				add(&root{kind: rootParallelTest, desc: "parallel test " + fn.Name(), entries: []*ssa.Function{fn}, spawn: -1, procs: proc("test " + binary)})
+				continue
 			}
+			t := tests[binary]
+			if t == nil {
+				t = &root{kind: rootTests, desc: "tests of " + binary, spawn: -1, procs: proc("test " + binary)}
+				tests[binary] = t
+				binaries = append(binaries, binary)
+			}
+			t.entries = append(t.entries, fn)
 		}
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -224,9 +247,10 @@ func (a *analysis) findRoots() {
 			}
 		}
 	}
-	if len(tests.entries) > 0 {
-		add(tests)
+	for _, b := range binaries {
+		add(tests[b])
 	}
+	a.nprocs = len(procs)
 	a.findLibraryRoots(add)
 }
 
@@ -356,7 +380,7 @@ func (a *analysis) findLibraryRoots(add func(*root) int) {
 		if len(entries) == 0 {
 			continue
 		}
-		add(&root{kind: rootLibrary, desc: "exported methods of " + tn.Name(), entries: entries, spawn: -1, multi: true})
+		add(&root{kind: rootLibrary, desc: "exported methods of " + tn.Name(), entries: entries, spawn: -1, multi: true, anyProc: true})
 	}
 }
 
