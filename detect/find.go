@@ -326,8 +326,11 @@ func (a *analysis) assumption(r int) string {
 }
 
 func (a *analysis) reason(w, x context) string {
-	if w.acc == x.acc && w.root == x.root {
-		return fmt.Sprintf("%s without a lock in %s, which runs more than once at the same time", w.acc.op, a.roots[w.root].desc)
+	if w.root == x.root {
+		if w.acc == x.acc {
+			return fmt.Sprintf("%s without a lock in %s, which runs more than once at the same time", w.acc.op, a.roots[w.root].desc)
+		}
+		return fmt.Sprintf("written and %s in %s, which runs more than once at the same time, with no common lock", x.acc.op, a.roots[w.root].desc)
 	}
 	what := "accessed"
 	if x.acc.write {

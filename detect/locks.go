@@ -324,6 +324,23 @@ func (a *analysis) computeLocks() {
 				acq = acq.meet(s)
 			}
 		}
+		// Deferred unlocks run before the function returns.
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				d, ok := instr.(*ssa.Defer)
+				if !ok {
+					continue
+				}
+				if op, mu := lockOp(&d.Call); op == opUnlock || op == opRUnlock {
+					acq = acq.without(a.lockKey(mu))
+				}
+				for _, callee := range a.p.calls[d] {
+					for _, k := range a.effects[callee].release {
+						acq = acq.without(k)
+					}
+				}
+			}
+		}
 		sort.Strings(released)
 		e := lockEffect{acquire: acq, release: released}
 		if e.equal(a.effects[fn]) {
