@@ -310,21 +310,10 @@ func (a *analysis) allocSources(x *ssa.Alloc) []string {
 	return ids
 }
 
-// localOf returns the local variable a freshly made map is assigned to,
-// from the debug references of the value.
-func (a *analysis) localOf(v ssa.Value) []string {
-	refs := v.Referrers()
-	if refs == nil {
-		return nil
-	}
-	for _, r := range *refs {
-		if d, ok := r.(*ssa.DebugRef); ok && !d.IsAddr {
-			if obj := d.Object(); obj != nil {
-				if vv, ok := obj.(*types.Var); ok && !vv.IsField() {
-					return []string{objectID(a.p.fset, obj)}
-				}
-			}
-		}
+// localOf returns the local variable a freshly made map is assigned to.
+func (a *analysis) localOf(v *ssa.MakeMap) []string {
+	if id, ok := a.p.madeFor[v.Pos()]; ok {
+		return []string{id}
 	}
 	return nil
 }

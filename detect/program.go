@@ -26,6 +26,9 @@ type program struct {
 	units []*packages.Package
 	// decls holds every map object declared in the units, by objectID.
 	decls map[string]Declared
+	// madeFor maps the position of a map's make call (its Lparen) or
+	// literal (its Lbrace) to the local variable it is assigned to.
+	madeFor map[token.Pos]string
 	// declFunc is the function whose body declares each local map object.
 	declFunc map[string]*ssa.Function
 	// funcs are the functions with bodies, in a stable order.
@@ -59,6 +62,7 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 		prog:     ssa.NewProgram(fset, ssa.BuilderMode(0)),
 		units:    units,
 		decls:    map[string]Declared{},
+		madeFor:  map[token.Pos]string{},
 		declFunc: map[string]*ssa.Function{},
 		byID:     map[string]*ssa.Function{},
 		bindings: map[*ssa.FreeVar][]ssa.Value{},
@@ -84,7 +88,6 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 		}
 		created[u.Types] = true
 		sp := p.prog.CreatePackage(u.Types, u.Syntax, u.TypesInfo, true)
-		sp.SetDebugMode(true)
 		ssaPkgs = append(ssaPkgs, sp)
 	}
 	for _, u := range units {
@@ -154,6 +157,16 @@ func (p *program) indexDecls() {
 	for _, u := range p.units {
 		for _, f := range u.Syntax {
 			ast.Inspect(f, func(n ast.Node) bool {
+				if n, ok := n.(*ast.AssignStmt); ok && len(n.Lhs) == len(n.Rhs) {
+					for i := range n.Lhs {
+						p.noteMade(u, n.Lhs[i], n.Rhs[i])
+					}
+				}
+				if n, ok := n.(*ast.ValueSpec); ok && len(n.Names) == len(n.Values) {
+					for i := range n.Names {
+						p.noteMade(u, n.Names[i], n.Values[i])
+					}
+				}
 				id, ok := n.(*ast.Ident)
 				if !ok {
 					return true
@@ -169,6 +182,29 @@ func (p *program) indexDecls() {
 				return true
 			})
 		}
+	}
+}
+
+// noteMade records that the map made by rhs, if it makes one, is assigned
+// to the local variable lhs.
+func (p *program) noteMade(u *packages.Package, lhs, rhs ast.Expr) {
+	id, ok := ast.Unparen(lhs).(*ast.Ident)
+	if !ok {
+		return
+	}
+	obj := u.TypesInfo.Defs[id]
+	if obj == nil {
+		obj = u.TypesInfo.Uses[id]
+	}
+	v, ok := obj.(*types.Var)
+	if !ok || v.IsField() || v.Parent() == v.Pkg().Scope() || !IsMapVar(v) {
+		return
+	}
+	switch x := ast.Unparen(rhs).(type) {
+	case *ast.CallExpr:
+		p.madeFor[x.Lparen] = objectID(p.fset, v)
+	case *ast.CompositeLit:
+		p.madeFor[x.Lbrace] = objectID(p.fset, v)
 	}
 }
 
