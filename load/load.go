@@ -82,6 +82,15 @@ func Load(cfg Config) (*Program, error) {
 		if err != nil {
 			return nil, err
 		}
+		for _, f := range files[1:] {
+			other, err := moduleRoot(filepath.Dir(f))
+			if err != nil {
+				return nil, err
+			}
+			if other != root {
+				return nil, fmt.Errorf("%s and %s are in different modules (%s and %s); run safemapfix once per module", files[0], f, root, other)
+			}
+		}
 		absDir, patterns = root, []string{"./..."}
 	}
 	fset := token.NewFileSet()
