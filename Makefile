@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 GO ?= go
 
-.PHONY: all build demo test vet fmt-check golden fuzz
+.PHONY: all build demo test vet fmt-check golden fuzz bench-tool
 
 all: build
 
@@ -26,3 +26,8 @@ fmt-check:
 # Regenerate the expected outputs of the golden cases; review with git diff.
 golden:
 	$(GO) test ./cmd/safemapfix -run Golden -update
+
+# Time and peak memory of safemapfix on a large public module, against
+# loading the same packages and go vet; see scripts/bench-tool.sh.
+bench-tool:
+	./scripts/bench-tool.sh
