@@ -48,6 +48,7 @@ func Find(fset *token.FileSet, pkgs []*packages.Package, opts Options) ([]Findin
 	}
 	p := buildProgram(fset, pkgs)
 	p.buildCallGraph()
+	p.graph = nil // indexed into p.calls; let the collector have it
 	a := newAnalysis(p)
 	a.run()
 
@@ -115,8 +116,11 @@ type analysis struct {
 	signals    []bool
 
 	childMemo map[[2]int]int
-	nprocs    int // processes numbered by findRoots
-	findings  []Finding
+	// fnRoots and fnRep are indexed by function number: the roots that
+	// run the function, and those that may run it more than once.
+	fnRoots, fnRep []bitset
+	nprocs         int // processes numbered by findRoots
+	findings       []Finding
 }
 
 func newAnalysis(p *program) *analysis {
@@ -207,15 +211,15 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 		fi := a.index[x.fn]
 		var locks lockset
 		computed := false
-		for r, root := range a.roots {
-			if root.kind == rootInit || !root.reach.has(fi) {
-				continue
+		a.fnRoots[fi].each(func(r int) {
+			if a.roots[r].kind == rootInit {
+				return
 			}
 			if !computed {
 				locks, computed = a.locksAt(x.fn, x.instr), true
 			}
 			ctxs = append(ctxs, context{acc: x, root: r, locks: locks})
-		}
+		})
 	}
 	// Prefer evidence from concrete roots over assumed ones.
 	sort.SliceStable(ctxs, func(i, j int) bool { return a.assumed(ctxs[i].root) < a.assumed(ctxs[j].root) })
@@ -361,7 +365,7 @@ func (a *analysis) owns(r int, obj objInfo) bool {
 	if !obj.local || obj.decl == nil {
 		return false
 	}
-	return a.roots[r].reach.has(a.index[obj.decl])
+	return a.runs(r, obj.decl)
 }
 
 // selfConcurrent reports whether two instances of root r can access the

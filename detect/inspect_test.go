@@ -57,6 +57,7 @@ func TestInspect(t *testing.T) {
 	a.run()
 	phase("analysis", start)
 
+	p.graph = nil
 	var spawns, library, proven int
 	for _, r := range a.roots {
 		switch r.kind {

@@ -159,7 +159,6 @@ func (a *analysis) computeOrder() {
 		work = work[1:]
 		queued[fn] = false
 		in := a.blockLive(fn)
-		a.liveBlocks[fn] = in
 		for _, b := range fn.Blocks {
 			s := in[b.Index]
 			for _, instr := range b.Instrs {
@@ -224,12 +223,9 @@ func (a *analysis) computeSignals() {
 		}
 	}
 	a.signals = make([]bool, len(a.roots))
-	for r, root := range a.roots {
-		for i := range a.p.funcs {
-			if root.reach.has(i) && sends.has(i) {
-				a.signals[r] = true
-				break
-			}
+	for i := range a.p.funcs {
+		if sends.has(i) {
+			a.fnRoots[i].each(func(r int) { a.signals[r] = true })
 		}
 	}
 }

@@ -16,38 +16,19 @@ func (a *analysis) inLoop(instr ssa.Instruction) bool {
 	return loops[instr.Block()]
 }
 
-// reachFrom fills r.reach with the functions r runs: its entries and
-// everything they call, not counting goroutines they start; and r.rep
-// with those it may run more than once (called in a loop).
-func (a *analysis) reachFrom(r *root) {
-	n := len(a.p.funcs)
-	r.reach, r.rep = newBitset(n), newBitset(n)
-	type item struct {
-		fn  *ssa.Function
-		rep bool
-	}
-	var queue []item
-	visit := func(fn *ssa.Function, rep bool) {
-		i, ok := a.index[fn]
-		if !ok {
-			return
-		}
-		if r.reach.has(i) && (!rep || r.rep.has(i)) {
-			return
-		}
-		r.reach.add(i)
-		if rep {
-			r.rep.add(i)
-		}
-		queue = append(queue, item{fn, rep})
-	}
-	for _, e := range r.entries {
-		visit(e, r.multi)
-	}
-	for len(queue) > 0 {
-		it := queue[0]
-		queue = queue[1:]
-		for _, b := range it.fn.Blocks {
+// edge is a call from one function to another, for reach propagation.
+type edge struct {
+	callee int
+	inLoop bool
+}
+
+// callEdges returns, for each function, the functions it calls other than
+// through go statements, with whether the call is in a loop.
+func (a *analysis) callEdges() [][]edge {
+	edges := make([][]edge, len(a.p.funcs))
+	for i, fn := range a.p.funcs {
+		seen := map[edge]bool{}
+		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				site, ok := instr.(ssa.CallInstruction)
 				if !ok {
@@ -60,10 +41,46 @@ func (a *analysis) reachFrom(r *root) {
 				if len(callees) == 0 {
 					continue
 				}
-				rep := it.rep || a.inLoop(instr)
+				loop := a.inLoop(instr)
 				for _, c := range callees {
-					visit(c, rep)
+					if ci, ok := a.index[c]; ok {
+						e := edge{ci, loop}
+						if !seen[e] {
+							seen[e] = true
+							edges[i] = append(edges[i], e)
+						}
+					}
 				}
+			}
+		}
+	}
+	return edges
+}
+
+// propagate adds roots to the functions they run: every function called
+// by a function a root runs. fnRoots[f] is the set of roots running f;
+// fnRep[f] those that may run f more than once (a call in a loop, or a
+// root running more than once).
+func (a *analysis) propagate(edges [][]edge, seeds []int) {
+	work := append([]int(nil), seeds...)
+	queued := make([]bool, len(a.p.funcs))
+	for _, f := range work {
+		queued[f] = true
+	}
+	for len(work) > 0 {
+		f := work[len(work)-1]
+		work = work[:len(work)-1]
+		queued[f] = false
+		for _, e := range edges[f] {
+			changed := a.fnRoots[e.callee].unionWith(a.fnRoots[f])
+			if e.inLoop {
+				changed = a.fnRep[e.callee].unionWith(a.fnRoots[f]) || changed
+			} else {
+				changed = a.fnRep[e.callee].unionWith(a.fnRep[f]) || changed
+			}
+			if changed && !queued[e.callee] {
+				queued[e.callee] = true
+				work = append(work, e.callee)
 			}
 		}
 	}
@@ -71,39 +88,57 @@ func (a *analysis) reachFrom(r *root) {
 
 // computeReach computes what each root runs, adds the root of unknown
 // callers for the functions no root runs, and then works out each spawned
-// root's parents and whether it can run more than once at a time.
+// root's parents and processes.
 func (a *analysis) computeReach() {
-	for _, r := range a.roots {
-		a.reachFrom(r)
+	n := len(a.p.funcs)
+	nroots := len(a.roots) + 1 // room for the unknown root
+	a.fnRoots = make([]bitset, n)
+	a.fnRep = make([]bitset, n)
+	for i := range n {
+		a.fnRoots[i], a.fnRep[i] = newBitset(nroots), newBitset(nroots)
 	}
-	reached := newBitset(len(a.p.funcs))
-	for _, r := range a.roots {
-		for i := range reached {
-			reached[i] |= r.reach[i]
+	var seeds []int
+	seed := func(r int, root *root) {
+		for _, e := range root.entries {
+			if i, ok := a.index[e]; ok {
+				a.fnRoots[i].add(r)
+				if root.multi {
+					a.fnRep[i].add(r)
+				}
+				seeds = append(seeds, i)
+			}
 		}
 	}
+	for r, root := range a.roots {
+		seed(r, root)
+	}
+	edges := a.callEdges()
+	a.propagate(edges, seeds)
+
 	// Code nothing here calls is called by importers, in programs of
 	// their own: the unknown root has a process of its own.
 	unknown := &root{kind: rootUnknown, desc: "callers outside the analysed code", spawn: -1, procs: []int{a.nprocs}}
 	for i, fn := range a.p.funcs {
-		if !reached.has(i) && fn.Parent() == nil && fn.Synthetic == "" {
+		if a.fnRoots[i].empty() && fn.Parent() == nil && fn.Synthetic == "" {
 			unknown.entries = append(unknown.entries, fn)
 		}
 	}
 	if len(unknown.entries) > 0 {
-		a.reachFrom(unknown)
 		a.roots = append(a.roots, unknown)
+		seeds = seeds[:0]
+		seed(len(a.roots)-1, unknown)
+		a.propagate(edges, seeds)
 	}
 	for r, root := range a.roots {
 		if root.spawn < 0 {
 			continue
 		}
 		fi := a.index[a.spawns[root.spawn].fn]
-		for p, parent := range a.roots {
-			if p != r && parent.reach.has(fi) {
+		a.fnRoots[fi].each(func(p int) {
+			if p != r {
 				root.parents = append(root.parents, p)
 			}
-		}
+		})
 	}
 	// A spawned root runs in the processes of its parents.
 	for changed := true; changed; {
@@ -132,6 +167,12 @@ func (a *analysis) computeReach() {
 			}
 		}
 	}
+}
+
+// runs reports whether root r runs function fn.
+func (a *analysis) runs(r int, fn *ssa.Function) bool {
+	i, ok := a.index[fn]
+	return ok && a.fnRoots[i].has(r)
 }
 
 // shareProcess reports whether roots x and y can run in one process.
@@ -183,7 +224,7 @@ func (a *analysis) propagateMulti(withAssumed bool) {
 				if !withAssumed && (parent.kind == rootLibrary || parent.kind == rootUnknown) {
 					continue
 				}
-				if parent.multi || (a.escapes(root.spawn) && (parent.rep.has(fi) || a.calledTwice(sp.fn))) {
+				if parent.multi || (a.escapes(root.spawn) && (a.fnRep[fi].has(p) || a.calledTwice(sp.fn))) {
 					multi = true
 				}
 			}

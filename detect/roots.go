@@ -185,10 +185,6 @@ type root struct {
 	// package or of a package's tests. anyProc: any of them.
 	procs   []int
 	anyProc bool
-	// reach and rep are indexed by function number: the functions the
-	// root runs, and those it can run more than once.
-	reach bitset
-	rep   bitset
 }
 
 // spawn is one place in the code that starts a goroutine root.

@@ -19,6 +19,38 @@ func (b bitset) has(i int) bool { return i/64 < len(b) && b[i/64]&(1<<(uint(i)%6
 
 func (b bitset) add(i int) { b[i/64] |= 1 << (uint(i) % 64) }
 
+// unionWith adds the elements of c to b, reporting whether b grew.
+func (b bitset) unionWith(c bitset) bool {
+	changed := false
+	for i, w := range c {
+		if b[i]|w != b[i] {
+			b[i] |= w
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (b bitset) empty() bool {
+	for _, w := range b {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// each calls f for every element of b, in increasing order.
+func (b bitset) each(f func(int)) {
+	for i, w := range b {
+		for w != 0 {
+			j := bits.TrailingZeros64(w)
+			f(i*64 + j)
+			w &^= 1 << uint(j)
+		}
+	}
+}
+
 func (b bitset) count() int {
 	n := 0
 	for _, w := range b {
