@@ -434,14 +434,14 @@ func (a *analysis) concurrent(x, y context, obj objInfo) (ok, assumed bool) {
 	if !a.shareProcess(x.root, y.root) {
 		return false, false // a main program and a test binary, say
 	}
+	if a.owns(x.root, obj) && a.owns(y.root, obj) {
+		return false, false // each has its own activation of the local
+	}
 	if c := a.childToward(x.root, y.root); c >= 0 {
 		return a.startedDuring(x, c, obj)
 	}
 	if c := a.childToward(y.root, x.root); c >= 0 {
 		return a.startedDuring(y, c, obj)
-	}
-	if a.owns(x.root, obj) && a.owns(y.root, obj) {
-		return false, false // each has its own activation of the local
 	}
 	rx, ry := a.roots[x.root], a.roots[y.root]
 	if (rx.kind == rootParallelTest && ry.kind == rootTests) || (ry.kind == rootParallelTest && rx.kind == rootTests) {
