@@ -211,7 +211,7 @@ func (l *locator) staleFrame(lf *loadedFile, f Frame) string {
 	if dot < 0 {
 		return ""
 	}
-	got := strings.NewReplacer("(*", "", ")", "", "[...]", "").Replace(f.Func[slash+1+dot+1:])
+	got := strings.NewReplacer("(*", "", ")", "").Replace(stripTypeArgs(f.Func[slash+1+dot+1:]))
 	if rest, ok := strings.CutPrefix(got, want); ok && (rest == "" || rest[0] == '.' || rest[0] == '-') {
 		return ""
 	}
@@ -220,6 +220,26 @@ func (l *locator) staleFrame(lf *loadedFile, f Frame) string {
 	}
 	return fmt.Sprintf("%s:%d is in %s now, but the log says %s ran there: the code has changed since the log was made; run the tests again for a fresh log",
 		relPath(lf), f.Line, want, f.Func)
+}
+
+// stripTypeArgs removes the type arguments of generic functions and types
+// from a function name as stacks print it: "(*Cache[...]).Put" and
+// "(*Cache[go.shape.string,go.shape.[]uint8]).Put" both become
+// "(*Cache).Put".
+func stripTypeArgs(name string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range name {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // recvName returns the type name of a method receiver.
