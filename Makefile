@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 GO ?= go
 
-.PHONY: all build demo test vet fmt-check golden fuzz bench-tool
+.PHONY: all build demo demo-race test vet fmt-check golden fuzz bench-tool
 
 all: build
 
@@ -11,6 +11,10 @@ build:
 # Run safemapfix on the bundled example module and show what it does.
 demo:
 	./scripts/demo.sh
+
+# The race-report workflow: go test -race | safemapfix --race-log - --write --verify=race.
+demo-race:
+	./scripts/demo-race.sh
 
 # The whole suite, as CI runs it.
 test: fmt-check vet
