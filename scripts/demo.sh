@@ -21,7 +21,7 @@ echo "== safemapfix --list ./...   (exit status 1: findings)"
 
 echo
 echo "== safemapfix --dry-run ./... (the default; a unified diff)"
-"$bin" --dry-run ./... 2>/dev/null | grep -v '^$' | awk '/^--- \/dev\/null/{skip=1} /^--- a\//{skip=0} !skip' || true
+"$bin" --dry-run ./... 2>/dev/null | sed '/^diff \/dev\/null/,$d' || true
 echo "(plus the safe map package placed at internal/safemap/)"
 
 echo
