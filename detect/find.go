@@ -110,12 +110,17 @@ type analysis struct {
 	blockIn   map[*ssa.Function][]lockset
 	lockNames map[string]string
 
-	esc        map[*ssa.Function]idset
-	liveIn     map[*ssa.Function]idset
-	liveBlocks map[*ssa.Function][]idset
-	signals    []bool
+	// Happens-before, as sets of spawn indexes: the spawns each function
+	// leaves running (esc), those running on entry (liveIn, by function
+	// number), those joined by a Wait or by a receive.
+	esc                     map[*ssa.Function]bitset
+	liveIn                  []bitset
+	liveBlocks              map[*ssa.Function][]bitset
+	waitJoins, receiveJoins bitset
+	signals                 []bool
 
 	childMemo map[[2]int]int
+	pathTrees map[int]map[*ssa.Function]*ssa.Function
 	// fnRoots and fnRep are indexed by function number: the roots that
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
@@ -135,10 +140,10 @@ func newAnalysis(p *program) *analysis {
 		lockIn:     map[*ssa.Function]lockset{},
 		blockIn:    map[*ssa.Function][]lockset{},
 		lockNames:  map[string]string{},
-		esc:        map[*ssa.Function]idset{},
-		liveIn:     map[*ssa.Function]idset{},
-		liveBlocks: map[*ssa.Function][]idset{},
+		esc:        map[*ssa.Function]bitset{},
+		liveBlocks: map[*ssa.Function][]bitset{},
 		childMemo:  map[[2]int]int{},
+		pathTrees:  map[int]map[*ssa.Function]*ssa.Function{},
 	}
 	for i, fn := range p.funcs {
 		a.index[fn] = i
@@ -289,12 +294,11 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 // spawnedBefore reports whether the function of x may have started a
 // goroutine before reaching x.
 func (a *analysis) spawnedBefore(x *access) bool {
-	for _, s := range a.liveAt(x.fn, x.instr) {
-		if a.spawns[s].fn == x.fn {
-			return true
-		}
-	}
-	return false
+	found := false
+	a.liveAt(x.fn, x.instr).each(func(s int) {
+		found = found || a.spawns[s].fn == x.fn
+	})
+	return found
 }
 
 // underRLockOnly returns the key of a lock both accesses hold in read
@@ -511,38 +515,10 @@ func (a *analysis) evidence(c context) Access {
 
 // pathTo returns a short call path from an entry of root r to fn.
 func (a *analysis) pathTo(r int, fn *ssa.Function) []string {
-	root := a.roots[r]
-	prev := map[*ssa.Function]*ssa.Function{}
-	var queue []*ssa.Function
-	for _, e := range root.entries {
-		if _, seen := prev[e]; !seen {
-			prev[e] = nil
-			queue = append(queue, e)
-		}
-	}
-	for len(queue) > 0 {
-		f := queue[0]
-		queue = queue[1:]
-		if f == fn {
-			break
-		}
-		for _, b := range f.Blocks {
-			for _, instr := range b.Instrs {
-				site, ok := instr.(ssa.CallInstruction)
-				if !ok {
-					continue
-				}
-				if _, isGo := site.(*ssa.Go); isGo {
-					continue
-				}
-				for _, c := range a.p.calls[site] {
-					if _, seen := prev[c]; !seen {
-						prev[c] = f
-						queue = append(queue, c)
-					}
-				}
-			}
-		}
+	prev, ok := a.pathTrees[r]
+	if !ok {
+		prev = a.callTree(r)
+		a.pathTrees[r] = prev
 	}
 	if _, ok := prev[fn]; !ok {
 		return []string{funcName(fn)}
@@ -559,6 +535,41 @@ func (a *analysis) pathTo(r int, fn *ssa.Function) []string {
 		path = append(path[:2:2], append([]string{"..."}, path[len(path)-maxPath+3:]...)...)
 	}
 	return path
+}
+
+// callTree returns a breadth-first tree of shortest call paths from the
+// entries of root r to the functions it runs: each function's caller.
+func (a *analysis) callTree(r int) map[*ssa.Function]*ssa.Function {
+	prev := map[*ssa.Function]*ssa.Function{}
+	var queue []*ssa.Function
+	for _, e := range a.roots[r].entries {
+		if _, seen := prev[e]; !seen {
+			prev[e] = nil
+			queue = append(queue, e)
+		}
+	}
+	for len(queue) > 0 {
+		f := queue[0]
+		queue = queue[1:]
+		for _, b := range f.Blocks {
+			for _, instr := range b.Instrs {
+				site, ok := instr.(ssa.CallInstruction)
+				if !ok {
+					continue
+				}
+				if _, isGo := site.(*ssa.Go); isGo {
+					continue
+				}
+				for _, c := range a.p.calls[site] {
+					if _, seen := prev[c]; !seen && a.runs(r, c) {
+						prev[c] = f
+						queue = append(queue, c)
+					}
+				}
+			}
+		}
+	}
+	return prev
 }
 
 func dedupe(s []string) []string {

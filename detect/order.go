@@ -56,57 +56,56 @@ func joinOf(instr ssa.Instruction) joinOp {
 	return joinNone
 }
 
-// transfer applies instr to the live spawns.
-func (a *analysis) transfer(instr ssa.Instruction, s idset) idset {
+// transfer applies instr to the live spawns s, in place.
+func (a *analysis) transfer(instr ssa.Instruction, s bitset) {
 	if sp, ok := a.spawnAt[instr]; ok {
 		switch a.spawns[sp].kind {
 		case spawnParallel, spawnSubtest:
 			// Joined before the call returns, or run after the
 			// spawning test body has finished.
 		default:
-			s = s.with(sp)
+			s.add(sp)
 		}
 	}
 	switch joinOf(instr) {
 	case joinWait:
-		s = s.without(func(i int) bool {
-			k := a.spawns[i].kind
-			return k == spawnGo || k == spawnWaitGroup || k == spawnErrgroup
-		})
+		s.andNot(a.waitJoins)
 	case joinReceive:
-		s = s.without(func(i int) bool {
-			sp := a.spawns[i]
-			return sp.kind == spawnGo && a.signals[sp.root]
-		})
+		s.andNot(a.receiveJoins)
 	}
 	if site, ok := instr.(*ssa.Call); ok {
 		for _, callee := range a.p.calls[site] {
-			s = s.union(a.esc[callee])
+			if e := a.esc[callee]; e != nil {
+				s.unionWith(e)
+			}
 		}
 	}
-	return s
 }
 
 // blockLive runs the live-spawn data flow over fn from an empty set,
 // returning the spawns live at the start of each block.
-func (a *analysis) blockLive(fn *ssa.Function) []idset {
+func (a *analysis) blockLive(fn *ssa.Function) []bitset {
 	n := len(fn.Blocks)
-	in := make([]idset, n)
-	out := make([]idset, n)
-	done := make([]bool, n)
+	words := (len(a.spawns) + 63) / 64
+	in := make([]bitset, n)
+	out := make([]bitset, n)
+	for i := range n {
+		in[i], out[i] = make(bitset, words), make(bitset, words)
+	}
+	s := make(bitset, words)
 	for changed := true; changed; {
 		changed = false
 		for _, b := range fn.Blocks {
-			var s idset
+			clear(s)
 			for _, p := range b.Preds {
-				s = s.union(out[p.Index])
+				s.unionWith(out[p.Index])
 			}
-			in[b.Index] = s
+			copy(in[b.Index], s)
 			for _, instr := range b.Instrs {
-				s = a.transfer(instr, s)
+				a.transfer(instr, s)
 			}
-			if !done[b.Index] || len(s) != len(out[b.Index]) {
-				out[b.Index], done[b.Index], changed = s, true, true
+			if out[b.Index].unionWith(s) {
+				changed = true
 			}
 		}
 	}
@@ -116,28 +115,42 @@ func (a *analysis) blockLive(fn *ssa.Function) []idset {
 // computeOrder computes the escaping spawns of every function, then the
 // spawns live on entry to every function.
 func (a *analysis) computeOrder() {
+	words := (len(a.spawns) + 63) / 64
+	a.waitJoins, a.receiveJoins = make(bitset, words), make(bitset, words)
+	for i, sp := range a.spawns {
+		switch sp.kind {
+		case spawnGo, spawnWaitGroup, spawnErrgroup:
+			a.waitJoins.add(i)
+		}
+		if sp.kind == spawnGo && a.signals[sp.root] {
+			a.receiveJoins.add(i)
+		}
+	}
+
+	// Escaping spawns, bottom-up through a worklist of callers.
 	work := append([]*ssa.Function(nil), a.p.funcs...)
 	queued := map[*ssa.Function]bool{}
 	for _, fn := range work {
 		queued[fn] = true
 	}
+	s := make(bitset, words)
 	for len(work) > 0 {
 		fn := work[0]
 		work = work[1:]
 		queued[fn] = false
 		in := a.blockLive(fn)
-		var esc idset
+		esc := make(bitset, words)
 		for _, b := range fn.Blocks {
 			if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok {
 				continue
 			}
-			s := in[b.Index]
+			copy(s, in[b.Index])
 			for _, instr := range b.Instrs {
-				s = a.transfer(instr, s)
+				a.transfer(instr, s)
 			}
-			esc = esc.union(s)
+			esc.unionWith(s)
 		}
-		if len(esc) == len(a.esc[fn]) {
+		if esc.empty() || (a.esc[fn] != nil && !a.esc[fn].unionWith(esc)) {
 			continue
 		}
 		a.esc[fn] = esc
@@ -149,53 +162,87 @@ func (a *analysis) computeOrder() {
 		}
 	}
 
-	// liveIn: propagate the state at each call site to the callee.
-	work = append(work[:0], a.p.funcs...)
-	for _, fn := range work {
-		queued[fn] = true
+	// liveIn: the spawns live at a call site, in the caller's own flow
+	// or on entry to the caller, are live on entry to the callee.
+	type liveEdge struct {
+		callee int
+		at     bitset // nil when nothing is live at the site
 	}
-	for len(work) > 0 {
-		fn := work[0]
-		work = work[1:]
-		queued[fn] = false
-		in := a.blockLive(fn)
+	edges := make([][]liveEdge, len(a.p.funcs))
+	a.liveIn = make([]bitset, len(a.p.funcs))
+	var seeds []int
+	for i, fn := range a.p.funcs {
+		a.liveIn[i] = make(bitset, words)
+		var in []bitset
 		for _, b := range fn.Blocks {
-			s := in[b.Index]
-			for _, instr := range b.Instrs {
-				if site, ok := instr.(*ssa.Call); ok {
-					for _, callee := range a.p.calls[site] {
-						next := a.liveIn[callee].union(s).union(a.liveIn[fn])
-						if len(next) != len(a.liveIn[callee]) {
-							a.liveIn[callee] = next
-							if !queued[callee] {
-								queued[callee] = true
-								work = append(work, callee)
-							}
+			for j, instr := range b.Instrs {
+				site, ok := instr.(*ssa.Call)
+				if !ok || len(a.p.calls[site]) == 0 {
+					continue
+				}
+				if in == nil {
+					in = a.blockLive(fn)
+				}
+				copy(s, in[b.Index])
+				for _, x := range b.Instrs[:j] {
+					a.transfer(x, s)
+				}
+				var at bitset
+				if !s.empty() {
+					at = append(bitset(nil), s...)
+				}
+				for _, c := range a.p.calls[site] {
+					if ci, ok := a.index[c]; ok {
+						edges[i] = append(edges[i], liveEdge{ci, at})
+						if at != nil {
+							seeds = append(seeds, i)
 						}
 					}
 				}
-				s = a.transfer(instr, s)
+			}
+		}
+	}
+	queuedIdx := make([]bool, len(a.p.funcs))
+	workIdx := seeds
+	for _, f := range workIdx {
+		queuedIdx[f] = true
+	}
+	for len(workIdx) > 0 {
+		f := workIdx[len(workIdx)-1]
+		workIdx = workIdx[:len(workIdx)-1]
+		queuedIdx[f] = false
+		for _, e := range edges[f] {
+			changed := a.liveIn[e.callee].unionWith(a.liveIn[f])
+			if e.at != nil {
+				changed = a.liveIn[e.callee].unionWith(e.at) || changed
+			}
+			if changed && !queuedIdx[e.callee] {
+				queuedIdx[e.callee] = true
+				workIdx = append(workIdx, e.callee)
 			}
 		}
 	}
 }
 
 // liveAt returns the spawns that may be running at instr.
-func (a *analysis) liveAt(fn *ssa.Function, instr ssa.Instruction) idset {
+func (a *analysis) liveAt(fn *ssa.Function, instr ssa.Instruction) bitset {
 	in, ok := a.liveBlocks[fn]
 	if !ok {
 		in = a.blockLive(fn)
 		a.liveBlocks[fn] = in
 	}
 	b := instr.Block()
-	s := in[b.Index]
+	s := append(bitset(nil), in[b.Index]...)
 	for _, x := range b.Instrs {
 		if x == instr {
 			break
 		}
-		s = a.transfer(x, s)
+		a.transfer(x, s)
 	}
-	return s.union(a.liveIn[fn])
+	if i, ok := a.index[fn]; ok {
+		s.unionWith(a.liveIn[i])
+	}
+	return s
 }
 
 // escapes reports whether spawn s may still run when its function returns.

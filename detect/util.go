@@ -31,6 +31,13 @@ func (b bitset) unionWith(c bitset) bool {
 	return changed
 }
 
+// andNot removes the elements of c from b.
+func (b bitset) andNot(c bitset) {
+	for i, w := range c {
+		b[i] &^= w
+	}
+}
+
 func (b bitset) empty() bool {
 	for _, w := range b {
 		if w != 0 {
