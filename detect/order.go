@@ -127,11 +127,15 @@ func (a *analysis) computeOrder() {
 		}
 	}
 
-	// Escaping spawns, bottom-up through a worklist of callers.
-	work := append([]*ssa.Function(nil), a.p.funcs...)
+	// Escaping spawns, bottom-up through a worklist of callers, starting
+	// from the functions that spawn.
+	var work []*ssa.Function
 	queued := map[*ssa.Function]bool{}
-	for _, fn := range work {
-		queued[fn] = true
+	for _, sp := range a.spawns {
+		if !queued[sp.fn] {
+			queued[sp.fn] = true
+			work = append(work, sp.fn)
+		}
 	}
 	s := make(bitset, words)
 	for len(work) > 0 {
@@ -174,10 +178,19 @@ func (a *analysis) computeOrder() {
 	for i, fn := range a.p.funcs {
 		a.liveIn[i] = make(bitset, words)
 		var in []bitset
+		quiet := !a.mayStart(fn) // nothing is ever live in fn's own flow
 		for _, b := range fn.Blocks {
 			for j, instr := range b.Instrs {
 				site, ok := instr.(*ssa.Call)
 				if !ok || len(a.p.calls[site]) == 0 {
+					continue
+				}
+				if quiet {
+					for _, c := range a.p.calls[site] {
+						if ci, ok := a.index[c]; ok {
+							edges[i] = append(edges[i], liveEdge{ci, nil})
+						}
+					}
 					continue
 				}
 				if in == nil {
@@ -222,6 +235,26 @@ func (a *analysis) computeOrder() {
 			}
 		}
 	}
+}
+
+// mayStart reports whether fn starts a goroutine, or calls a function
+// that leaves one running.
+func (a *analysis) mayStart(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if _, ok := a.spawnAt[instr]; ok {
+				return true
+			}
+			if site, ok := instr.(*ssa.Call); ok {
+				for _, c := range a.p.calls[site] {
+					if a.esc[c] != nil {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // liveAt returns the spawns that may be running at instr.

@@ -95,9 +95,7 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 			createDeps(u.Types.Imports())
 		}
 	}
-	for _, sp := range ssaPkgs {
-		sp.Build()
-	}
+	p.prog.Build() // in parallel
 	p.indexDecls()
 
 	all := ssautil.AllFunctions(p.prog)
