@@ -199,7 +199,7 @@ func (a *analysis) lockDesc(h held) string {
 }
 
 // step applies one instruction to the held locks.
-func (a *analysis) step(instr ssa.Instruction, s lockset, released *[]string) lockset {
+func (a *analysis) step(instr ssa.Instruction, s lockset, released map[string][]*ssa.BasicBlock) lockset {
 	call, ok := instr.(*ssa.Call)
 	if !ok {
 		return s
@@ -222,7 +222,7 @@ func (a *analysis) step(instr ssa.Instruction, s lockset, released *[]string) lo
 			found = found || h.key == key
 		}
 		if !found && released != nil {
-			*released = append(*released, key)
+			released[key] = append(released[key], instr.Block())
 		}
 		return s.without(key)
 	}
@@ -240,7 +240,7 @@ func (a *analysis) step(instr ssa.Instruction, s lockset, released *[]string) lo
 
 // blockLocks runs the held-locks data flow over fn from entry, returning
 // the locks held at the start of each block (nil entries: unreachable).
-func (a *analysis) blockLocks(fn *ssa.Function, entry lockset, released *[]string) (in []lockset, reached []bool) {
+func (a *analysis) blockLocks(fn *ssa.Function, entry lockset, released map[string][]*ssa.BasicBlock) (in []lockset, reached []bool) {
 	n := len(fn.Blocks)
 	in = make([]lockset, n)
 	out := make([]lockset, n)
@@ -303,8 +303,9 @@ func (a *analysis) computeLocks() {
 		fn := work[0]
 		work = work[1:]
 		queued[fn] = false
-		var released []string
-		in, reached := a.blockLocks(fn, nil, &released)
+		unlocks := map[string][]*ssa.BasicBlock{}
+		in, reached := a.blockLocks(fn, nil, unlocks)
+		var returns []*ssa.BasicBlock
 		var acq lockset
 		first := true
 		for _, b := range fn.Blocks {
@@ -314,6 +315,7 @@ func (a *analysis) computeLocks() {
 			if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok {
 				continue
 			}
+			returns = append(returns, b)
 			s := in[b.Index]
 			for _, instr := range b.Instrs {
 				s = a.step(instr, s, nil)
@@ -339,6 +341,23 @@ func (a *analysis) computeLocks() {
 						acq = acq.without(k)
 					}
 				}
+			}
+		}
+		// A lock is released for the caller only if every return
+		// follows an unlock of it: an unlock on an early-exit path alone
+		// (inside a range-over-func body, say) does not count.
+		var released []string
+		for key, blocks := range unlocks {
+			all := len(returns) > 0
+			for _, r := range returns {
+				dominated := false
+				for _, u := range blocks {
+					dominated = dominated || u.Dominates(r)
+				}
+				all = all && dominated
+			}
+			if all {
+				released = append(released, key)
 			}
 		}
 		sort.Strings(released)
