@@ -1,0 +1,117 @@
+package difftest
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// reproducer is a minimal program on which the rewrite is known to change
+// behaviour or to fail. The generator avoids these constructs unless
+// -difftest.known is set.
+type reproducer struct {
+	name string
+	bug  string // what goes wrong
+	kind string // the failure expected while the bug stands
+	key  string // key and value types of the map
+	val  string
+	init string   // initial value of the map, a local m
+	code []string // units using m
+}
+
+var reproducers = []reproducer{
+	{
+		name: "maps import left unused",
+		bug:  "maps.Keys(m) becomes m.Keys(), and the import of maps stays although nothing uses it: the rewrite does not type-check",
+		kind: RewriteError,
+		key:  "string", val: "int", init: `map[string]int{"a": 1}`,
+		code: []string{`fmt.Println(slices.Sorted(maps.Keys(m)))`},
+	},
+	{
+		name: "tuple of untyped constants",
+		bug:  "m[1], m[2] = 3, 4 becomes tmp, tmp1 := 3, 4 and stores: the temporaries get the default type int, not float64: the rewrite does not type-check",
+		kind: RewriteError,
+		key:  "int", val: "float64", init: "map[int]float64{}",
+		code: []string{`m[1], m[2] = 3, 4`},
+	},
+	{
+		name: "Add with an interface key",
+		bug:  "m[Pt{1, \"a\"}]++ on a map[any]int becomes safemap.Add(m, Pt{1, \"a\"}, 1), whose K is inferred both as any and as Pt: the rewrite does not type-check",
+		kind: RewriteError,
+		key:  "any", val: "int", init: "map[any]int{}",
+		code: []string{`m[Pt{1, "a"}]++`},
+	},
+	{
+		name: "tuple assigning the index variable",
+		bug:  "i, m[i] = 2, 5 stores under the new i: Go evaluates the index i before assigning, the rewrite stores after the assignment to i",
+		kind: OutputDiffers,
+		key:  "int", val: "int", init: "map[int]int{}",
+		code: []string{"var i int = 1\ni, m[i] = int(2), int(5)\nfmt.Println(i, m[1], m[2])"},
+	},
+	{
+		name: "op-assign key evaluated after operand",
+		bug:  "m[f()] += g() becomes tmp := g(); safemap.Add(m, f(), tmp): g runs before f, Go runs f first",
+		kind: OutputDiffers,
+		key:  "string", val: "int", init: "map[string]int{}",
+		code: []string{`m[tr("k", "a")] += tr("x", 2)`},
+	},
+	{
+		name: "string += appends on the wrong side",
+		bug:  `m[k] += "y" becomes safemap.Add(m, k, "y"), which computes "y" + old instead of old + "y"`,
+		kind: OutputDiffers,
+		key:  "string", val: "string", init: `map[string]string{"a": "x"}`,
+		code: []string{`m["a"] += "y"` + "\nfmt.Println(m[\"a\"])"},
+	},
+	{
+		name: "overwriting a signed zero key",
+		bug:  "a built-in map replaces the stored key on assignment (m[-0] then m[0] leaves key 0); the safe map keeps the first key, -0",
+		kind: OutputDiffers,
+		key:  "float64", val: "int", init: "map[float64]int{}",
+		code: []string{"m[negZero()] = 1\nm[0] = 2\nfor k := range m {\n\tfmt.Println(k)\n}"},
+	},
+}
+
+// program returns the reproducer as a one-case program.
+func (r reproducer) program() *Program {
+	mt := "map[" + r.key + "]" + r.val
+	s := &Slot{
+		Home:  "local",
+		Only:  Module + ".case0.m",
+		M:     "m",
+		Setup: []string{"m := " + r.init},
+		Dump:  `fmt.Println("len", len(m))`,
+	}
+	if r.init == "" {
+		s.Setup = []string{"var m " + mt}
+	}
+	c := &Case{Name: "case0", Slots: []*Slot{s}}
+	for _, code := range r.code {
+		c.Units = append(c.Units, Unit{Slot: 0, Code: code})
+	}
+	return &Program{Cases: []*Case{c}}
+}
+
+// TestReproducers checks the known rewrite bugs, each on its smallest
+// program. They are skipped unless -difftest.known is set; with it, a
+// reproducer that no longer fails as described reports so, since its bug
+// is fixed and the generator may stop avoiding the construct.
+func TestReproducers(t *testing.T) {
+	for _, r := range reproducers {
+		t.Run(r.name, func(t *testing.T) {
+			if !*knownFlag {
+				t.Skip("rewrite bug: " + r.bug + " (run with -difftest.known)")
+			}
+			setEnv(t)
+			ch := &Checker{Dir: t.TempDir(), Timeout: time.Minute}
+			p := r.program()
+			o, err := ch.Check(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Kind != r.kind {
+				t.Fatalf("expected %q from the bug (%s), got %q:\n%s", r.kind, r.bug, o.Kind, Report(p, o))
+			}
+			t.Logf("still failing as known:\n%s", Report(p, o))
+		})
+	}
+}
