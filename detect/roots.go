@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"go/token"
 	"go/types"
 	"strings"
 
@@ -247,6 +248,7 @@ func (a *analysis) findRoots() {
 		add(tests[b])
 	}
 	a.nprocs = len(procs)
+	a.findSpawnWrappers(add)
 	a.findLibraryRoots(add)
 }
 
@@ -297,6 +299,133 @@ func (a *analysis) findSpawn(fn *ssa.Function, instr ssa.Instruction, add func(*
 	r := add(&root{kind: rootSpawn, desc: desc, entries: targets, spawn: s})
 	a.spawns[s].root = r
 	a.spawnAt[instr] = s
+}
+
+// findSpawnWrappers turns helpers that start their function argument in a
+// goroutine (func (s *Server) startGoRoutine(f func()) { go func() {
+// defer s.wg.Done(); f() }() }) into spawns at each of their call sites,
+// so that each goroutine started through the helper is a root of its own
+// instead of all of them being one root that runs everything.
+func (a *analysis) findSpawnWrappers(add func(*root) int) {
+	n := len(a.spawns)
+	for si := 0; si < n; si++ {
+		sp := a.spawns[si]
+		g, ok := sp.site.(*ssa.Go)
+		if !ok {
+			continue
+		}
+		param, calls := a.startsParam(sp.fn, g)
+		if param < 0 {
+			continue
+		}
+		for _, c := range calls {
+			for _, callee := range a.p.calls[c] {
+				a.p.callers[callee] = without(a.p.callers[callee], c)
+			}
+			delete(a.p.calls, c)
+		}
+		for _, site := range a.p.callers[sp.fn] {
+			if _, isGo := site.(*ssa.Go); isGo {
+				continue
+			}
+			if _, taken := a.spawnAt[site]; taken {
+				continue
+			}
+			args := site.Common().Args
+			if site.Common().IsInvoke() || param >= len(args) {
+				continue
+			}
+			targets := a.p.funcValues(args[param])
+			if len(targets) == 0 {
+				continue
+			}
+			var names []string
+			for _, t := range targets {
+				names = append(names, funcName(t))
+			}
+			a.spawns = append(a.spawns, &spawn{site: site, fn: site.Parent(), kind: spawnGo})
+			s := len(a.spawns) - 1
+			pos := site.Pos()
+			if !pos.IsValid() {
+				pos = site.Parent().Pos()
+			}
+			desc := fmt.Sprintf("%s at %s running %s", funcName(sp.fn), shortPos(a.p.fset.Position(pos)), strings.Join(names, ", "))
+			r := add(&root{kind: rootSpawn, desc: desc, entries: targets, spawn: s})
+			a.spawns[s].root = r
+			a.spawnAt[site] = s
+		}
+	}
+}
+
+// startsParam reports whether the go statement g in fn runs one of fn's
+// function parameters: go f(), or go func() { ...; f() }(). It returns
+// the parameter's index and the calls of it inside the goroutine, or -1.
+func (a *analysis) startsParam(fn *ssa.Function, g *ssa.Go) (int, []ssa.CallInstruction) {
+	paramIndex := func(v ssa.Value) int {
+		if alloc, ok := v.(*ssa.Alloc); ok {
+			// A captured parameter lives in memory: find what is stored.
+			if refs := alloc.Referrers(); refs != nil {
+				for _, r := range *refs {
+					if st, ok := r.(*ssa.Store); ok && st.Addr == alloc {
+						v = st.Val
+					}
+				}
+			}
+		}
+		for i, p := range fn.Params {
+			if p == v {
+				if _, isFunc := p.Type().Underlying().(*types.Signature); isFunc {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	if i := paramIndex(g.Call.Value); i >= 0 {
+		return i, []ssa.CallInstruction{g}
+	}
+	mc, ok := g.Call.Value.(*ssa.MakeClosure)
+	if !ok {
+		return -1, nil
+	}
+	body := mc.Fn.(*ssa.Function)
+	for j, b := range mc.Bindings {
+		i := paramIndex(b)
+		if i < 0 || j >= len(body.FreeVars) {
+			continue
+		}
+		fv := body.FreeVars[j]
+		var calls []ssa.CallInstruction
+		for _, blk := range body.Blocks {
+			for _, instr := range blk.Instrs {
+				c, ok := instr.(ssa.CallInstruction)
+				if !ok || c.Common().IsInvoke() {
+					continue
+				}
+				v := c.Common().Value
+				if load, ok := v.(*ssa.UnOp); ok && load.Op == token.MUL {
+					v = load.X
+				}
+				if v == fv {
+					calls = append(calls, c)
+				}
+			}
+		}
+		if len(calls) > 0 {
+			return i, calls
+		}
+	}
+	return -1, nil
+}
+
+func without(sites []ssa.CallInstruction, x ssa.CallInstruction) []ssa.CallInstruction {
+	out := sites[:0:0]
+	for _, s := range sites {
+		if s != x {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // method returns the unit method named name of type t (or *t).
