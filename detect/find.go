@@ -116,11 +116,12 @@ type analysis struct {
 	esc                     map[*ssa.Function]bitset
 	liveIn                  []bitset
 	liveBlocks              map[*ssa.Function][]bitset
+	eventMemo               map[*ssa.Function][][]ssa.Instruction
+	mayEscape               map[*ssa.Function]bool
 	waitJoins, receiveJoins bitset
 	signals                 []bool
 
 	childMemo map[[2]int]int
-	pathTrees map[int]map[*ssa.Function]*ssa.Function
 	// fnRoots and fnRep are indexed by function number: the roots that
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
@@ -142,8 +143,9 @@ func newAnalysis(p *program) *analysis {
 		lockNames:  map[string]string{},
 		esc:        map[*ssa.Function]bitset{},
 		liveBlocks: map[*ssa.Function][]bitset{},
+		eventMemo:  map[*ssa.Function][][]ssa.Instruction{},
+		mayEscape:  map[*ssa.Function]bool{},
 		childMemo:  map[[2]int]int{},
-		pathTrees:  map[int]map[*ssa.Function]*ssa.Function{},
 	}
 	for i, fn := range p.funcs {
 		a.index[fn] = i
@@ -513,33 +515,9 @@ func (a *analysis) evidence(c context) Access {
 	return acc
 }
 
-// pathTo returns a short call path from an entry of root r to fn.
+// pathTo returns a short call path from an entry of root r to fn,
+// searching breadth-first through the functions r runs.
 func (a *analysis) pathTo(r int, fn *ssa.Function) []string {
-	prev, ok := a.pathTrees[r]
-	if !ok {
-		prev = a.callTree(r)
-		a.pathTrees[r] = prev
-	}
-	if _, ok := prev[fn]; !ok {
-		return []string{funcName(fn)}
-	}
-	var path []string
-	for f := fn; f != nil; f = prev[f] {
-		path = append(path, funcName(f))
-	}
-	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
-		path[i], path[j] = path[j], path[i]
-	}
-	const maxPath = 6
-	if len(path) > maxPath {
-		path = append(path[:2:2], append([]string{"..."}, path[len(path)-maxPath+3:]...)...)
-	}
-	return path
-}
-
-// callTree returns a breadth-first tree of shortest call paths from the
-// entries of root r to the functions it runs: each function's caller.
-func (a *analysis) callTree(r int) map[*ssa.Function]*ssa.Function {
 	prev := map[*ssa.Function]*ssa.Function{}
 	var queue []*ssa.Function
 	for _, e := range a.roots[r].entries {
@@ -551,6 +529,9 @@ func (a *analysis) callTree(r int) map[*ssa.Function]*ssa.Function {
 	for len(queue) > 0 {
 		f := queue[0]
 		queue = queue[1:]
+		if f == fn {
+			break
+		}
 		for _, b := range f.Blocks {
 			for _, instr := range b.Instrs {
 				site, ok := instr.(ssa.CallInstruction)
@@ -569,7 +550,21 @@ func (a *analysis) callTree(r int) map[*ssa.Function]*ssa.Function {
 			}
 		}
 	}
-	return prev
+	if _, ok := prev[fn]; !ok {
+		return []string{funcName(fn)}
+	}
+	var path []string
+	for f := fn; f != nil; f = prev[f] {
+		path = append(path, funcName(f))
+	}
+	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
+		path[i], path[j] = path[j], path[i]
+	}
+	const maxPath = 6
+	if len(path) > maxPath {
+		path = append(path[:2:2], append([]string{"..."}, path[len(path)-maxPath+3:]...)...)
+	}
+	return path
 }
 
 func dedupe(s []string) []string {

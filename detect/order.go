@@ -82,6 +82,32 @@ func (a *analysis) transfer(instr ssa.Instruction, s bitset) {
 	}
 }
 
+// events returns, for each block of fn, the instructions that can change
+// the live spawns: spawn sites, joins and calls of functions that leave
+// goroutines running. Other instructions leave the set as it is.
+func (a *analysis) events(fn *ssa.Function) [][]ssa.Instruction {
+	if ev, ok := a.eventMemo[fn]; ok {
+		return ev
+	}
+	ev := make([][]ssa.Instruction, len(fn.Blocks))
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			_, spawns := a.spawnAt[instr]
+			event := spawns || joinOf(instr) != joinNone
+			if site, ok := instr.(*ssa.Call); ok && !event {
+				for _, c := range a.p.calls[site] {
+					event = event || a.mayEscape[c]
+				}
+			}
+			if event {
+				ev[b.Index] = append(ev[b.Index], instr)
+			}
+		}
+	}
+	a.eventMemo[fn] = ev
+	return ev
+}
+
 // blockLive runs the live-spawn data flow over fn from an empty set,
 // returning the spawns live at the start of each block.
 func (a *analysis) blockLive(fn *ssa.Function) []bitset {
@@ -92,6 +118,7 @@ func (a *analysis) blockLive(fn *ssa.Function) []bitset {
 	for i := range n {
 		in[i], out[i] = make(bitset, words), make(bitset, words)
 	}
+	ev := a.events(fn)
 	s := make(bitset, words)
 	for changed := true; changed; {
 		changed = false
@@ -101,7 +128,7 @@ func (a *analysis) blockLive(fn *ssa.Function) []bitset {
 				s.unionWith(out[p.Index])
 			}
 			copy(in[b.Index], s)
-			for _, instr := range b.Instrs {
+			for _, instr := range ev[b.Index] {
 				a.transfer(instr, s)
 			}
 			if out[b.Index].unionWith(s) {
@@ -149,7 +176,7 @@ func (a *analysis) computeOrder() {
 				continue
 			}
 			copy(s, in[b.Index])
-			for _, instr := range b.Instrs {
+			for _, instr := range a.events(fn)[b.Index] {
 				a.transfer(instr, s)
 			}
 			esc.unionWith(s)
@@ -158,6 +185,13 @@ func (a *analysis) computeOrder() {
 			continue
 		}
 		a.esc[fn] = esc
+		if !a.mayEscape[fn] {
+			// Calls of fn become events of its callers.
+			a.mayEscape[fn] = true
+			for _, site := range a.p.callers[fn] {
+				delete(a.eventMemo, site.Parent())
+			}
+		}
 		for _, site := range a.p.callers[fn] {
 			if c := site.Parent(); !queued[c] {
 				queued[c] = true
@@ -198,7 +232,9 @@ func (a *analysis) computeOrder() {
 				}
 				copy(s, in[b.Index])
 				for _, x := range b.Instrs[:j] {
-					a.transfer(x, s)
+					if a.isEvent(x) {
+						a.transfer(x, s)
+					}
 				}
 				var at bitset
 				if !s.empty() {
@@ -237,20 +273,23 @@ func (a *analysis) computeOrder() {
 	}
 }
 
+// isEvent reports whether instr can change the live spawns.
+func (a *analysis) isEvent(instr ssa.Instruction) bool {
+	for _, x := range a.events(instr.Parent())[instr.Block().Index] {
+		if x == instr {
+			return true
+		}
+	}
+	return false
+}
+
 // mayStart reports whether fn starts a goroutine, or calls a function
 // that leaves one running.
 func (a *analysis) mayStart(fn *ssa.Function) bool {
-	for _, b := range fn.Blocks {
-		for _, instr := range b.Instrs {
-			if _, ok := a.spawnAt[instr]; ok {
+	for _, ev := range a.events(fn) {
+		for _, instr := range ev {
+			if joinOf(instr) == joinNone {
 				return true
-			}
-			if site, ok := instr.(*ssa.Call); ok {
-				for _, c := range a.p.calls[site] {
-					if a.esc[c] != nil {
-						return true
-					}
-				}
 			}
 		}
 	}
@@ -270,7 +309,9 @@ func (a *analysis) liveAt(fn *ssa.Function, instr ssa.Instruction) bitset {
 		if x == instr {
 			break
 		}
-		a.transfer(x, s)
+		if a.isEvent(x) {
+			a.transfer(x, s)
+		}
 	}
 	if i, ok := a.index[fn]; ok {
 		s.unionWith(a.liveIn[i])
