@@ -125,7 +125,8 @@ type analysis struct {
 	// fnRoots and fnRep are indexed by function number: the roots that
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
-	nprocs         int // processes numbered by findRoots
+	edges          [][]edge // calls between functions, by function number
+	nprocs         int      // processes numbered by findRoots
 	findings       []Finding
 }
 
@@ -516,46 +517,41 @@ func (a *analysis) evidence(c context) Access {
 }
 
 // pathTo returns a short call path from an entry of root r to fn,
-// searching breadth-first through the functions r runs.
+// searching breadth-first along the call edges of the functions r runs.
 func (a *analysis) pathTo(r int, fn *ssa.Function) []string {
-	prev := map[*ssa.Function]*ssa.Function{}
-	var queue []*ssa.Function
+	target, ok := a.index[fn]
+	if !ok {
+		return []string{funcName(fn)}
+	}
+	prev := map[int]int{}
+	var queue []int
 	for _, e := range a.roots[r].entries {
-		if _, seen := prev[e]; !seen {
-			prev[e] = nil
-			queue = append(queue, e)
+		if i, ok := a.index[e]; ok {
+			if _, seen := prev[i]; !seen {
+				prev[i] = -1
+				queue = append(queue, i)
+			}
 		}
 	}
 	for len(queue) > 0 {
 		f := queue[0]
 		queue = queue[1:]
-		if f == fn {
+		if f == target {
 			break
 		}
-		for _, b := range f.Blocks {
-			for _, instr := range b.Instrs {
-				site, ok := instr.(ssa.CallInstruction)
-				if !ok {
-					continue
-				}
-				if _, isGo := site.(*ssa.Go); isGo {
-					continue
-				}
-				for _, c := range a.p.calls[site] {
-					if _, seen := prev[c]; !seen && a.runs(r, c) {
-						prev[c] = f
-						queue = append(queue, c)
-					}
-				}
+		for _, e := range a.edges[f] {
+			if _, seen := prev[e.callee]; !seen && a.fnRoots[e.callee].has(r) {
+				prev[e.callee] = f
+				queue = append(queue, e.callee)
 			}
 		}
 	}
-	if _, ok := prev[fn]; !ok {
+	if _, ok := prev[target]; !ok {
 		return []string{funcName(fn)}
 	}
 	var path []string
-	for f := fn; f != nil; f = prev[f] {
-		path = append(path, funcName(f))
+	for f := target; f >= 0; f = prev[f] {
+		path = append(path, funcName(a.p.funcs[f]))
 	}
 	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
 		path[i], path[j] = path[j], path[i]

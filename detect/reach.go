@@ -113,6 +113,7 @@ func (a *analysis) computeReach() {
 		seed(r, root)
 	}
 	edges := a.callEdges()
+	a.edges = edges
 	a.propagate(edges, seeds)
 
 	// Code nothing here calls is called by importers, in programs of
