@@ -14,7 +14,8 @@ import (
 // TestInspect runs the detector over real code and prints what it finds
 // and what each phase costs. It is skipped unless DETECT_INSPECT_DIR names
 // a directory; DETECT_INSPECT_PATTERN (default ./...) selects packages and
-// DETECT_INSPECT_TESTS=0 leaves tests out.
+// DETECT_INSPECT_TESTS=0 leaves tests out; DETECT_INSPECT_FUNC names a
+// function (as ssa prints it) whose lock state to print.
 //
 //	DETECT_INSPECT_DIR=$HOME/src/nats-server go test ./detect -run Inspect -v
 func TestInspect(t *testing.T) {
@@ -58,6 +59,17 @@ func TestInspect(t *testing.T) {
 	phase("analysis", start)
 
 	p.graph = nil
+	if name := os.Getenv("DETECT_INSPECT_FUNC"); name != "" {
+		for _, fn := range p.funcs {
+			if fn.String() != name {
+				continue
+			}
+			t.Logf("%s: locks on entry %v, effect %+v", fn, a.lockIn[fn], a.effects[fn])
+			for _, site := range p.callers[fn] {
+				t.Logf("\tcalled at %s in %s holding %v", p.fset.Position(site.Pos()), site.Parent(), a.locksAt(site.Parent(), site))
+			}
+		}
+	}
 	var spawns, library, proven int
 	for _, r := range a.roots {
 		switch r.kind {
