@@ -5,6 +5,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -156,6 +158,13 @@ func runGolden(t *testing.T, c goldenCase) {
 			t.Errorf("%s differs from want/%s:\n%s", name, name, diff.Diff("want", w, "got", g))
 		}
 	}
+	for name, g := range got {
+		if old, ok := input[name]; ok && strings.HasSuffix(name, ".go") {
+			for _, c := range lostComments(t, old, g) {
+				t.Errorf("%s: comment %q lost by the rewrite", name, c)
+			}
+		}
+	}
 	for name := range got {
 		if _, ok := want[name]; !ok {
 			t.Errorf("%s: changed, but the case has no want/%s:\n%s", name, name, diff.Diff("input", input[name], "got", got[name]))
@@ -259,4 +268,32 @@ func updateGolden(t *testing.T, c goldenCase, list string, got map[string][]byte
 		t.Fatal(err)
 	}
 	fmt.Printf("updated %s\n", c.path)
+}
+
+// lostComments returns the comments of the old source that the new source
+// no longer has, counting repeated comments.
+func lostComments(t *testing.T, old, new []byte) []string {
+	t.Helper()
+	count := func(src []byte) map[string]int {
+		f, err := parser.ParseFile(token.NewFileSet(), "x.go", src, parser.ParseComments)
+		if err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		n := map[string]int{}
+		for _, g := range f.Comments {
+			for _, c := range g.List {
+				n[c.Text]++
+			}
+		}
+		return n
+	}
+	have := count(new)
+	var lost []string
+	for text, n := range count(old) {
+		if have[text] < n {
+			lost = append(lost, text)
+		}
+	}
+	sort.Strings(lost)
+	return lost
 }
