@@ -383,7 +383,9 @@ func (a *analysis) computeLocks() {
 	}
 	work = work[:0]
 	for _, fn := range a.p.funcs {
-		if isEntry[fn] || len(a.p.callers[fn]) == 0 {
+		// A synthetic wrapper nothing calls (a promoted method of an
+		// embedding type, say) is never run: it constrains nothing.
+		if isEntry[fn] || len(a.p.callers[fn]) == 0 && fn.Synthetic == "" {
 			a.lockIn[fn] = lockset{}
 			work = append(work, fn)
 		}
