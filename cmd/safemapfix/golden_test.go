@@ -81,7 +81,7 @@ func TestGolden(t *testing.T) {
 }
 
 func runGolden(t *testing.T, c goldenCase) {
-	dir := t.TempDir()
+	dir := extractInput(t, c)
 	input := map[string][]byte{}
 	want := map[string][]byte{}
 	sections := map[string]string{}
@@ -93,13 +93,6 @@ func runGolden(t *testing.T, c goldenCase) {
 			sections[f.Name] = string(f.Data)
 		default:
 			input[f.Name] = f.Data
-			path := filepath.Join(dir, filepath.FromSlash(f.Name))
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 	ctx := context.Background()
@@ -201,19 +194,7 @@ func TestGoldenInputsRace(t *testing.T) {
 		}
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			for _, f := range c.archive.Files {
-				if strings.HasPrefix(f.Name, "want/") || f.Name == "list" {
-					continue
-				}
-				path := filepath.Join(dir, filepath.FromSlash(f.Name))
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			dir := extractInput(t, c)
 			cmd := exec.Command("go", "test", "-race", "-count=1", "./...")
 			cmd.Dir = dir
 			cmd.Env = goEnv()
