@@ -80,12 +80,14 @@ func enclosingFunc(file *ast.File, pos token.Pos) string {
 		if fd.Recv == nil || len(fd.Recv.List) == 0 {
 			return fd.Name.Name
 		}
-		return recvTypeName(fd.Recv.List[0].Type) + "." + fd.Name.Name
+		return RecvTypeName(fd.Recv.List[0].Type) + "." + fd.Name.Name
 	}
 	return "init"
 }
 
-func recvTypeName(e ast.Expr) string {
+// RecvTypeName returns the name of the type of a method receiver
+// expression (*T, T[K, V], (T)), or "?".
+func RecvTypeName(e ast.Expr) string {
 	for {
 		switch x := e.(type) {
 		case *ast.StarExpr:

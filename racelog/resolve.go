@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/safemapfix/safemapfix/detect"
 	"github.com/safemapfix/safemapfix/load"
 )
 
@@ -204,7 +205,7 @@ func (l *locator) staleFrame(lf *loadedFile, f Frame) string {
 	}
 	want := decl.Name.Name
 	if decl.Recv != nil && len(decl.Recv.List) > 0 {
-		want = recvName(decl.Recv.List[0].Type) + "." + want
+		want = detect.RecvTypeName(decl.Recv.List[0].Type) + "." + want
 	}
 	slash := strings.LastIndex(f.Func, "/")
 	dot := strings.Index(f.Func[slash+1:], ".")
@@ -242,25 +243,6 @@ func stripTypeArgs(name string) string {
 	return b.String()
 }
 
-// recvName returns the type name of a method receiver.
-func recvName(e ast.Expr) string {
-	for {
-		switch x := e.(type) {
-		case *ast.StarExpr:
-			e = x.X
-		case *ast.ParenExpr:
-			e = x.X
-		case *ast.IndexExpr:
-			e = x.X
-		case *ast.IndexListExpr:
-			e = x.X
-		case *ast.Ident:
-			return x.Name
-		default:
-			return "?"
-		}
-	}
-}
 
 // outside explains an access with no frame in the loaded code.
 func (l *locator) outside(a *Access) string {
