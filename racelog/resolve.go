@@ -243,7 +243,6 @@ func stripTypeArgs(name string) string {
 	return b.String()
 }
 
-
 // outside explains an access with no frame in the loaded code.
 func (l *locator) outside(a *Access) string {
 	if len(a.Stack) == 0 {
