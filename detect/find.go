@@ -109,6 +109,8 @@ type analysis struct {
 	lockIn    map[*ssa.Function]lockset
 	blockIn   map[*ssa.Function][]lockset
 	lockNames map[string]string
+	// assumedHeld are the locks a method's name says its callers hold.
+	assumedHeld map[*ssa.Function]lockset
 
 	// Happens-before, as sets of spawn indexes: the spawns each function
 	// leaves running (esc), those running on entry (liveIn, by function
@@ -132,21 +134,22 @@ type analysis struct {
 
 func newAnalysis(p *program) *analysis {
 	a := &analysis{
-		p:          p,
-		index:      map[*ssa.Function]int{},
-		spawnAt:    map[ssa.Instruction]int{},
-		srcMemo:    map[ssa.Value][]string{},
-		allocMemo:  map[*ssa.Alloc][]string{},
-		loops:      map[*ssa.Function]map[*ssa.BasicBlock]bool{},
-		effects:    map[*ssa.Function]lockEffect{},
-		lockIn:     map[*ssa.Function]lockset{},
-		blockIn:    map[*ssa.Function][]lockset{},
-		lockNames:  map[string]string{},
-		esc:        map[*ssa.Function]bitset{},
-		liveBlocks: map[*ssa.Function][]bitset{},
-		eventMemo:  map[*ssa.Function][][]ssa.Instruction{},
-		mayEscape:  map[*ssa.Function]bool{},
-		childMemo:  map[[2]int]int{},
+		p:           p,
+		index:       map[*ssa.Function]int{},
+		spawnAt:     map[ssa.Instruction]int{},
+		srcMemo:     map[ssa.Value][]string{},
+		allocMemo:   map[*ssa.Alloc][]string{},
+		loops:       map[*ssa.Function]map[*ssa.BasicBlock]bool{},
+		effects:     map[*ssa.Function]lockEffect{},
+		lockIn:      map[*ssa.Function]lockset{},
+		blockIn:     map[*ssa.Function][]lockset{},
+		lockNames:   map[string]string{},
+		assumedHeld: map[*ssa.Function]lockset{},
+		esc:         map[*ssa.Function]bitset{},
+		liveBlocks:  map[*ssa.Function][]bitset{},
+		eventMemo:   map[*ssa.Function][][]ssa.Instruction{},
+		mayEscape:   map[*ssa.Function]bool{},
+		childMemo:   map[[2]int]int{},
 	}
 	for i, fn := range p.funcs {
 		a.index[fn] = i

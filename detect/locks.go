@@ -383,6 +383,9 @@ func (a *analysis) computeLocks() {
 	}
 	work = work[:0]
 	for _, fn := range a.p.funcs {
+		if held := a.conventionLocks(fn); len(held) > 0 {
+			a.assumedHeld[fn] = held
+		}
 		// A synthetic wrapper nothing calls (a promoted method of an
 		// embedding type, say) is never run: it constrains nothing.
 		if isEntry[fn] || len(a.p.callers[fn]) == 0 && fn.Synthetic == "" {
@@ -393,7 +396,7 @@ func (a *analysis) computeLocks() {
 	for len(work) > 0 {
 		fn := work[0]
 		work = work[1:]
-		in, reached := a.blockLocks(fn, a.lockIn[fn], nil)
+		in, reached := a.blockLocks(fn, a.entryLocks(fn), nil)
 		for _, b := range fn.Blocks {
 			if !reached[b.Index] {
 				continue
@@ -428,11 +431,55 @@ func (a *analysis) computeLocks() {
 	}
 }
 
+// conventionLocks returns the mutexes of the receiver of a method whose
+// name says that its caller holds them (addLocked, removeNoLock): the
+// common Go convention, also followed by checklocks annotations.
+func (a *analysis) conventionLocks(fn *ssa.Function) lockset {
+	name := strings.ToLower(fn.Name())
+	if fn.Signature.Recv() == nil || !(strings.HasSuffix(name, "locked") && !strings.HasSuffix(name, "unlocked") || strings.HasSuffix(name, "nolock")) {
+		return nil
+	}
+	t := fn.Signature.Recv().Type()
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	st, ok := t.Underlying().(*types.Struct)
+	if !ok {
+		return nil
+	}
+	var locks lockset
+	for i := range st.NumFields() {
+		f := st.Field(i)
+		ft := f.Type()
+		if p, ok := ft.(*types.Pointer); ok {
+			ft = p.Elem()
+		}
+		if isNamed(ft, "sync", "Mutex") || isNamed(ft, "sync", "RWMutex") {
+			key := "field " + objectID(a.p.fset, f)
+			if _, ok := a.lockNames[key]; !ok {
+				a.lockNames[key] = f.Name()
+			}
+			locks = locks.with(held{key, false})
+		}
+	}
+	return locks
+}
+
+// entryLocks returns the locks held on entry to fn: those all its callers
+// hold, and those its name says they hold.
+func (a *analysis) entryLocks(fn *ssa.Function) lockset {
+	entry := a.lockIn[fn]
+	for _, h := range a.assumedHeld[fn] {
+		entry = entry.with(h)
+	}
+	return entry
+}
+
 // locksAt returns the locks held at instr.
 func (a *analysis) locksAt(fn *ssa.Function, instr ssa.Instruction) lockset {
 	in, ok := a.blockIn[fn]
 	if !ok {
-		in, _ = a.blockLocks(fn, a.lockIn[fn], nil)
+		in, _ = a.blockLocks(fn, a.entryLocks(fn), nil)
 		a.blockIn[fn] = in
 	}
 	b := instr.Block()
