@@ -242,6 +242,8 @@ func (p *program) indexLocals() {
 
 // indexCalls fills calls and callers.
 func (p *program) indexCalls() {
+	p.calls = map[ssa.CallInstruction][]*ssa.Function{}
+	p.callers = map[*ssa.Function][]ssa.CallInstruction{}
 	dynamic := map[ssa.CallInstruction][]*ssa.Function{}
 	for fn, node := range p.graph.Nodes {
 		if fn == nil {
