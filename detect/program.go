@@ -263,6 +263,11 @@ func (p *program) indexCalls() {
 					continue
 				}
 				callees := p.callees(site, dynamic[site])
+				if spawnOf(site) != nil || opaqueCallee(site) {
+					// Modelled by what it does, not by its body, even
+					// when the body is analysed (in std itself).
+					callees = nil
+				}
 				for _, arg := range site.Common().Args {
 					// The body of a range-over-func loop runs when the
 					// iterator calls it, within the range statement.
@@ -357,6 +362,20 @@ func (p *program) callees(site ssa.CallInstruction, dynamic []*ssa.Function) []*
 	}
 	sortFuncs(p.fset, out)
 	return out
+}
+
+// opaqueCallee reports whether site calls into package sync, whose
+// primitives are modelled (locks, Once, WaitGroup) rather than followed.
+func opaqueCallee(site ssa.CallInstruction) bool {
+	fn := site.Common().StaticCallee()
+	if fn == nil {
+		return false
+	}
+	if o := fn.Origin(); o != nil {
+		fn = o
+	}
+	obj := fn.Object()
+	return obj != nil && obj.Pkg() != nil && obj.Pkg().Path() == "sync"
 }
 
 // isYield reports whether fn is the body of a range-over-func loop. The
