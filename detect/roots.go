@@ -249,6 +249,7 @@ func (a *analysis) findRoots() {
 	}
 	a.nprocs = len(procs)
 	a.findSpawnWrappers(add)
+	a.dropDuplicateRoots()
 	a.findLibraryRoots(add)
 }
 
@@ -299,6 +300,36 @@ func (a *analysis) findSpawn(fn *ssa.Function, instr ssa.Instruction, add func(*
 	r := add(&root{kind: rootSpawn, desc: desc, entries: targets, spawn: s})
 	a.spawns[s].root = r
 	a.spawnAt[instr] = s
+}
+
+// dropDuplicateRoots empties go-statement roots that only run functions
+// already started by a modelled callback spawn: when the standard library
+// itself is analysed, context.AfterFunc's own "go a.f()" would otherwise
+// be a second root running every AfterFunc callback of the program.
+func (a *analysis) dropDuplicateRoots() {
+	callback := map[*ssa.Function]bool{}
+	for _, sp := range a.spawns {
+		if _, isGo := sp.site.(*ssa.Go); isGo {
+			continue
+		}
+		for _, e := range a.roots[sp.root].entries {
+			callback[e] = true
+		}
+	}
+	for _, sp := range a.spawns {
+		g, isGo := sp.site.(*ssa.Go)
+		if !isGo || g.Call.StaticCallee() != nil {
+			continue
+		}
+		root := a.roots[sp.root]
+		all := len(root.entries) > 0
+		for _, e := range root.entries {
+			all = all && callback[e]
+		}
+		if all {
+			root.entries = nil
+		}
+	}
 }
 
 // findSpawnWrappers turns helpers that start their function argument in a
