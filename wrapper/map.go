@@ -72,6 +72,9 @@ func New[K comparable, V any]() *Map[K, V] {
 // NewSized returns an empty Map with room for about n entries.
 // It replaces make(map[K]V, n).
 func NewSized[K comparable, V any](n int) *Map[K, V] {
+	if n < 0 {
+		_ = make(map[K]V, n) // panics as make does for a negative size
+	}
 	m := &Map[K, V]{}
 	m.init(n)
 	return m
@@ -159,7 +162,7 @@ func hashForPanic[K comparable](k K) {
 	maphash.Comparable(maphash.Seed{}, k)
 }
 
-// hash returns the hash of k. The two hot paths, lookup and lockExisting,
+// hash returns the hash of k. The two hot paths, Load and lockExisting,
 // repeat this switch rather than call hash, as the compiler does not inline
 // it into them.
 func (m *Map[K, V]) hash(k K) uint64 {
@@ -198,11 +201,6 @@ func (m *Map[K, V]) lockExisting(k K) (uint64, *shard[K, V]) {
 	s := &m.shards[h>>m.shift]
 	s.mu.Lock()
 	return h, s
-}
-
-// tableOf returns the current table of the shard for hash h.
-func (m *Map[K, V]) tableOf(h uint64) *table[K, V] {
-	return m.tables[(h>>m.shift)%maxShards].Load()
 }
 
 // valueOf returns the value held by e.
@@ -245,15 +243,8 @@ func assignToNilMap[K comparable, V any](m map[K]V) {
 // Get returns the value stored for k, or the zero value if there is none.
 // It replaces the index expression m[k].
 func (m *Map[K, V]) Get(k K) V {
-	var zero V
-	if m == nil || !m.ready.Load() {
-		hashForPanic(k)
-		return zero
-	}
-	if e := m.lookup(k); e != nil {
-		return m.valueOf(e)
-	}
-	return zero
+	v, _ := m.Load(k)
+	return v
 }
 
 // Load returns the value stored for k and whether there is one.
@@ -264,16 +255,8 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 		hashForPanic(k)
 		return zero, false
 	}
-	if e := m.lookup(k); e != nil {
-		return m.valueOf(e), true
-	}
-	return zero, false
-}
-
-// lookup returns the entry for k, or nil. It is the lock-free read path:
-// table.find specialised for reads, in one function so that a lookup makes
-// no further calls for integer keys.
-func (m *Map[K, V]) lookup(k K) *entry[K, V] {
+	// This is the lock-free read path. It is written out in full, without
+	// calls for integer keys, because it is the hottest code of the package.
 	var h uint64
 	switch m.keyKind {
 	case integerKey:
@@ -283,9 +266,9 @@ func (m *Map[K, V]) lookup(k K) *entry[K, V] {
 	default:
 		h = maphash.Comparable(m.seed, k)
 	}
-	t := m.tableOf(h)
+	t := m.tables[(h>>m.shift)%maxShards].Load()
 	if t == nil {
-		return nil
+		return zero, false
 	}
 	tag := tagOf(h)
 	g := t.groupIndex(h)
@@ -294,11 +277,14 @@ func (m *Map[K, V]) lookup(k K) *entry[K, V] {
 		ctrl := grp.ctrl.Load()
 		for match := matchTag(ctrl, tag); match != 0; match &= match - 1 {
 			if e := grp.slots[firstByte(match)].Load(); e != nil && e.key == k {
-				return e
+				if m.inline {
+					return fromWord[V](e.word.Load()), true
+				}
+				return e.val, true
 			}
 		}
 		if hasEmpty(ctrl) {
-			return nil
+			return zero, false
 		}
 		g = (g + step) & t.mask
 	}

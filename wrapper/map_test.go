@@ -179,6 +179,14 @@ func TestNilMap(t *testing.T) {
 	}
 }
 
+func TestNewSizedNegativePanics(t *testing.T) {
+	n := -1
+	want := panicMessage(func() { _ = make(map[int]int, n) })
+	if got := panicMessage(func() { NewSized[int, int](n) }); got != want || got == "" {
+		t.Errorf("NewSized(-1) panics with %q, want %q", got, want)
+	}
+}
+
 func TestZeroMapUsable(t *testing.T) {
 	var m Map[int, int]
 	if m.Len() != 0 {
