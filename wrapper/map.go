@@ -70,11 +70,8 @@ func New[K comparable, V any]() *Map[K, V] {
 }
 
 // NewSized returns an empty Map with room for about n entries.
-// It replaces make(map[K]V, n).
+// It replaces make(map[K]V, n). Like make, it treats a negative n as zero.
 func NewSized[K comparable, V any](n int) *Map[K, V] {
-	if n < 0 {
-		_ = make(map[K]V, n) // panics as make does for a negative size
-	}
 	m := &Map[K, V]{}
 	m.init(n)
 	return m
