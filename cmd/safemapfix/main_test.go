@@ -107,6 +107,12 @@ func TestExitCodes(t *testing.T) {
 		{"syntax error", racyModule + "-- bad.go --\npackage m\n\nfunc {\n", []string{"-w"}, exitError, "", "bad.go:3:6", true},
 		{"type error", racyModule + "-- bad.go --\npackage m\n\nvar x int = \"s\"\n", []string{"-w"}, exitError, "", "bad.go:3:13", true},
 		{"go version too old", strings.Replace(racyModule, "go 1.24", "go 1.21", 1), []string{"-w"}, exitError, "", "change the go line in go.mod to 1.24", true},
+		{"sarif", racyModule, []string{"--format=sarif"}, exitFindings, `"ruleId": "safemapfix/race"`, "1 fixed", true},
+		{"json and format together", racyModule, []string{"--json", "--format=sarif"}, exitError, "", "none of the others can be", true},
+		{"unknown format", racyModule, []string{"--format=xml"}, exitError, "", "text, json or sarif", true},
+		{"unknown colour mode", racyModule, []string{"--color=sometimes"}, exitError, "", "auto, always or never", true},
+		{"colour always", racyModule, []string{"--color=always"}, exitFindings, "\x1b[32m+", "", true},
+		{"files of two modules", racyModule + "-- other/go.mod --\nmodule example.com/o\n\ngo 1.24\n-- other/o.go --\npackage o\n", []string{"m.go", "other/o.go"}, exitError, "", "different modules", true},
 		{"old go version, nothing to fix", strings.Replace(cleanModule, "go 1.24", "go 1.21", 1), []string{"-w"}, exitClean, "", "", true},
 	}
 	for _, tt := range tests {
