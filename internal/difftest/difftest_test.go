@@ -12,7 +12,7 @@ import (
 
 var (
 	seedFlag  = flag.Uint64("difftest.seed", 1, "seed of the generated program")
-	casesFlag = flag.Int("difftest.n", 200, "number of cases in the generated program")
+	casesFlag = flag.Int("difftest.n", 100, "number of cases in the generated program")
 	knownFlag = flag.Bool("difftest.known", false, "also generate constructs the rewrite is known to get wrong")
 )
 

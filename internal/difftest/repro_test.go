@@ -63,6 +63,20 @@ var reproducers = []reproducer{
 		code: []string{`m["a"] += "y"` + "\nfmt.Println(m[\"a\"])"},
 	},
 	{
+		name: "drain of a nil map",
+		bug:  "old := m; m = make(map[K]V) becomes old := m.TakeAll(), dropping the reset: a nil m stays nil, and the next store panics where the original stores into the new map",
+		kind: OutputDiffers,
+		key:  "string", val: "int", init: "",
+		code: []string{"old := m\nm = make(map[string]int)\nm[\"a\"] = 1\nfmt.Println(len(old), len(m))"},
+	},
+	{
+		name: "unhashable key panic message",
+		bug:  "a lookup with an unhashable interface key panics in both, but with \"hash of unhashable type: []int\" from the built-in map and \"runtime error: hash of unhashable type []int\" (from hash/maphash) from the safe map",
+		kind: OutputDiffers,
+		key:  "any", val: "int", init: "map[any]int{}",
+		code: []string{"_, ok := m[any([]int{1})]\nfmt.Println(ok)"},
+	},
+	{
 		name: "overwriting a signed zero key",
 		bug:  "a built-in map replaces the stored key on assignment (m[-0] then m[0] leaves key 0); the safe map keeps the first key, -0",
 		kind: OutputDiffers,
