@@ -242,6 +242,7 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 		return File{}, applyErr
 	}
 	fe.addImports()
+	fe.dropUnusedImports()
 	var buf bytes.Buffer
 	if err := decorator.NewRestorer().Fprint(&buf, df); err != nil {
 		return File{}, fmt.Errorf("%s: print rewritten file: %w", path, err)
@@ -363,6 +364,46 @@ func (fe *fileEditor) addImports() {
 		decl.Lparen = true
 		decl.Rparen = true
 	}
+}
+
+// dropUnusedImports removes the imports that the edits left unused (the
+// last maps.Keys(m) became m.Keys()), which would not compile. Blank and
+// dot imports are kept, as is every import still referred to.
+func (fe *fileEditor) dropUnusedImports() {
+	used := map[string]bool{}
+	dst.Inspect(fe.file, func(n dst.Node) bool {
+		if sel, ok := n.(*dst.SelectorExpr); ok {
+			if id, ok := sel.X.(*dst.Ident); ok {
+				used[id.Name] = true
+			}
+		}
+		return true
+	})
+	for _, d := range fe.file.Decls {
+		g, ok := d.(*dst.GenDecl)
+		if !ok || g.Tok != token.IMPORT {
+			continue
+		}
+		kept := g.Specs[:0]
+		for _, sp := range g.Specs {
+			spec := sp.(*dst.ImportSpec)
+			path, _ := strconv.Unquote(spec.Path.Value)
+			name, known := fe.imports[path]
+			if spec.Name != nil {
+				name, known = spec.Name.Name, spec.Name.Name != "_" && spec.Name.Name != "."
+			}
+			if known && !used[name] {
+				fe.file.Imports = slices.DeleteFunc(fe.file.Imports, func(s *dst.ImportSpec) bool { return s == spec })
+				continue
+			}
+			kept = append(kept, spec)
+		}
+		g.Specs = kept
+	}
+	fe.file.Decls = slices.DeleteFunc(fe.file.Decls, func(d dst.Decl) bool {
+		g, ok := d.(*dst.GenDecl)
+		return ok && g.Tok == token.IMPORT && len(g.Specs) == 0
+	})
 }
 
 // isStd reports whether a quoted import path belongs to the standard
