@@ -164,12 +164,12 @@ func runGolden(t *testing.T, c goldenCase) {
 		}
 	}
 
-	// The output must build and pass vet; racy cases must pass -race
-	// (which builds them).
-	goCmd(t, dir, "vet", "./...")
+	// The output must build and pass vet; racy cases must pass -race. One
+	// go test -race -vet=all does all three.
 	if c.racy && !testing.Short() {
-		goCmd(t, dir, "test", "-race", "-count=1", "./...")
+		goCmd(t, dir, "test", "-race", "-vet=all", "-count=1", "./...")
 	} else {
+		goCmd(t, dir, "vet", "./...")
 		goCmd(t, dir, "build", "./...")
 	}
 
