@@ -491,7 +491,7 @@ func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
 	h, s := m.lock(k)
 	v := delta
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		v += m.valueOf(e)
+		v = m.valueOf(e) + delta // old + delta: for strings the order matters
 		m.set(grp, i, e, v)
 	} else {
 		s.insert(m, h, m.newEntry(k, v))
