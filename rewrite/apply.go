@@ -637,7 +637,7 @@ func (fe *fileEditor) folds(block *dst.BlockStmt, e *edit) error {
 }
 
 // drains turns each drain idiom of the block (see drain in plan.go) into
-// one TakeAll, dropping the reset that followed it.
+// one TakeAll; the reset that followed it stays only for a nil map.
 func (fe *fileEditor) drains(block *dst.BlockStmt, e *edit) error {
 	for _, d := range e.drains {
 		first, ok := fe.dec.Dst.Nodes[d].(*dst.AssignStmt)
@@ -646,8 +646,13 @@ func (fe *fileEditor) drains(block *dst.BlockStmt, e *edit) error {
 			return fmt.Errorf("internal error: drain does not fit its block")
 		}
 		first.Rhs[0] = call(sel(first.Rhs[0], "TakeAll"))
-		moveDecs(&first.Decs.End, &block.List[i+1].Decorations().End, false)
-		block.List = slices.Delete(block.List, i+1, i+2)
+		// A nil map has nothing to take, and the original reset gave
+		// the variable its first map: keep that case.
+		reset := block.List[i+1].(*dst.AssignStmt)
+		block.List[i+1] = &dst.IfStmt{
+			Cond: &dst.BinaryExpr{X: dst.Clone(reset.Lhs[0]).(dst.Expr), Op: token.EQL, Y: dst.NewIdent("nil")},
+			Body: &dst.BlockStmt{List: []dst.Stmt{reset}},
+		}
 	}
 	return nil
 }

@@ -764,9 +764,10 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 //	s.m = make(map[K]V)
 //
 // It returns the block holding the two statements, whose rewrite is one
-// atomic old := s.m.TakeAll() (old stays a plain map). As two steps on a
-// safe map, entries stored in between would be lost, and the variable
-// itself would still be written while others use it.
+// atomic old := s.m.TakeAll() (old stays a plain map), with the reset kept
+// only for a nil map (if s.m == nil { s.m = safemap.New[K, V]() }). As two
+// steps on a safe map, entries stored in between would be lost, and the
+// variable itself would still be written while others use it.
 func drain(s site, a *ast.AssignStmt) *ast.BlockStmt {
 	info := s.pkg.TypesInfo
 	if a.Tok != token.DEFINE || len(a.Lhs) != 1 || len(a.Rhs) != 1 || !isPath(a.Rhs[0]) {
