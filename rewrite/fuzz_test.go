@@ -25,6 +25,9 @@ import (
 
 const fuzzModule = "example.com/fz"
 
+// fuzzEnv makes the go command load the fuzzed module offline.
+var fuzzEnv = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+
 // FuzzRewrite rewrites every map object of a one-file package and checks
 // that the rewrite never panics, that its output parses, is gofmt-formatted
 // and type-checks, and that rewriting the output again changes nothing.
@@ -48,14 +51,11 @@ func FuzzRewrite(f *testing.F) {
 		if mutation != 0 {
 			src = mutate(src, mutation)
 		}
-		for _, kv := range []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off"} {
-			k, v, _ := strings.Cut(kv, "=")
-			t.Setenv(k, v)
-		}
+		t.Parallel() // only the seed corpus runs in parallel; fuzzing does not
 		dir := t.TempDir()
 		write(t, dir, "go.mod", []byte("module "+fuzzModule+"\n\ngo 1.24\n"))
 		write(t, dir, "fz.go", []byte(src))
-		prog, err := load.Load(load.Config{Dir: dir, Patterns: []string{"./..."}, Tests: true})
+		prog, err := load.Load(load.Config{Dir: dir, Patterns: []string{"./..."}, Tests: true, Env: fuzzEnv})
 		if err != nil {
 			t.Skipf("input does not type-check: %v", err)
 		}
@@ -83,7 +83,7 @@ func FuzzRewrite(f *testing.F) {
 		for name, data := range wrapper {
 			write(t, dir, filepath.Join("internal", "safemap", name), data)
 		}
-		prog2, err := load.Load(load.Config{Dir: dir, Patterns: []string{"./..."}, Tests: true})
+		prog2, err := load.Load(load.Config{Dir: dir, Patterns: []string{"./..."}, Tests: true, Env: fuzzEnv})
 		if err != nil {
 			t.Fatalf("rewritten code does not type-check: %v\ninput:\n%s\noutput:\n%s", err, src, res.Files[0].New)
 		}
