@@ -13,23 +13,30 @@ import (
 // atomic stores in an order that keeps concurrent readers correct, and grow
 // a table by building a new one and publishing it with one atomic store.
 //
-// A table is an array of groups of eight slots, as in the built-in map. Each
-// group has a control word with one byte per slot:
+// A table is an array of groups of seven slots. Each group has a control word
+// with one byte per slot:
 //
 //	0x00          empty: the slot has never been used since the last rehash
 //	0x01          deleted: the slot held an entry that was removed
-//	0x80 | tag    full: the slot holds an entry whose hash has these 7 bits
+//	0x80 | tag    full: the slot holds an entry whose hash has this tag
 //
-// A lookup compares the tag with all eight bytes at once, follows only the
+// and an eighth byte that is always 0xff, a value no tag takes. A group is 64
+// bytes, one cache line, so that a probe touches one line before the entry.
+// A lookup compares the tag with all the bytes at once, follows only the
 // slots that match, and stops at the first group with an empty byte.
 
 const (
-	groupSize   = 8
+	groupSize   = 7
 	ctrlEmpty   = 0x00
 	ctrlDeleted = 0x01
 
-	lsbs = 0x0101010101010101 // the low bit of every byte
-	msbs = 0x8080808080808080 // the high bit of every byte
+	// emptyGroup is the control word of a group with every slot empty.
+	emptyGroup = 0xff << (8 * groupSize)
+
+	lsbs      = 0x0101010101010101 // the low bit of every byte
+	msbs      = 0x8080808080808080 // the high bit of every byte
+	slotMsbs  = msbs &^ emptyGroup // the high bit of every slot's byte
+	maxTagged = 0xfe               // the largest control byte of a full slot
 )
 
 // entry is one key and its value. Its key never changes. The value lives in
@@ -68,17 +75,17 @@ type shard[K comparable, V any] struct {
 }
 
 // tagOf returns the control byte of a full slot for hash h.
-func tagOf(h uint64) uint64 { return 0x80 | h&0x7f }
+func tagOf(h uint64) uint64 { return min(0x80|h&0x7f, maxTagged) }
 
 // groupIndex returns the first group to probe for hash h.
 func (t *table[K, V]) groupIndex(h uint64) uint64 { return (h >> 7) & t.mask }
 
-// matchTag returns a word with the high bit set in each byte of ctrl equal to
-// tag. It may also mark a byte just above a true match, which callers filter
-// out by comparing keys.
+// matchTag returns a word with the high bit set in each slot's byte of ctrl
+// equal to tag. It may also mark a byte just above a true match, which
+// callers filter out by comparing keys.
 func matchTag(ctrl, tag uint64) uint64 {
 	x := ctrl ^ (lsbs * tag)
-	return (x - lsbs) &^ x & msbs
+	return (x - lsbs) &^ x & slotMsbs
 }
 
 // hasEmpty reports whether some byte of ctrl is ctrlEmpty.
@@ -131,10 +138,14 @@ func groupsFor(n int) int {
 
 // newTable returns an empty table of the given number of groups.
 func newTable[K comparable, V any](groups int) *table[K, V] {
-	return &table[K, V]{
+	t := &table[K, V]{
 		groups: make([]group[K, V], groups),
 		mask:   uint64(groups - 1),
 	}
+	for i := range t.groups {
+		t.groups[i].ctrl.Store(emptyGroup)
+	}
+	return t
 }
 
 // place puts e into the first free slot of t along h's probe sequence and
@@ -146,7 +157,7 @@ func (t *table[K, V]) place(h uint64, e *entry[K, V]) (wasEmpty bool) {
 	for step := uint64(1); ; step++ {
 		grp := &t.groups[g]
 		ctrl := grp.ctrl.Load()
-		if free := ^ctrl & msbs; free != 0 {
+		if free := ^ctrl & slotMsbs; free != 0 {
 			i := firstByte(free)
 			grp.slots[i].Store(e)
 			grp.ctrl.Store(setByte(ctrl, i, tagOf(h)))
@@ -219,10 +230,10 @@ func (s *shard[K, V]) clear() {
 	}
 	for gi := range t.groups {
 		grp := &t.groups[gi]
-		if grp.ctrl.Load() == 0 {
+		if grp.ctrl.Load() == emptyGroup {
 			continue
 		}
-		grp.ctrl.Store(0)
+		grp.ctrl.Store(emptyGroup)
 		for i := range grp.slots {
 			grp.slots[i].Store(nil)
 		}
@@ -239,7 +250,7 @@ func (t *table[K, V]) each(f func(*entry[K, V]) bool) bool {
 	}
 	for gi := range t.groups {
 		grp := &t.groups[gi]
-		if grp.ctrl.Load()&msbs == 0 {
+		if grp.ctrl.Load()&slotMsbs == 0 {
 			continue // no full slot
 		}
 		for i := range grp.slots {
