@@ -8,6 +8,8 @@ import (
 
 // MarshalJSON encodes m exactly as encoding/json encodes the built-in map
 // holding the same entries: an object with sorted keys, or null for a nil m.
+// It makes json.Marshal of a *Map (or of a struct field holding one) give
+// what json.Marshal of the built-in map gives.
 func (m *Map[K, V]) MarshalJSON() ([]byte, error) {
 	if m == nil {
 		return []byte("null"), nil
@@ -26,7 +28,10 @@ func (m *Map[K, V]) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a JSON object into m as encoding/json decodes into a
 // non-nil built-in map: decoded entries are added to the existing ones,
-// replacing values for keys already present. JSON null leaves m unchanged.
+// replacing values for keys already present. It makes json.Unmarshal into a
+// *Map behave as json.Unmarshal into the built-in map. JSON null passed to
+// UnmarshalJSON directly leaves m unchanged; json.Unmarshal itself sets a
+// *Map field to nil for null, as it sets a map field to nil.
 func (m *Map[K, V]) UnmarshalJSON(data []byte) error {
 	if m == nil {
 		return errors.New("safemap: UnmarshalJSON on nil *Map")
