@@ -2,7 +2,6 @@ package difftest
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -524,14 +523,4 @@ fmt.Println(len($M))`, g.val(s), g.val(s))
 		}
 		return code(s, "$M[negZero()] = %s\n$M[0] = %s\nfmt.Println(len($M), show($M[negZero()]))", g.val(s), g.val(s))
 	}},
-}
-
-// templateNames lists the names of the templates, for tests.
-func templateNames() []string {
-	var names []string
-	for _, t := range templates {
-		names = append(names, t.name)
-	}
-	slices.Sort(names)
-	return names
 }
