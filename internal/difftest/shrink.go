@@ -46,7 +46,7 @@ func (ch *Checker) Shrink(ctx context.Context, p *Program, o *Outcome, logf func
 		}
 	}
 	if !found {
-		logf("difftest: no single case fails alone; keeping all %d", len(p.Cases))
+		logf("difftest: no single case fails alone (the difference may depend on other cases, or on map iteration order, a generator bug); keeping all %d", len(p.Cases))
 		return p, o, nil
 	}
 
@@ -109,9 +109,15 @@ func Report(p *Program, o *Outcome) string {
 	if o.Kind != OutputDiffers {
 		fmt.Fprintf(&b, "%s\n", o.Detail)
 	}
-	only := p.Only()
-	fmt.Fprintf(&b, "--only %s\n", strings.Join(only, ","))
-	for _, c := range p.Cases {
+	if len(p.Cases) == 1 {
+		fmt.Fprintf(&b, "--only %s\n", strings.Join(p.Only(), ","))
+	}
+	cases := p.Cases
+	if len(cases) > 1 {
+		// Not shrunk to one case: show the ones the failure points at.
+		cases = suspects(p, o)
+	}
+	for _, c := range cases {
 		fmt.Fprintf(&b, "-- %s.go (input) --\n%s", c.Name, c.Source())
 		if after, ok := o.Changed[c.Name+".go"]; ok {
 			fmt.Fprintf(&b, "-- %s.go (rewritten) --\n%s", c.Name, after)

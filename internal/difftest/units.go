@@ -227,6 +227,11 @@ slices.Sort(acc)
 fmt.Println(acc)`)
 	}},
 	{name: "range update", gen: func(g *gen, s *Slot) string {
+		if s.K.kind == kindFloat {
+			// m[NaN] = v adds an entry, and whether a loop produces
+			// entries added during it is unspecified.
+			return ""
+		}
 		return code(s, "for k := range $M {\n\t$M[k] = %s\n}", g.val(s))
 	}},
 	{name: "range delete", gen: func(g *gen, s *Slot) string {
