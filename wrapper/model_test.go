@@ -282,3 +282,36 @@ func compareContents[K, V comparable](t *testing.T, fail func(string, ...any), m
 		fail("Keys yields %d, Values %d, want %d", keys, values, len(model))
 	}
 }
+
+// TestAddModel checks Add against += on a built-in map for each kind of
+// Addable type, including string, where the order of the operands matters.
+func TestAddModel(t *testing.T) {
+	t.Run("int", func(t *testing.T) { runAddModel(t, func(r *rand.Rand) int { return r.IntN(20) - 10 }) })
+	t.Run("uint8", func(t *testing.T) { runAddModel(t, func(r *rand.Rand) uint8 { return uint8(r.IntN(256)) }) })
+	t.Run("float64", func(t *testing.T) { runAddModel(t, func(r *rand.Rand) float64 { return float64(r.IntN(8)) / 4 }) })
+	t.Run("complex64", func(t *testing.T) {
+		runAddModel(t, func(r *rand.Rand) complex64 { return complex(float32(r.IntN(4)), float32(r.IntN(4))) })
+	})
+	t.Run("string", func(t *testing.T) {
+		runAddModel(t, func(r *rand.Rand) string { return string(rune('a' + r.IntN(26))) })
+	})
+}
+
+func runAddModel[V Addable](t *testing.T, genDelta func(*rand.Rand) V) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	m := New[int, V]()
+	model := map[int]V{}
+	for step := range modelSteps() / 10 {
+		k, delta := r.IntN(20), genDelta(r)
+		model[k] += delta
+		if got, want := Add(m, k, delta), model[k]; got != want {
+			t.Fatalf("step %d: Add(%d, %v) = %v, want %v", step, k, delta, got, want)
+		}
+		if r.IntN(10) == 0 {
+			m.Delete(k)
+			delete(model, k)
+		}
+	}
+	compareContents(t, func(format string, args ...any) { t.Helper(); t.Fatalf(format, args...) }, m, model)
+}
