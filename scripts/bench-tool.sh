@@ -19,13 +19,18 @@
 # older, because the safe map placed in the module needs it.
 #
 # Usage: scripts/bench-tool.sh        (or make bench-tool)
-# Environment: MODULE, VERSION, RUNS, KEEP=1 keeps the copy, PROFILE=1 also
+# Environment: MODULE, VERSION, RUNS, FLAGS, KEEP=1 keeps the copy, PROFILE=1 also
 # writes CPU and heap profiles of one safemapfix run next to the copy.
 set -euo pipefail
 
 MODULE=${MODULE:-github.com/prometheus/prometheus}
 VERSION=${VERSION:-v0.54.1}
 RUNS=${RUNS:-3}
+# FLAGS are extra safemapfix flags. The default leaves out one map of
+# prometheus v0.54.1 whose rewrite does not type-check yet (make with an
+# int64 size: safemap.NewSized takes an int), which would stop the run
+# before the diff.
+FLAGS=${FLAGS---exclude=github.com/prometheus/prometheus/tsdb.CircularExemplarStorage.index}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 if [ ! -x /usr/bin/time ]; then
@@ -53,8 +58,7 @@ if ! go list -m -f '{{.GoVersion}}' | awk -F. '{ exit !($1 > 1 || $2 >= 24) }'; 
 fi
 go mod download
 
-go build -o "$work/safemapfix" "$repo/cmd/safemapfix"
-go build -o "$work/loadfloor" "$repo/scripts/loadfloor"
+(cd "$repo" && go build -o "$work/safemapfix" ./cmd/safemapfix && go build -o "$work/loadfloor" ./scripts/loadfloor)
 
 lines=$(find . -name '*.go' -not -path './vendor/*' | xargs cat | wc -l)
 echo "bench-tool: $MODULE@$VERSION, $lines lines of Go; warming the build cache" >&2
@@ -82,7 +86,7 @@ measure() {
 
 results=$(
 	measure load "$work/loadfloor" ./...
-	measure safemapfix "$work/safemapfix" --dry-run ./...
+	measure safemapfix "$work/safemapfix" --dry-run $FLAGS ./...
 	measure vet go vet ./...
 )
 
@@ -100,6 +104,6 @@ grep '^safemapfix:' "$work/safemapfix.err" || true
 echo "diff lines: $(wc -l <"$work/safemapfix.out")"
 
 if [ "${PROFILE:-}" = 1 ]; then
-	"$work/safemapfix" --dry-run --cpuprofile "$work/cpu.pprof" --memprofile "$work/mem.pprof" ./... >/dev/null 2>&1 || true
+	"$work/safemapfix" --dry-run $FLAGS --cpuprofile "$work/cpu.pprof" --memprofile "$work/mem.pprof" ./... >/dev/null 2>&1 || true
 	echo "profiles: go tool pprof -top $work/safemapfix $work/cpu.pprof (and $work/mem.pprof); KEEP=1 keeps them"
 fi
