@@ -203,6 +203,13 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 				prev.drains = append(prev.drains, e.drains...)
 				continue
 			}
+			if prev.kind == editLoadOrCompute && e.kind == editLoadOrCompute {
+				prev.computes = append(prev.computes, e.computes...)
+				continue
+			}
+			if prev.kind != e.kind && isBlockEdit(prev.kind) && isBlockEdit(e.kind) {
+				return File{}, fmt.Errorf("%s: internal error: two kinds of block rewrite in one block; please report this", cfg.Fset.Position(e.node.Pos()))
+			}
 			return File{}, fmt.Errorf("internal error: %s: two rewrites of one %T", cfg.Fset.Position(e.node.Pos()), e.node)
 		}
 		byNode[n] = e
@@ -503,6 +510,8 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		return nil, n, fe.folds(n.(*dst.BlockStmt), e)
 	case editDrain:
 		return nil, n, fe.drains(n.(*dst.BlockStmt), e)
+	case editLoadOrCompute:
+		return nil, n, fe.loadOrComputes(n.(*dst.BlockStmt), e)
 	case editHelper:
 		c := n.(*dst.CallExpr)
 		return nil, call(sel(c.Args[0], e.method)), nil
@@ -653,6 +662,51 @@ func (fe *fileEditor) drains(block *dst.BlockStmt, e *edit) error {
 			Cond: &dst.BinaryExpr{X: dst.Clone(reset.Lhs[0]).(dst.Expr), Op: token.EQL, Y: dst.NewIdent("nil")},
 			Body: &dst.BlockStmt{List: []dst.Stmt{reset}},
 		}
+	}
+	return nil
+}
+
+// isBlockEdit reports whether edits of kind k rewrite statement sequences
+// of a block.
+func isBlockEdit(k editKind) bool {
+	return k == editFold || k == editDrain || k == editLoadOrCompute
+}
+
+// loadOrComputes turns each load-or-compute idiom of the block (see
+// loadOrComputeIdiom in plan.go) into one LoadOrCompute, or LoadOrStore
+// when the value is pure and may be evaluated whether or not it is stored.
+func (fe *fileEditor) loadOrComputes(block *dst.BlockStmt, e *edit) error {
+	for _, first := range e.computes {
+		as, ok := fe.dec.Dst.Nodes[first].(*dst.AssignStmt)
+		i := slices.Index(block.List, dst.Stmt(as))
+		if !ok || i < 0 || i+1 >= len(block.List) {
+			return fmt.Errorf("internal error: load-or-compute does not fit its block")
+		}
+		load := as.Rhs[0].(*dst.CallExpr) // m.Load(k), rewritten already
+		recv, key := load.Fun.(*dst.SelectorExpr).X, load.Args[0]
+		ifs := block.List[i+1].(*dst.IfStmt)
+		val := ifs.Body.List[0].(*dst.AssignStmt).Rhs[0]
+		// ok is no longer read by the if; keep it only if later code
+		// reads it.
+		astBlock := e.node.(*ast.BlockStmt)
+		okObj := fe.info.Defs[first.Lhs[1].(*ast.Ident)]
+		if !usesObject(fe.info, astBlock.List[slices.Index(astBlock.List, ast.Stmt(first))+2:], okObj) {
+			as.Lhs[1] = dst.NewIdent("_")
+		}
+		if orig, _ := fe.dec.Ast.Nodes[val].(ast.Expr); orig != nil && pure(fe.info, orig) {
+			as.Rhs[0] = call(sel(recv, "LoadOrStore"), key, val)
+		} else {
+			vt, err := typeinfer.Expr(elemType(e.mapType), fe.pkg, fe.importName)
+			if err != nil {
+				return err
+			}
+			fn := &dst.FuncLit{
+				Type: &dst.FuncType{Func: true, Params: &dst.FieldList{}, Results: &dst.FieldList{List: []*dst.Field{{Type: vt}}}},
+				Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{val}}}},
+			}
+			as.Rhs[0] = call(sel(recv, "LoadOrCompute"), key, fn)
+		}
+		block.List = slices.Delete(block.List, i+1, i+2)
 	}
 	return nil
 }

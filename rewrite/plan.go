@@ -213,25 +213,26 @@ func (ix *index) name(id string) string {
 type editKind int
 
 const (
-	editGet         editKind = iota // m[k] → m.Get(k)
-	editLoad                        // m[k] in v, ok := m[k] → m.Load(k)
-	editStore                       // m[k] = v → m.Store(k, v)
-	editOpAssign                    // m[k] op= x → safemap.Add / m.Update
-	editIncDec                      // m[k]++, m[k]--
-	editAppend                      // m[k] = append(m[k], x...) → m.Update
-	editDelete                      // delete(m, k) → m.Delete(k)
-	editClear                       // clear(m) → m.Clear()
-	editLen                         // len(m) → m.Len()
-	editRange                       // range m → range m.All()
-	editType                        // map[K]V → *safemap.Map[K, V]
-	editMake                        // make(map[K]V[, n]) → safemap.New[K, V]() / NewSized
-	editLit                         // map[K]V{...} → safemap.From(map[K]V{...})
-	editClone                       // return m → return m.Clone()
-	editHelper                      // maps.Keys(m) → m.Keys(), and the like
-	editTuple                       // m[a], m[b] = x, y → temporaries, then stores
-	editLoadOrStore                 // if _, ok := m[k]; !ok { m[k] = v } → m.LoadOrStore(k, v)
-	editFold                        // v := m[k]; v.f++; m[k] = v → v := m.Update(k, ...)
-	editDrain                       // old := m; m = make(...) → old := m.TakeAll()
+	editGet           editKind = iota // m[k] → m.Get(k)
+	editLoad                          // m[k] in v, ok := m[k] → m.Load(k)
+	editStore                         // m[k] = v → m.Store(k, v)
+	editOpAssign                      // m[k] op= x → safemap.Add / m.Update
+	editIncDec                        // m[k]++, m[k]--
+	editAppend                        // m[k] = append(m[k], x...) → m.Update
+	editDelete                        // delete(m, k) → m.Delete(k)
+	editClear                         // clear(m) → m.Clear()
+	editLen                           // len(m) → m.Len()
+	editRange                         // range m → range m.All()
+	editType                          // map[K]V → *safemap.Map[K, V]
+	editMake                          // make(map[K]V[, n]) → safemap.New[K, V]() / NewSized
+	editLit                           // map[K]V{...} → safemap.From(map[K]V{...})
+	editClone                         // return m → return m.Clone()
+	editHelper                        // maps.Keys(m) → m.Keys(), and the like
+	editTuple                         // m[a], m[b] = x, y → temporaries, then stores
+	editLoadOrStore                   // if _, ok := m[k]; !ok { m[k] = v } → m.LoadOrStore(k, v)
+	editFold                          // v := m[k]; v.f++; m[k] = v → v := m.Update(k, ...)
+	editDrain                         // old := m; m = make(...) → old := m.TakeAll()
+	editLoadOrCompute                 // v, ok := m[k]; if !ok { v = f(); m[k] = v } → m.LoadOrCompute
 )
 
 // edit is one planned replacement of a syntax node.
@@ -251,6 +252,9 @@ type edit struct {
 	// drains are the first statements of the drain idioms of a block
 	// (editDrain).
 	drains []*ast.AssignStmt
+	// computes are the first statements of the load-or-compute idioms of
+	// a block (editLoadOrCompute).
+	computes []*ast.AssignStmt
 	// stores lists the left-hand sides of a tuple assignment that are
 	// stores into rewritten maps.
 	stores []int
@@ -861,6 +865,13 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 		}
 		if len(p.Lhs) == 2 && len(p.Rhs) == 1 && ast.Unparen(p.Rhs[0]) == ix {
 			c := one(&edit{kind: editLoad, node: ix, mapType: mapType})
+			if block, val := loadOrComputeIdiom(s, p, ix); block != nil {
+				c.edits = append(c.edits, &edit{kind: editLoadOrCompute, node: block, mapType: mapType, computes: []*ast.AssignStmt{p}})
+				if !pure(info, val) {
+					c.notes = append(c.notes, fmt.Sprintf("%s: load-or-compute becomes one LoadOrCompute; %s now runs under the lock of its key, so it must not use the same map", pl.ix.fset.Position(p.Pos()), types.ExprString(val)))
+				}
+				return c
+			}
 			if ifs := loadOrStoreIdiom(s, p, ix); ifs != nil && !readsMap(info, ifs.Body.List[0].(*ast.AssignStmt).Rhs[0]) {
 				val := ifs.Body.List[0].(*ast.AssignStmt).Rhs[0]
 				c.edits = append(c.edits, &edit{kind: editLoadOrStore, node: ifs, mapType: mapType, pureValue: pure(info, val)})
@@ -884,8 +895,9 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 	return one(&edit{kind: editGet, node: ix, mapType: mapType})
 }
 
-// inLoadOrStore reports whether the store is the body of a check-then-store
-// idiom (see loadOrStoreIdiom), which becomes one atomic operation.
+// inLoadOrStore reports whether the store belongs to a check-then-store or
+// load-or-compute idiom (see loadOrStoreIdiom and loadOrComputeIdiom),
+// which becomes one atomic operation.
 func inLoadOrStore(s site, store *ast.AssignStmt) bool {
 	i := slices.Index(s.stack, ast.Node(store))
 	if i < 2 {
@@ -895,16 +907,28 @@ func inLoadOrStore(s site, store *ast.AssignStmt) bool {
 	if !ok || ifs.Body != s.stack[i-1] {
 		return false
 	}
-	init, ok := ifs.Init.(*ast.AssignStmt)
-	if !ok || len(init.Rhs) != 1 {
+	if init, ok := ifs.Init.(*ast.AssignStmt); ok && len(init.Rhs) == 1 {
+		r, ok := ast.Unparen(init.Rhs[0]).(*ast.IndexExpr)
+		stack := append(append([]ast.Node(nil), s.stack[:i-1]...), init)
+		return ok && loadOrStoreIdiom(site{pkg: s.pkg, file: s.file, stack: stack}, init, r) != nil
+	}
+	// The load-or-compute form: v, ok := m[k] right before the if.
+	block, j := enclosingBlock(s.stack[:i-1], ifs)
+	if block == nil || j == 0 {
+		return false
+	}
+	init, ok := block.List[j-1].(*ast.AssignStmt)
+	if !ok || len(init.Lhs) != 2 || len(init.Rhs) != 1 {
 		return false
 	}
 	r, ok := ast.Unparen(init.Rhs[0]).(*ast.IndexExpr)
 	if !ok {
 		return false
 	}
-	stack := append(append([]ast.Node(nil), s.stack[:i-1]...), init)
-	return loadOrStoreIdiom(site{pkg: s.pkg, file: s.file, stack: stack}, init, r) != nil
+	k := slices.Index(s.stack, ast.Node(block))
+	stack := append(append([]ast.Node(nil), s.stack[:k+1]...), init)
+	b, _ := loadOrComputeIdiom(site{pkg: s.pkg, file: s.file, stack: stack}, init, r)
+	return b != nil
 }
 
 // fold is a read-modify-write of one key spread over statements:
@@ -1110,6 +1134,64 @@ func loadOrStoreIdiom(s site, init *ast.AssignStmt, ix *ast.IndexExpr) *ast.IfSt
 		return nil
 	}
 	return ifs
+}
+
+// loadOrComputeIdiom recognises
+//
+//	v, ok := m[k]
+//	if !ok {
+//		v = f()
+//		m[k] = v
+//	}
+//
+// (same map, same pure key, f not reading maps) and returns the block that
+// holds it and f(). It becomes v, ok := m.LoadOrCompute(k, func() V {
+// return f() }), one atomic step in which f runs only when k is absent;
+// as a Load and a Store, two goroutines could both compute and store.
+func loadOrComputeIdiom(s site, init *ast.AssignStmt, ix *ast.IndexExpr) (*ast.BlockStmt, ast.Expr) {
+	info := s.pkg.TypesInfo
+	if init.Tok != token.DEFINE || !isPath(ix.X) || !pure(info, ix.Index) {
+		return nil, nil
+	}
+	v, ok1 := init.Lhs[0].(*ast.Ident)
+	okID, ok2 := init.Lhs[1].(*ast.Ident)
+	if !ok1 || !ok2 || v.Name == "_" || okID.Name == "_" {
+		return nil, nil
+	}
+	block, i := enclosingBlock(s.stack, init)
+	if block == nil || i+1 >= len(block.List) {
+		return nil, nil
+	}
+	ifs, ok := block.List[i+1].(*ast.IfStmt)
+	if !ok || ifs.Init != nil || ifs.Else != nil || len(ifs.Body.List) != 2 {
+		return nil, nil
+	}
+	not, ok := ast.Unparen(ifs.Cond).(*ast.UnaryExpr)
+	if !ok || not.Op != token.NOT {
+		return nil, nil
+	}
+	if cond, ok := ast.Unparen(not.X).(*ast.Ident); !ok || info.Uses[cond] != info.Defs[okID] {
+		return nil, nil
+	}
+	compute, ok := ifs.Body.List[0].(*ast.AssignStmt)
+	if !ok || compute.Tok != token.ASSIGN || len(compute.Lhs) != 1 || len(compute.Rhs) != 1 {
+		return nil, nil
+	}
+	if id, ok := compute.Lhs[0].(*ast.Ident); !ok || info.Uses[id] != info.Defs[v] || readsMap(info, compute.Rhs[0]) {
+		return nil, nil
+	}
+	store, ok := ifs.Body.List[1].(*ast.AssignStmt)
+	if !ok || store.Tok != token.ASSIGN || len(store.Lhs) != 1 || len(store.Rhs) != 1 {
+		return nil, nil
+	}
+	six, ok := ast.Unparen(store.Lhs[0]).(*ast.IndexExpr)
+	if !ok || !sameExpr(six.X, ix.X) || !sameExpr(six.Index, ix.Index) {
+		return nil, nil
+	}
+	if id, ok := ast.Unparen(store.Rhs[0]).(*ast.Ident); !ok || info.Uses[id] != info.Defs[v] {
+		return nil, nil
+	}
+	return block, compute.Rhs[0]
 }
 
 // tuple plans a tuple assignment with a store into a member, such as
