@@ -17,6 +17,10 @@ type reproducer struct {
 	val  string
 	init string   // initial value of the map, a local m
 	code []string // units using m
+	// decls, holder and field, when set, make the map the field
+	// holder.field of a struct declared in decls, instead of a local.
+	decls         []string
+	holder, field string
 }
 
 var reproducers = []reproducer{
@@ -77,6 +81,22 @@ var reproducers = []reproducer{
 		code: []string{"_, ok := m[any([]int{1})]\nfmt.Println(ok)"},
 	},
 	{
+		name:   "json omitempty on an empty map",
+		bug:    "encoding/json omits an empty map field tagged omitempty, but not an empty *safemap.Map, which is not nil: the JSON changes (the safe map documents this; the rewrite does not refuse such fields)",
+		kind:   OutputDiffers,
+		decls:  []string{"type R struct {\n\tItems map[string]int `json:\"items,omitempty\"`\n}"},
+		holder: "R", field: "Items", init: "R{Items: map[string]int{}}",
+		code: []string{"b, _ := json.Marshal(h)\nfmt.Println(string(b))"},
+	},
+	{
+		name:   "fmt of a struct with an unexported map field",
+		bug:    "fmt prints a struct's unexported map field as map[a:1], but cannot call String on an unexported *safemap.Map field and prints a pointer (the safe map documents this; the rewrite does not refuse such fields)",
+		kind:   OutputDiffers,
+		decls:  []string{"type R struct {\n\titems map[string]int\n}"},
+		holder: "R", field: "items", init: `R{items: map[string]int{"a": 1}}`,
+		code: []string{"fmt.Println(h)"},
+	},
+	{
 		name: "overwriting a signed zero key",
 		bug:  "a built-in map replaces the stored key on assignment (m[-0] then m[0] leaves key 0); the safe map keeps the first key, -0",
 		kind: OutputDiffers,
@@ -97,6 +117,13 @@ func (r reproducer) program() *Program {
 	}
 	if r.init == "" {
 		s.Setup = []string{"var m " + mt}
+	}
+	if r.holder != "" {
+		s.Home, s.M, s.Holder = "field", "h."+r.field, "h"
+		s.Only = Module + "." + r.holder + "." + r.field
+		s.Decls = r.decls
+		s.Setup = []string{"h := " + r.init}
+		s.Dump = `fmt.Println("len", len(h.` + r.field + `))`
 	}
 	c := &Case{Name: "case0", Slots: []*Slot{s}}
 	for _, code := range r.code {
