@@ -528,7 +528,11 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 			return nil, nil, err
 		}
 		if len(c.Args) == 2 {
-			return nil, call(&dst.IndexListExpr{X: fe.wrapperRef("NewSized"), Indices: []dst.Expr{k, v}}, c.Args[1]), nil
+			size := c.Args[1]
+			if e.convertSize {
+				size = call(dst.NewIdent("int"), size)
+			}
+			return nil, call(&dst.IndexListExpr{X: fe.wrapperRef("NewSized"), Indices: []dst.Expr{k, v}}, size), nil
 		}
 		return nil, call(&dst.IndexListExpr{X: fe.wrapperRef("New"), Indices: []dst.Expr{k, v}}), nil
 	case editLit:

@@ -244,6 +244,9 @@ type edit struct {
 	mapType types.Type
 	// method is the safe map method that replaces a helper call.
 	method string
+	// convertSize reports, for editMake, that the size is not an int and
+	// must be converted for NewSized.
+	convertSize bool
 	// pureValue reports, for editLoadOrStore, that the stored value may be
 	// evaluated whether or not the key is present.
 	pureValue bool
@@ -690,7 +693,13 @@ func (pl *planner) classifyValue(s site, g *group, v ast.Expr) classification {
 	switch x := v.(type) {
 	case *ast.CallExpr:
 		if isBuiltin(info, x.Fun, "make") {
-			return classification{edits: []*edit{{kind: editMake, node: x, mapType: info.TypeOf(x)}}}
+			e := &edit{kind: editMake, node: x, mapType: info.TypeOf(x)}
+			if len(x.Args) == 2 {
+				// make takes a size of any integer type, NewSized an int.
+				tv := info.Types[x.Args[1]]
+				e.convertSize = tv.Value == nil && !types.Identical(tv.Type, types.Typ[types.Int])
+			}
+			return classification{edits: []*edit{e}}
 		}
 	case *ast.CompositeLit:
 		return classification{edits: []*edit{{kind: editLit, node: x, mapType: info.TypeOf(x)}}}
