@@ -280,6 +280,28 @@ fmt.Println(acc)`)
 		}
 		return code(s, "$M[%s] %s= $M[%s]\n$M[%s] %s= $M[%s] + %s", g.rmwKey(s), op, g.key(s), g.rmwKey(s), op, g.key(s), g.operand(s, "+"))
 	}},
+	{name: "loop post statement", gen: func(g *gen, s *Slot) string {
+		if !s.V.incdec {
+			return ""
+		}
+		return code(s, "for i := 0; i < 3; $M[%s]++ {\n\ti++\n}\nfor n := 0; n < 2; n++ {\n\t$M[%s] += 2\n}", g.rmwKey(s), g.rmwKey(s))
+	}},
+	{name: "names the rewrite uses", gen: func(g *gen, s *Slot) string {
+		if !s.V.incdec {
+			return ""
+		}
+		return code(s, `tmp, tmp1, v, v1, safemap := 1, 2, 3, 4, 5
+$M[%s] -= tr[$V]("x", 2)
+$M[%s] *= $V(v + v1)
+fmt.Println(tmp, tmp1, v, v1, safemap, show($M[%[1]s]))`, g.rmwKey(s), g.rmwKey(s))
+	}},
+	{name: "defer and closures", gen: func(g *gen, s *Slot) string {
+		return code(s, `defer fmt.Println("deferred", len($M), show($M[%s]))
+defer delete($M, %s)
+later := func() $V { return $M[%[1]s] }
+$M[%[1]s] = %[3]s
+fmt.Println(show(later()))`, g.key(s), g.key(s), g.val(s))
+	}},
 	{name: "inc dec", gen: func(g *gen, s *Slot) string {
 		if !s.V.incdec {
 			return ""
