@@ -302,6 +302,21 @@ later := func() $V { return $M[%[1]s] }
 $M[%[1]s] = %[3]s
 fmt.Println(show(later()))`, g.key(s), g.key(s), g.val(s))
 	}},
+	{name: "nil map operations", gen: func(g *gen, s *Slot) string {
+		return code(s, `$M = nil
+delete($M, %s)
+clear($M)
+n := 0
+for range $M {
+	n++
+}
+v, ok := $M[%[1]s]
+fmt.Println(n, len($M), show(v), ok, $M == nil)
+$M[%[1]s] = %s`, g.key(s), g.val(s))
+	}},
+	{name: "tuple from a call", gen: func(g *gen, s *Slot) string {
+		return code(s, "var x int\n$M[%s], x = func() ($V, int) { return %s, 7 }()\nfmt.Println(x, len($M))", g.key(s), g.val(s))
+	}},
 	{name: "inc dec", gen: func(g *gen, s *Slot) string {
 		if !s.V.incdec {
 			return ""
@@ -402,6 +417,9 @@ $M[%[1]s]["x"]++
 $M[%[1]s]["y"] = len($M[%[1]s])
 delete($M[%[1]s], "z")
 fmt.Println($M[%[1]s]["x"], len($M[%[1]s]))
+if n, ok := $M[%[1]s]["y"]; ok {
+	fmt.Println("inner", n)
+}
 $M[%s]["w"] = 1`, k, g.key(s))
 	}},
 	{name: "func values", gen: func(g *gen, s *Slot) string {
