@@ -5,7 +5,9 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"reflect"
 	"slices"
+	"strconv"
 	"sort"
 	"strings"
 
@@ -539,6 +541,9 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		if other != "" {
 			return refuse("declared in one field list with %s, which is not rewritten", other)
 		}
+		if p.Tag != nil && omitsEmpty(p.Tag.Value) {
+			return refuse("its JSON tag has omitempty, which omits an empty map but not an empty safe map")
+		}
 		if p.Names[0] != s.id {
 			return classification{flows: joins}
 		}
@@ -559,6 +564,21 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		return refuse("declared by a range statement")
 	}
 	return refuse("declared in %s, which is not rewritten yet", nodeKind(parent))
+}
+
+// omitsEmpty reports whether a quoted struct tag gives the field the
+// omitempty option of encoding/json.
+func omitsEmpty(quoted string) bool {
+	tag, err := strconv.Unquote(quoted)
+	if err != nil {
+		return false
+	}
+	opts, ok := reflect.StructTag(tag).Lookup("json")
+	if !ok {
+		return false
+	}
+	_, rest, _ := strings.Cut(opts, ",")
+	return slices.Contains(strings.Split(rest, ","), "omitempty")
 }
 
 // classifyParam handles a parameter that joins the group: the function's
