@@ -7,8 +7,8 @@ import (
 	"go/types"
 	"reflect"
 	"slices"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/tools/go/packages"
