@@ -32,8 +32,8 @@ func TestGenerateCoverage(t *testing.T) {
 	for _, known := range []bool{false, true} {
 		used := map[string]bool{}
 		usedHomes := map[string]bool{}
-		for seed := range uint64(30) {
-			p := Generate(Options{Seed: seed, Cases: 12, Known: known})
+		for seed := range uint64(80) {
+			p := Generate(Options{Seed: seed, Cases: 10, Known: known})
 			for _, c := range p.Cases {
 				for _, u := range c.Units {
 					name, _, _ := strings.Cut(strings.TrimPrefix(u.Code, "// "), "\n")

@@ -484,6 +484,24 @@ fmt.Println(n, ok)`, g.key(s), g.key(s))
 		}
 		return out
 	}},
+	{name: "json round trip", gen: func(g *gen, s *Slot) string {
+		if !s.K.jsonKey || !s.V.jsonValue || s.Holder == "" {
+			return ""
+		}
+		ptr := s.Holder
+		if s.Home == "field" {
+			ptr = "&" + s.Holder
+		}
+		return code(s, `b, err := json.Marshal(%s)
+fmt.Println(err)
+$M[%s] = %s
+err = json.Unmarshal(b, %[1]s)
+fmt.Println(err, len($M))
+err = json.Unmarshal([]byte("{\"items\": null}"), %[1]s)
+fmt.Println(err, $M == nil, len($M))
+err = json.Unmarshal(b, %[1]s)
+fmt.Println(err, $M == nil, len($M))`, ptr, g.key(s), g.val(s))
+	}},
 	{name: "maps helpers", gen: func(g *gen, s *Slot) string {
 		var lines []string
 		if s.K.ordered && s.K.kind != kindFloat {
