@@ -20,4 +20,13 @@
 // keeps a run cheap. When the outputs differ (or the rewrite fails, or its
 // result does not build), Shrink reduces the program to one case, then to
 // as few units and map objects as still fail, and Report prints it.
+//
+// Constructs that the rewrite is known to get wrong are generated only
+// with Options.Known; each has a minimal reproducer in TestReproducers.
+//
+// The tests run one program of 100 cases (seed 1) by default. More:
+//
+//	go test ./internal/difftest -run TestDifferential -difftest.seed=7 -difftest.n=300
+//	go test ./internal/difftest -run TestReproducers -v -difftest.known
+//	go test ./internal/difftest -run '^$' -fuzz FuzzDifferential
 package difftest
