@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/build"
+	"go/types"
 	"io"
 	"io/fs"
 	"os"
@@ -31,9 +32,10 @@ type excludedMention struct {
 //
 // The check is textual: a file is listed when the object's identifier
 // appears in it as a word, which can also be another object of the same
-// name. Unexported names are looked for only in the directory of their
-// declaration, exported ones in the whole module. Files constrained with
-// the ignore tag (go:build ignore), which no build includes, are skipped.
+// name. Local variables are not looked for. Unexported names are looked
+// for only in the directory of their declaration, exported ones in the
+// whole module. Files constrained with the ignore tag (go:build ignore),
+// which no build includes, are skipped.
 func excludedMentions(res *safemapfix.Result, tags []string) ([]excludedMention, error) {
 	type object struct {
 		ident string
@@ -46,7 +48,14 @@ func excludedMentions(res *safemapfix.Result, tags []string) ([]excludedMention,
 			continue
 		}
 		dir := filepath.Dir(f.Decl.Filename)
-		for _, name := range append([]string{f.Name}, f.Group...) {
+		names := f.Group
+		if !isLocal(f.Object) {
+			// A local variable is named only in its own function, in a
+			// file that was analysed; another file mentioning a word of
+			// the same name (often a short one) is about something else.
+			names = append([]string{f.Name}, names...)
+		}
+		for _, name := range names {
 			ident := name[strings.LastIndex(name, ".")+1:]
 			o := object{ident: ident, dir: dir, word: regexp.MustCompile(`\b` + regexp.QuoteMeta(ident) + `\b`)}
 			if ident != "" && ident[0] >= 'A' && ident[0] <= 'Z' {
@@ -86,6 +95,12 @@ func excludedMentions(res *safemapfix.Result, tags []string) ([]excludedMention,
 		}
 	}
 	return out, nil
+}
+
+// isLocal reports whether obj is a variable declared inside a function.
+func isLocal(obj types.Object) bool {
+	v, ok := obj.(*types.Var)
+	return ok && !v.IsField() && v.Parent() != nil && v.Pkg() != nil && v.Parent() != v.Pkg().Scope()
 }
 
 var ignoreTag = regexp.MustCompile(`(?m)^//go:build ignore\s*$`)
