@@ -195,20 +195,11 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 				prev.stores = append(prev.stores, e.stores...)
 				continue
 			}
-			if prev.kind == editFold && e.kind == editFold {
+			if prev.kind == editBlock && e.kind == editBlock {
 				prev.folds = append(prev.folds, e.folds...)
-				continue
-			}
-			if prev.kind == editDrain && e.kind == editDrain {
 				prev.drains = append(prev.drains, e.drains...)
-				continue
-			}
-			if prev.kind == editLoadOrCompute && e.kind == editLoadOrCompute {
 				prev.computes = append(prev.computes, e.computes...)
 				continue
-			}
-			if prev.kind != e.kind && isBlockEdit(prev.kind) && isBlockEdit(e.kind) {
-				return File{}, fmt.Errorf("%s: internal error: two kinds of block rewrite in one block; please report this", cfg.Fset.Position(e.node.Pos()))
 			}
 			return File{}, fmt.Errorf("internal error: %s: two rewrites of one %T", cfg.Fset.Position(e.node.Pos()), e.node)
 		}
@@ -506,12 +497,15 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		return nil, &dst.ExprStmt{X: call(sel(recv, "LoadOrCompute"), k, fn)}, nil
 	case editTuple:
 		return fe.tuple(n.(*dst.AssignStmt), e.stores)
-	case editFold:
-		return nil, n, fe.folds(n.(*dst.BlockStmt), e)
-	case editDrain:
-		return nil, n, fe.drains(n.(*dst.BlockStmt), e)
-	case editLoadOrCompute:
-		return nil, n, fe.loadOrComputes(n.(*dst.BlockStmt), e)
+	case editBlock:
+		block := n.(*dst.BlockStmt)
+		if err := fe.folds(block, e); err != nil {
+			return nil, nil, err
+		}
+		if err := fe.drains(block, e); err != nil {
+			return nil, nil, err
+		}
+		return nil, n, fe.loadOrComputes(block, e)
 	case editHelper:
 		c := n.(*dst.CallExpr)
 		return nil, call(sel(c.Args[0], e.method)), nil
@@ -668,12 +662,6 @@ func (fe *fileEditor) drains(block *dst.BlockStmt, e *edit) error {
 		}
 	}
 	return nil
-}
-
-// isBlockEdit reports whether edits of kind k rewrite statement sequences
-// of a block.
-func isBlockEdit(k editKind) bool {
-	return k == editFold || k == editDrain || k == editLoadOrCompute
 }
 
 // loadOrComputes turns each load-or-compute idiom of the block (see

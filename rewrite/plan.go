@@ -215,26 +215,29 @@ func (ix *index) name(id string) string {
 type editKind int
 
 const (
-	editGet           editKind = iota // m[k] → m.Get(k)
-	editLoad                          // m[k] in v, ok := m[k] → m.Load(k)
-	editStore                         // m[k] = v → m.Store(k, v)
-	editOpAssign                      // m[k] op= x → safemap.Add / m.Update
-	editIncDec                        // m[k]++, m[k]--
-	editAppend                        // m[k] = append(m[k], x...) → m.Update
-	editDelete                        // delete(m, k) → m.Delete(k)
-	editClear                         // clear(m) → m.Clear()
-	editLen                           // len(m) → m.Len()
-	editRange                         // range m → range m.All()
-	editType                          // map[K]V → *safemap.Map[K, V]
-	editMake                          // make(map[K]V[, n]) → safemap.New[K, V]() / NewSized
-	editLit                           // map[K]V{...} → safemap.From(map[K]V{...})
-	editClone                         // return m → return m.Clone()
-	editHelper                        // maps.Keys(m) → m.Keys(), and the like
-	editTuple                         // m[a], m[b] = x, y → temporaries, then stores
-	editLoadOrStore                   // if _, ok := m[k]; !ok { m[k] = v } → m.LoadOrStore(k, v)
-	editFold                          // v := m[k]; v.f++; m[k] = v → v := m.Update(k, ...)
-	editDrain                         // old := m; m = make(...) → old := m.TakeAll()
-	editLoadOrCompute                 // v, ok := m[k]; if !ok { v = f(); m[k] = v } → m.LoadOrCompute
+	editGet         editKind = iota // m[k] → m.Get(k)
+	editLoad                        // m[k] in v, ok := m[k] → m.Load(k)
+	editStore                       // m[k] = v → m.Store(k, v)
+	editOpAssign                    // m[k] op= x → safemap.Add / m.Update
+	editIncDec                      // m[k]++, m[k]--
+	editAppend                      // m[k] = append(m[k], x...) → m.Update
+	editDelete                      // delete(m, k) → m.Delete(k)
+	editClear                       // clear(m) → m.Clear()
+	editLen                         // len(m) → m.Len()
+	editRange                       // range m → range m.All()
+	editType                        // map[K]V → *safemap.Map[K, V]
+	editMake                        // make(map[K]V[, n]) → safemap.New[K, V]() / NewSized
+	editLit                         // map[K]V{...} → safemap.From(map[K]V{...})
+	editClone                       // return m → return m.Clone()
+	editHelper                      // maps.Keys(m) → m.Keys(), and the like
+	editTuple                       // m[a], m[b] = x, y → temporaries, then stores
+	editLoadOrStore                 // if _, ok := m[k]; !ok { m[k] = v } → m.LoadOrStore(k, v)
+	// editBlock rewrites statement sequences of a block: read-modify-
+	// write folds (v := m[k]; v.f++; m[k] = v → v := m.Update(k, ...)),
+	// drains (old := m; m = make(...) → old := m.TakeAll()) and
+	// load-or-compute (v, ok := m[k]; if !ok { v = f(); m[k] = v } →
+	// m.LoadOrCompute(...)).
+	editBlock
 )
 
 // edit is one planned replacement of a syntax node.
@@ -252,13 +255,11 @@ type edit struct {
 	// pureValue reports, for editLoadOrStore, that the stored value may be
 	// evaluated whether or not the key is present.
 	pureValue bool
-	// folds are the read-modify-write sequences of a block (editFold).
-	folds []fold
-	// drains are the first statements of the drain idioms of a block
-	// (editDrain).
-	drains []*ast.AssignStmt
-	// computes are the first statements of the load-or-compute idioms of
-	// a block (editLoadOrCompute).
+	// folds, drains and computes are the statement sequences an
+	// editBlock rewrites: read-modify-write folds, and the first
+	// statements of drain and load-or-compute idioms.
+	folds    []fold
+	drains   []*ast.AssignStmt
 	computes []*ast.AssignStmt
 	// stores lists the left-hand sides of a tuple assignment that are
 	// stores into rewritten maps.
@@ -771,7 +772,7 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 			continue
 		}
 		if block := drain(s, a); block != nil {
-			return classification{edits: []*edit{{kind: editDrain, node: block, mapType: info.TypeOf(e), drains: []*ast.AssignStmt{a}}}}
+			return classification{edits: []*edit{{kind: editBlock, node: block, mapType: info.TypeOf(e), drains: []*ast.AssignStmt{a}}}}
 		}
 		l := ast.Unparen(a.Lhs[j])
 		if id, ok := l.(*ast.Ident); ok && id.Name == "_" {
@@ -889,13 +890,13 @@ func (pl *planner) classifyIndex(s site, g *group, ix *ast.IndexExpr, grand ast.
 		}
 		if f, ok := foldable(s, p, ix); ok {
 			c := one(&edit{kind: editGet, node: ix, mapType: mapType})
-			c.edits = append(c.edits, &edit{kind: editFold, node: f.block, mapType: mapType, folds: []fold{f}})
+			c.edits = append(c.edits, &edit{kind: editBlock, node: f.block, mapType: mapType, folds: []fold{f}})
 			return c
 		}
 		if len(p.Lhs) == 2 && len(p.Rhs) == 1 && ast.Unparen(p.Rhs[0]) == ix {
 			c := one(&edit{kind: editLoad, node: ix, mapType: mapType})
 			if block, val := loadOrComputeIdiom(s, p, ix); block != nil {
-				c.edits = append(c.edits, &edit{kind: editLoadOrCompute, node: block, mapType: mapType, computes: []*ast.AssignStmt{p}})
+				c.edits = append(c.edits, &edit{kind: editBlock, node: block, mapType: mapType, computes: []*ast.AssignStmt{p}})
 				if !pure(info, val) {
 					c.notes = append(c.notes, fmt.Sprintf("%s: load-or-compute becomes one LoadOrCompute; %s now runs under the lock of its key, so it must not use the same map", pl.ix.fset.Position(p.Pos()), types.ExprString(val)))
 				}

@@ -194,19 +194,26 @@ func TestGoldenInputsRace(t *testing.T) {
 		}
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			dir := extractInput(t, c)
-			cmd := exec.Command("go", "test", "-race", "-count=1", "./...")
-			cmd.Dir = dir
-			cmd.Env = goEnv()
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the input's tests pass under -race, so the case does not show a race:\n%s", out)
-			}
-			if !bytes.Contains(out, []byte("DATA RACE")) && !bytes.Contains(out, []byte("concurrent map")) {
-				t.Fatalf("the input's tests fail, but not with a race:\n%s", out)
-			}
+			raceOutput(t, extractInput(t, c))
 		})
 	}
+}
+
+// raceOutput runs the module's tests under the race detector and returns
+// their output; the test fails unless they fail with a race.
+func raceOutput(t *testing.T, dir string) []byte {
+	t.Helper()
+	cmd := exec.Command("go", "test", "-race", "-count=1", "./...")
+	cmd.Dir = dir
+	cmd.Env = goEnv()
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the tests pass under -race, so the case does not show a race:\n%s", out)
+	}
+	if !bytes.Contains(out, []byte("DATA RACE")) && !bytes.Contains(out, []byte("concurrent map")) {
+		t.Fatalf("the tests fail, but not with a race:\n%s", out)
+	}
+	return out
 }
 
 func goCmd(t *testing.T, dir string, args ...string) {
