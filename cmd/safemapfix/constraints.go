@@ -32,7 +32,8 @@ type excludedMention struct {
 //
 // The check is textual: a file is listed when the object's identifier
 // appears in it as a word, which can also be another object of the same
-// name. Local variables are not looked for. Unexported names are looked
+// name. Fields are looked for after a dot or as a composite literal key,
+// local variables not at all. Unexported names are looked
 // for only in the directory of their declaration, exported ones in the
 // whole module. Files constrained with the ignore tag (go:build ignore),
 // which no build includes, are skipped.
@@ -57,7 +58,14 @@ func excludedMentions(res *safemapfix.Result, tags []string) ([]excludedMention,
 		}
 		for _, name := range names {
 			ident := name[strings.LastIndex(name, ".")+1:]
-			o := object{ident: ident, dir: dir, word: regexp.MustCompile(`\b` + regexp.QuoteMeta(ident) + `\b`)}
+			pattern := `\b` + regexp.QuoteMeta(ident) + `\b`
+			if v, ok := f.Object.(*types.Var); ok && v.IsField() && name == f.Name {
+				// A field is named after a dot (x.field) or as a key
+				// of a composite literal (field: v), not as a bare
+				// word, which is often a package or a local.
+				pattern = `\.` + regexp.QuoteMeta(ident) + `\b|\b` + regexp.QuoteMeta(ident) + `\s*:[^=]`
+			}
+			o := object{ident: ident, dir: dir, word: regexp.MustCompile(pattern)}
 			if ident != "" && ident[0] >= 'A' && ident[0] <= 'Z' {
 				o.dir = ""
 			}
