@@ -497,6 +497,9 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		return nil, &dst.ExprStmt{X: call(sel(recv, "LoadOrCompute"), k, fn)}, nil
 	case editTuple:
 		return fe.tuple(n.(*dst.AssignStmt), e.stores)
+	case editReset:
+		as := n.(*dst.AssignStmt)
+		return nil, &dst.ExprStmt{X: call(sel(as.Lhs[0], "Clear"))}, nil
 	case editBlock:
 		block := n.(*dst.BlockStmt)
 		if err := fe.folds(block, e); err != nil {

@@ -232,6 +232,7 @@ const (
 	editHelper                      // maps.Keys(m) → m.Keys(), and the like
 	editTuple                       // m[a], m[b] = x, y → temporaries, then stores
 	editLoadOrStore                 // if _, ok := m[k]; !ok { m[k] = v } → m.LoadOrStore(k, v)
+	editReset                       // m = make(...) after m was written → m.Clear()
 	// editBlock rewrites statement sequences of a block: read-modify-
 	// write folds (v := m[k]; v.f++; m[k] = v → v := m.Update(k, ...)),
 	// drains (old := m; m = make(...) → old := m.TakeAll()) and
@@ -249,6 +250,11 @@ type edit struct {
 	mapType types.Type
 	// method is the safe map method that replaces a helper call.
 	method string
+	// alt is the edit that replaces an editReset when the group has
+	// aliases, which must keep the old contents; note is then added to the
+	// group's notes.
+	alt  *edit
+	note string
 	// convertSize reports, for editMake, that the size is not an int and
 	// must be converted for NewSized.
 	convertSize bool
@@ -299,6 +305,7 @@ func (pl *planner) plan(seeds []string) *group {
 	for _, id := range seeds {
 		g.member[id] = true
 	}
+	defer g.settleResets()
 	for len(queue) > 0 {
 		id := queue[0]
 		queue = queue[1:]
@@ -377,6 +384,24 @@ func apiOf(obj types.Object) string {
 
 func isInternal(path string) bool {
 	return strings.HasPrefix(path, "internal/") || strings.Contains(path, "/internal/") || strings.HasSuffix(path, "/internal")
+}
+
+// settleResets decides the resets of a complete group: with a single
+// object no alias keeps the old contents, so emptying the map in place is
+// the same; with aliases the reset keeps assigning a new map, and a note
+// says the variable itself still races.
+func (g *group) settleResets() {
+	for i, e := range g.edits {
+		if e.kind != editReset {
+			continue
+		}
+		if len(g.ids) > 1 {
+			g.edits[i] = e.alt
+			if !slices.Contains(g.notes, e.note) {
+				g.notes = append(g.notes, e.note)
+			}
+		}
+	}
 }
 
 // objectRefusal rejects objects whose kind the rewrite cannot handle.
@@ -761,9 +786,18 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 				return refuse("used with %s", a.Tok)
 			}
 			c := pl.classifyValue(s, g, a.Rhs[j])
-			if c.refusal == "" && !isNil(info, a.Rhs[j]) && !afterDrain(s, a) {
-				c.notes = append(c.notes, fmt.Sprintf("%s: the variable is reassigned; if other goroutines use it meanwhile, that assignment still races", pl.ix.fset.Position(a.Pos())))
+			if c.refusal != "" || isNil(info, a.Rhs[j]) || afterDrain(s, a) {
+				return c
 			}
+			note := fmt.Sprintf("%s: the variable is reassigned; if other goroutines use it meanwhile, that assignment still races", pl.ix.fset.Position(a.Pos()))
+			if len(a.Lhs) == 1 && len(c.edits) == 1 && isEmptyMap(info, a.Rhs[j]) && writtenBefore(s, a, e) {
+				// A reset of a map this function has already written,
+				// so it is not nil: emptying it in place leaves the
+				// variable alone, if no alias keeps the old contents
+				// (decided once the group is complete).
+				return classification{edits: []*edit{{kind: editReset, node: a, mapType: info.TypeOf(e), alt: c.edits[0], note: note}}}
+			}
+			c.notes = append(c.notes, note)
 			return c
 		}
 	}
@@ -789,6 +823,56 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 		return refuse("assigned to %s, which is not a map variable", types.ExprString(l))
 	}
 	return refuse("used in an assignment")
+}
+
+// isEmptyMap reports whether e makes an empty map: make(...) or a literal
+// without elements.
+func isEmptyMap(info *types.Info, e ast.Expr) bool {
+	switch v := ast.Unparen(e).(type) {
+	case *ast.CallExpr:
+		return isBuiltin(info, v.Fun, "make")
+	case *ast.CompositeLit:
+		return len(v.Elts) == 0
+	}
+	return false
+}
+
+// writtenBefore reports whether the function holding the assignment a
+// stores into the map e (the same expression, as an element write) before
+// a: the map is then not nil at a, or that write would have panicked.
+func writtenBefore(s site, a *ast.AssignStmt, e ast.Expr) bool {
+	var body ast.Node
+	for i := len(s.stack) - 1; i >= 0 && body == nil; i-- {
+		switch f := s.stack[i].(type) {
+		case *ast.FuncDecl:
+			body = f.Body
+		case *ast.FuncLit:
+			body = f.Body
+		}
+	}
+	if body == nil {
+		return false
+	}
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if n == nil || n.Pos() >= a.Pos() || found {
+			return false
+		}
+		var lhs []ast.Expr
+		switch st := n.(type) {
+		case *ast.AssignStmt:
+			lhs = st.Lhs
+		case *ast.IncDecStmt:
+			lhs = []ast.Expr{st.X}
+		}
+		for _, l := range lhs {
+			if ix, ok := ast.Unparen(l).(*ast.IndexExpr); ok && sameExpr(ix.X, e) {
+				found = true
+			}
+		}
+		return true
+	})
+	return found
 }
 
 // drain recognises the drain idiom, which takes every entry and leaves the
