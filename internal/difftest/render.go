@@ -60,12 +60,6 @@ func (c *Case) Source() []byte {
 	}
 	body.WriteString("}\n")
 	text := decls.String() + body.String()
-	if c.keepMapsImport && strings.Contains(text, "maps.") {
-		// The rewrite turns maps.Keys(m) into m.Keys() but leaves the
-		// import of maps behind when nothing else uses it; this use keeps
-		// it (see TestReproducers).
-		text = "var _ = maps.Equal[map[int]int, map[int]int]\n\n" + text
-	}
 	var imports []string
 	for _, imp := range []string{"encoding/json", "fmt", "maps", "slices"} {
 		if strings.Contains(text, imp[strings.LastIndex(imp, "/")+1:]+".") {

@@ -25,13 +25,6 @@ type reproducer struct {
 
 var reproducers = []reproducer{
 	{
-		name: "maps import left unused",
-		bug:  "maps.Keys(m) becomes m.Keys(), and the import of maps stays although nothing uses it: the rewrite does not type-check",
-		kind: RewriteError,
-		key:  "string", val: "int", init: `map[string]int{"a": 1}`,
-		code: []string{`fmt.Println(slices.Sorted(maps.Keys(m)))`},
-	},
-	{
 		name: "tuple of untyped constants",
 		bug:  "m[1], m[2] = 3, 4 becomes tmp, tmp1 := 3, 4 and stores: the temporaries get the default type int, not float64: the rewrite does not type-check",
 		kind: RewriteError,
@@ -60,33 +53,11 @@ var reproducers = []reproducer{
 		code: []string{`m[tr("k", "a")] += tr("x", 2)`},
 	},
 	{
-		name: "string += appends on the wrong side",
-		bug:  `m[k] += "y" becomes safemap.Add(m, k, "y"), which computes "y" + old instead of old + "y"`,
-		kind: OutputDiffers,
-		key:  "string", val: "string", init: `map[string]string{"a": "x"}`,
-		code: []string{`m["a"] += "y"` + "\nfmt.Println(m[\"a\"])"},
-	},
-	{
-		name: "drain of a nil map",
-		bug:  "old := m; m = make(map[K]V) becomes old := m.TakeAll(), dropping the reset: a nil m stays nil, and the next store panics where the original stores into the new map",
-		kind: OutputDiffers,
-		key:  "string", val: "int", init: "",
-		code: []string{"old := m\nm = make(map[string]int)\nm[\"a\"] = 1\nfmt.Println(len(old), len(m))"},
-	},
-	{
 		name: "unhashable key panic message",
 		bug:  "a lookup with an unhashable interface key panics in both, but with \"hash of unhashable type: []int\" from the built-in map and \"runtime error: hash of unhashable type []int\" (from hash/maphash) from the safe map",
 		kind: OutputDiffers,
 		key:  "any", val: "int", init: "map[any]int{}",
 		code: []string{"_, ok := m[any([]int{1})]\nfmt.Println(ok)"},
-	},
-	{
-		name:   "json omitempty on an empty map",
-		bug:    "encoding/json omits an empty map field tagged omitempty, but not an empty *safemap.Map, which is not nil: the JSON changes (the safe map documents this; the rewrite does not refuse such fields)",
-		kind:   OutputDiffers,
-		decls:  []string{"type R struct {\n\tItems map[string]int `json:\"items,omitempty\"`\n}"},
-		holder: "R", field: "Items", init: "R{Items: map[string]int{}}",
-		code: []string{"b, _ := json.Marshal(h)\nfmt.Println(string(b))"},
 	},
 	{
 		name:   "fmt of a struct with an unexported map field",

@@ -81,12 +81,12 @@ func (ch *Checker) Shrink(ctx context.Context, p *Program, o *Outcome, logf func
 }
 
 func (c *Case) clone() *Case {
-	return &Case{Name: c.Name, Slots: append([]*Slot(nil), c.Slots...), Units: append([]Unit(nil), c.Units...), keepMapsImport: c.keepMapsImport}
+	return &Case{Name: c.Name, Slots: append([]*Slot(nil), c.Slots...), Units: append([]Unit(nil), c.Units...)}
 }
 
 // withoutSlot returns the case without map object i and its units.
 func (c *Case) withoutSlot(i int) *Case {
-	out := &Case{Name: c.Name, keepMapsImport: c.keepMapsImport}
+	out := &Case{Name: c.Name}
 	out.Slots = append(append(out.Slots, c.Slots[:i]...), c.Slots[i+1:]...)
 	for _, u := range c.Units {
 		switch {

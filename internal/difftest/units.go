@@ -29,16 +29,8 @@ func (g *gen) unit(s *Slot) string {
 	}
 }
 
-// ops returns the operators of op= to use on the map's values. The rewrite
-// turns m[k] += x into safemap.Add(m, k, x), which computes x + old: for
-// strings that is the wrong order (see TestReproducers), so unless known
-// bugs are wanted, string values get no op=.
-func (g *gen) ops(s *Slot) []string {
-	if s.V.kind == kindString && !g.known {
-		return nil
-	}
-	return s.V.ops
-}
+// ops returns the operators of op= that apply to the map's values.
+func (g *gen) ops(s *Slot) []string { return s.V.ops }
 
 // rmwKey returns a key for a read-modify-write (m[k] op= x, m[k]++).
 // The rewrite turns m[k] += x and m[k]++ into safemap.Add(m, k, x), whose
@@ -521,11 +513,9 @@ fmt.Println(err, $M == nil, len($M))`, ptr, g.key(s), g.val(s))
 		return code(s, "if _, ok := $M[%s]; !ok {\n\t$M[%[1]s] = %s\n}\nfmt.Println(len($M))", g.key(s), v)
 	}},
 	{name: "drain", gen: func(g *gen, s *Slot) string {
-		// The rewrite drops the reset of a drained nil map (see
-		// TestReproducers), so the drain runs on non-nil maps only.
-		return code(s, "if $M == nil {\n\treturn\n}\nold := $M\n$M = make($T)\nfmt.Println(len(old), len($M))\n$M[%s] = %s\n", g.key(s), g.val(s)) + g.dump(s, "old", "drained")
+		return code(s, "old := $M\n$M = make($T)\nfmt.Println(len(old), len($M))\n$M[%s] = %s\n", g.key(s), g.val(s)) + g.dump(s, "old", "drained")
 	}},
-	{name: "drain of a nil map", known: true, gen: func(g *gen, s *Slot) string {
+	{name: "drain of a nil map", gen: func(g *gen, s *Slot) string {
 		return code(s, "$M = nil\nold := $M\n$M = make($T)\nfmt.Println(len(old), len($M))\n$M[%s] = %s", g.key(s), g.val(s))
 	}},
 	{name: "reassign", gen: func(g *gen, s *Slot) string {
