@@ -21,6 +21,8 @@ type reproducer struct {
 	// holder.field of a struct declared in decls, instead of a local.
 	decls         []string
 	holder, field string
+	// alsoOnly names one more object to rewrite, declared by the units.
+	alsoOnly string
 }
 
 var reproducers = []reproducer{
@@ -68,6 +70,14 @@ var reproducers = []reproducer{
 		code: []string{"fmt.Println(h)"},
 	},
 	{
+		name: "drain with the alias named too",
+		bug:  "with both m and old named (--only), the drain old := m; m = make(...) makes the rewrite fail: range old becomes range old.All() although old stays a plain map (TakeAll), which does not type-check; for a package variable with a literal value it is \"internal error: two rewrites of one *ast.CompositeLit\"",
+		kind: RewriteError,
+		key:  "string", val: "int", init: `map[string]int{"a": 1}`,
+		code:     []string{"old := m\nm = make(map[string]int)\nn := 0\nfor _, v := range old {\n\tn += v\n}\nfmt.Println(n)"},
+		alsoOnly: "old",
+	},
+	{
 		name: "overwriting a signed zero key",
 		bug:  "a built-in map replaces the stored key on assignment (m[-0] then m[0] leaves key 0); the safe map keeps the first key, -0",
 		kind: OutputDiffers,
@@ -97,6 +107,9 @@ func (r reproducer) program() *Program {
 		s.Dump = `fmt.Println("len", len(h.` + r.field + `))`
 	}
 	c := &Case{Name: "case0", Slots: []*Slot{s}}
+	if r.alsoOnly != "" {
+		c.Slots = append(c.Slots, &Slot{Home: "local", Only: Module + ".case0." + r.alsoOnly})
+	}
 	for _, code := range r.code {
 		c.Units = append(c.Units, Unit{Slot: 0, Code: code})
 	}
