@@ -193,6 +193,7 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 		if prev, ok := byNode[n]; ok {
 			if prev.kind == editTuple && e.kind == editTuple {
 				prev.stores = append(prev.stores, e.stores...)
+				prev.hoistIndex = prev.hoistIndex || e.hoistIndex
 				continue
 			}
 			if prev.kind == editBlock && e.kind == editBlock {
@@ -433,8 +434,8 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		ie := indexExpr(as.Lhs[0])
 		moveDecs(&as.Rhs[0].Decorations().Start, &as.Decs.Tok, true)
 		operands := []dst.Expr{as.Rhs[0]}
-		before = fe.hoist(e, operands)
-		if as.Tok == token.ADD_ASSIGN && addable(elemType(e.mapType)) {
+		before = append(fe.hoistKey(e, ie), fe.hoist(e, operands)...)
+		if as.Tok == token.ADD_ASSIGN && usesAdd(e.mapType) {
 			return before, &dst.ExprStmt{X: call(fe.wrapperRef("Add"), ie.X, ie.Index, operands[0])}, nil
 		}
 		op, ok := opOfAssign[as.Tok]
@@ -447,17 +448,21 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		st := n.(*dst.IncDecStmt)
 		ie := indexExpr(st.X)
 		one := &dst.BasicLit{Kind: token.INT, Value: "1"}
-		if st.Tok == token.INC {
+		if st.Tok == token.INC && usesAdd(e.mapType) {
 			return nil, &dst.ExprStmt{X: call(fe.wrapperRef("Add"), ie.X, ie.Index, one)}, nil
 		}
-		upd, err := fe.update(ie, e.mapType, func(v dst.Expr) dst.Expr { return binary(v, token.SUB, one) }, nil)
+		op := token.ADD
+		if st.Tok == token.DEC {
+			op = token.SUB
+		}
+		upd, err := fe.update(ie, e.mapType, func(v dst.Expr) dst.Expr { return binary(v, op, one) }, nil)
 		return nil, upd, err
 	case editAppend:
 		as := n.(*dst.AssignStmt)
 		ie := indexExpr(as.Lhs[0])
 		app := unparen(as.Rhs[0]).(*dst.CallExpr)
 		operands := app.Args[1:]
-		before = fe.hoist(e, operands)
+		before = append(fe.hoistKey(e, ie), fe.hoist(e, operands)...)
 		upd, err := fe.update(ie, e.mapType, func(v dst.Expr) dst.Expr {
 			return &dst.CallExpr{Fun: app.Fun, Args: append([]dst.Expr{v}, operands...), Ellipsis: app.Ellipsis}
 		}, operands)
@@ -496,7 +501,7 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 		}
 		return nil, &dst.ExprStmt{X: call(sel(recv, "LoadOrCompute"), k, fn)}, nil
 	case editTuple:
-		return fe.tuple(n.(*dst.AssignStmt), e.stores)
+		return fe.tuple(n.(*dst.AssignStmt), e)
 	case editReset:
 		as := n.(*dst.AssignStmt)
 		return nil, &dst.ExprStmt{X: call(sel(as.Lhs[0], "Clear"))}, nil
@@ -708,10 +713,34 @@ func (fe *fileEditor) loadOrComputes(block *dst.BlockStmt, e *edit) error {
 
 // tuple splits a tuple assignment: the values into temporaries, then each
 // assignment in order, stores into rewritten maps as Store calls.
-func (fe *fileEditor) tuple(as *dst.AssignStmt, stores []int) (before []dst.Stmt, repl dst.Node, err error) {
+func (fe *fileEditor) tuple(as *dst.AssignStmt, e *edit) (before []dst.Stmt, repl dst.Node, err error) {
 	isStore := map[int]bool{}
-	for _, i := range stores {
+	for _, i := range e.stores {
 		isStore[i] = true
+	}
+	var stmts []dst.Stmt
+	if e.hoistIndex {
+		for i := range as.Lhs {
+			if !isStore[i] {
+				continue
+			}
+			ie := indexExpr(as.Lhs[i])
+			name := fe.fresh("key")
+			stmts = append(stmts, &dst.AssignStmt{Lhs: []dst.Expr{dst.NewIdent(name)}, Tok: token.DEFINE, Rhs: []dst.Expr{ie.Index}})
+			ie.Index = dst.NewIdent(name)
+		}
+	}
+	for i, t := range e.convert {
+		te, err := typeinfer.Expr(t, fe.pkg, fe.importName)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch te.(type) {
+		case *dst.Ident, *dst.SelectorExpr, *dst.IndexExpr, *dst.IndexListExpr, *dst.ArrayType, *dst.MapType:
+		default:
+			te = &dst.ParenExpr{X: te} // (*T)(x), (func())(x)
+		}
+		as.Rhs[i] = call(te, as.Rhs[i])
 	}
 	temps := make([]dst.Expr, len(as.Lhs))
 	for i, l := range as.Lhs {
@@ -721,7 +750,7 @@ func (fe *fileEditor) tuple(as *dst.AssignStmt, stores []int) (before []dst.Stmt
 		}
 		temps[i] = dst.NewIdent(fe.fresh("tmp"))
 	}
-	stmts := []dst.Stmt{&dst.AssignStmt{Lhs: temps, Tok: token.DEFINE, Rhs: as.Rhs}}
+	stmts = append(stmts, &dst.AssignStmt{Lhs: temps, Tok: token.DEFINE, Rhs: as.Rhs})
 	for i, l := range as.Lhs {
 		t := dst.Clone(temps[i]).(dst.Expr)
 		switch {
@@ -734,6 +763,18 @@ func (fe *fileEditor) tuple(as *dst.AssignStmt, stores []int) (before []dst.Stmt
 		}
 	}
 	return stmts[:len(stmts)-1], stmts[len(stmts)-1], nil
+}
+
+// hoistKey evaluates the index of a read-modify-write into a temporary
+// when e says so, and returns the statement that declares it.
+func (fe *fileEditor) hoistKey(e *edit, ie *dst.IndexExpr) []dst.Stmt {
+	if !e.hoistKey {
+		return nil
+	}
+	name := fe.fresh("key")
+	st := &dst.AssignStmt{Lhs: []dst.Expr{dst.NewIdent(name)}, Tok: token.DEFINE, Rhs: []dst.Expr{ie.Index}}
+	ie.Index = dst.NewIdent(name)
+	return []dst.Stmt{st}
 }
 
 // hoist replaces the operands listed in e.hoist with temporaries and
@@ -762,11 +803,14 @@ var opOfAssign = map[token.Token]token.Token{
 	token.AND_NOT_ASSIGN: token.AND_NOT,
 }
 
-// addable reports whether safemap.Add accepts values of type t: numbers and
-// strings.
-func addable(t types.Type) bool {
-	b, ok := t.Underlying().(*types.Basic)
-	return ok && b.Info()&(types.IsNumeric|types.IsString) != 0
+// usesAdd reports whether m[k] += x and m[k]++ on a map of type mapType
+// become safemap.Add: V must be a number or a string, and K no interface,
+// or Add(m, k, x) would infer K from the key's dynamic type too.
+func usesAdd(mapType types.Type) bool {
+	k, v, _ := typeinfer.Elems(mapType)
+	b, ok := v.Underlying().(*types.Basic)
+	_, typeParam := k.(*types.TypeParam)
+	return ok && b.Info()&(types.IsNumeric|types.IsString) != 0 && (typeParam || !types.IsInterface(k))
 }
 
 func binary(x dst.Expr, op token.Token, y dst.Expr) dst.Expr {

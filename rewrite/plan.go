@@ -267,6 +267,13 @@ type edit struct {
 	folds    []fold
 	drains   []*ast.AssignStmt
 	computes []*ast.AssignStmt
+	// hoistKey moves the index of a read-modify-write before its hoisted
+	// operands, keeping Go's order of evaluation.
+	hoistKey bool
+	// hoistIndex evaluates the indices of a tuple assignment's stores
+	// first; convert gives the types of its untyped constant values.
+	hoistIndex bool
+	convert    map[int]types.Type
 	// stores lists the left-hand sides of a tuple assignment that are
 	// stores into rewritten maps.
 	stores []int
@@ -805,7 +812,7 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 		if r != e {
 			continue
 		}
-		if block := drain(s, a); block != nil {
+		if block := drain(s, a); block != nil && !pl.seeds[pl.ix.id(info.Defs[a.Lhs[0].(*ast.Ident)])] {
 			return classification{edits: []*edit{{kind: editBlock, node: block, mapType: info.TypeOf(e), drains: []*ast.AssignStmt{a}}}}
 		}
 		l := ast.Unparen(a.Lhs[j])
@@ -1326,10 +1333,40 @@ func (pl *planner) tuple(s site, a *ast.AssignStmt, ix *ast.IndexExpr, mapType t
 	if !inStmtList(s.stack, a) {
 		return refuse("stored in a tuple assignment in a place where no statement can be inserted")
 	}
+	info := s.pkg.TypesInfo
+	// i, m[i] = 2, 5 stores under the old i: indices that read a
+	// variable the statement assigns are evaluated first.
+	assigned := map[types.Object]bool{}
+	for _, l := range a.Lhs {
+		if id, ok := ast.Unparen(l).(*ast.Ident); ok && info.Uses[id] != nil {
+			assigned[info.Uses[id]] = true
+		}
+	}
+	hoistIndex := false
+	for _, l := range a.Lhs {
+		if lix, ok := ast.Unparen(l).(*ast.IndexExpr); ok {
+			ast.Inspect(lix.Index, func(n ast.Node) bool {
+				if id, ok := n.(*ast.Ident); ok && assigned[info.Uses[id]] {
+					hoistIndex = true
+				}
+				return true
+			})
+		}
+	}
+	// Temporaries for untyped constants need the type of what they are
+	// assigned to: tmp := 3 would be an int where m holds float64s.
+	convert := map[int]types.Type{}
+	if len(a.Lhs) == len(a.Rhs) {
+		for i, r := range a.Rhs {
+			if tv := info.Types[r]; tv.Value != nil || tv.IsNil() {
+				convert[i] = info.TypeOf(a.Lhs[i])
+			}
+		}
+	}
 	for i, l := range a.Lhs {
 		if ast.Unparen(l) == ix {
 			return classification{
-				edits: []*edit{{kind: editTuple, node: a, mapType: mapType, stores: []int{i}}},
+				edits: []*edit{{kind: editTuple, node: a, mapType: mapType, stores: []int{i}, hoistIndex: hoistIndex, convert: convert}},
 				notes: []string{fmt.Sprintf("%s: the tuple assignment becomes separate stores, each atomic on its own", pl.ix.fset.Position(a.Pos()))},
 			}
 		}
@@ -1347,12 +1384,16 @@ func unnameable(edits []*edit, pkg *types.Package) string {
 		k, v, _ := typeinfer.Elems(e.mapType)
 		switch e.kind {
 		case editOpAssign:
-			if as := e.node.(*ast.AssignStmt); as.Tok != token.ADD_ASSIGN || !addable(v) {
+			if as := e.node.(*ast.AssignStmt); as.Tok != token.ADD_ASSIGN || !usesAdd(e.mapType) {
 				need = []types.Type{v} // an Update callback names V
 			}
 		case editIncDec:
-			if e.node.(*ast.IncDecStmt).Tok == token.DEC {
+			if e.node.(*ast.IncDecStmt).Tok == token.DEC || !usesAdd(e.mapType) {
 				need = []types.Type{v}
+			}
+		case editTuple:
+			for _, t := range e.convert {
+				need = append(need, t)
 			}
 		case editAppend:
 			need = []types.Type{v}
@@ -1397,7 +1438,11 @@ func (pl *planner) rmw(s site, stmt ast.Stmt, kind editKind, mapType types.Type,
 	if len(hoist) > 0 && !inStmtList(s.stack, stmt) {
 		return refuse("read-modify-write whose operand %s must be evaluated first, in a place where no statement can be inserted", types.ExprString(operands[hoist[0]]))
 	}
-	return classification{edits: []*edit{{kind: kind, node: stmt, mapType: mapType, hoist: hoist}}}
+	// Go evaluates the index before the operands: when an operand moves
+	// before the statement, an index with side effects moves first.
+	key := ast.Unparen(stmt.(*ast.AssignStmt).Lhs[0]).(*ast.IndexExpr).Index
+	hoistKey := len(hoist) > 0 && !pure(info, key)
+	return classification{edits: []*edit{{kind: kind, node: stmt, mapType: mapType, hoist: hoist, hoistKey: hoistKey}}}
 }
 
 // inStmtList reports whether stmt is an element of a block or clause body.

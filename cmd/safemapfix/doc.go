@@ -23,7 +23,17 @@ Modes:
 	--dry-run, -d   print a unified diff of the rewrite (the default)
 	--write, -w     rewrite the files in place
 	--list, -l      print the findings and their evidence, change nothing
-	--json          print findings and diffs as one JSON document
+
+Output: --format=text|json|sarif (--json is short for --format=json), and
+--color=auto|always|never for the diff. Race reports: --race-log FILE (- for
+stdin; repeatable) fixes the maps the race detector or a crash dump names;
+--no-static leaves static detection out; --verify[=build|race] checks the
+module after --write and restores every written file if the check fails.
+Choosing maps: --only and --exclude name map objects (pkgpath.Var,
+pkgpath.Type.field, pkgpath.Func.local), --min-confidence=proven|assumed,
+--keep-api leaves exported maps of importable packages alone, --generated
+also rewrites generated files. Profiling: --cpuprofile, --memprofile.
+The flag list below has the details.
 
 Exit status, as gofmt -d and go fix -diff have it:
 

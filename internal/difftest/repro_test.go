@@ -27,34 +27,6 @@ type reproducer struct {
 
 var reproducers = []reproducer{
 	{
-		name: "tuple of untyped constants",
-		bug:  "m[1], m[2] = 3, 4 becomes tmp, tmp1 := 3, 4 and stores: the temporaries get the default type int, not float64: the rewrite does not type-check",
-		kind: RewriteError,
-		key:  "int", val: "float64", init: "map[int]float64{}",
-		code: []string{`m[1], m[2] = 3, 4`},
-	},
-	{
-		name: "Add with an interface key",
-		bug:  "m[Pt{1, \"a\"}]++ on a map[any]int becomes safemap.Add(m, Pt{1, \"a\"}, 1), whose K is inferred both as any and as Pt: the rewrite does not type-check",
-		kind: RewriteError,
-		key:  "any", val: "int", init: "map[any]int{}",
-		code: []string{`m[Pt{1, "a"}]++`},
-	},
-	{
-		name: "tuple assigning the index variable",
-		bug:  "i, m[i] = 2, 5 stores under the new i: Go evaluates the index i before assigning, the rewrite stores after the assignment to i",
-		kind: OutputDiffers,
-		key:  "int", val: "int", init: "map[int]int{}",
-		code: []string{"var i int = 1\ni, m[i] = int(2), int(5)\nfmt.Println(i, m[1], m[2])"},
-	},
-	{
-		name: "op-assign key evaluated after operand",
-		bug:  "m[f()] += g() becomes tmp := g(); safemap.Add(m, f(), tmp): g runs before f, Go runs f first",
-		kind: OutputDiffers,
-		key:  "string", val: "int", init: "map[string]int{}",
-		code: []string{`m[tr("k", "a")] += tr("x", 2)`},
-	},
-	{
 		name: "unhashable key panic message",
 		bug:  "a lookup with an unhashable interface key panics in both, but with \"hash of unhashable type: []int\" from the built-in map and \"runtime error: hash of unhashable type []int\" (from hash/maphash) from the safe map",
 		kind: OutputDiffers,
@@ -68,14 +40,6 @@ var reproducers = []reproducer{
 		decls:  []string{"type R struct {\n\titems map[string]int\n}"},
 		holder: "R", field: "items", init: `R{items: map[string]int{"a": 1}}`,
 		code: []string{"fmt.Println(h)"},
-	},
-	{
-		name: "drain with the alias named too",
-		bug:  "with both m and old named (--only), the drain old := m; m = make(...) makes the rewrite fail: range old becomes range old.All() although old stays a plain map (TakeAll), which does not type-check; for a package variable with a literal value it is \"internal error: two rewrites of one *ast.CompositeLit\"",
-		kind: RewriteError,
-		key:  "string", val: "int", init: `map[string]int{"a": 1}`,
-		code:     []string{"old := m\nm = make(map[string]int)\nn := 0\nfor _, v := range old {\n\tn += v\n}\nfmt.Println(n)"},
-		alsoOnly: "old",
 	},
 	{
 		name: "overwriting a signed zero key",
