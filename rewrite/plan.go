@@ -1493,6 +1493,9 @@ func sameExpr(a, b ast.Expr) bool {
 // pure reports whether evaluating e has no side effects and reads no map,
 // so it may be evaluated twice, later, or inside an update callback.
 func pure(info *types.Info, e ast.Expr) bool {
+	if readsMap(info, e) {
+		return false
+	}
 	ok := true
 	ast.Inspect(e, func(n ast.Node) bool {
 		switch x := n.(type) {
@@ -1500,28 +1503,14 @@ func pure(info *types.Info, e ast.Expr) bool {
 			if tv, isType := info.Types[x.Fun]; isType && tv.IsType() {
 				return true // a conversion
 			}
-			if isBuiltin(info, x.Fun, "len") || isBuiltin(info, x.Fun, "cap") ||
-				isBuiltin(info, x.Fun, "min") || isBuiltin(info, x.Fun, "max") {
-				for _, a := range x.Args {
-					if _, isMap := info.TypeOf(a).Underlying().(*types.Map); isMap {
-						ok = false
-					}
+			for _, b := range []string{"len", "cap", "min", "max"} {
+				if isBuiltin(info, x.Fun, b) {
+					return true
 				}
-				return ok
 			}
 			ok = false
 		case *ast.UnaryExpr:
 			if x.Op == token.ARROW {
-				ok = false
-			}
-		case *ast.IndexExpr:
-			if t := info.TypeOf(x.X); t != nil {
-				if _, isMap := t.Underlying().(*types.Map); isMap {
-					ok = false
-				}
-			}
-		case *ast.Ident:
-			if obj, isVar := info.Uses[x].(*types.Var); isVar && detect.IsMapVar(obj) {
 				ok = false
 			}
 		case *ast.FuncLit:
