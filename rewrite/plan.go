@@ -577,6 +577,11 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		if p.Tag != nil && omitsEmpty(p.Tag.Value) {
 			return refuse("its JSON tag has omitempty, which omits an empty map but not an empty safe map")
 		}
+		if owner := ownerType(info, s.stack); owner != nil && !obj.Exported() {
+			if at := pl.printedAt(owner); at != "" {
+				return refuse("its struct %s is printed with fmt at %s, which shows an unexported safe map field as a pointer", owner.Obj().Name(), at)
+			}
+		}
 		if p.Names[0] != s.id {
 			return classification{flows: joins}
 		}
@@ -597,6 +602,60 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		return refuse("declared by a range statement")
 	}
 	return refuse("declared in %s, which is not rewritten yet", nodeKind(parent))
+}
+
+// ownerType returns the named type whose struct declares the field whose
+// declaring identifier ends stack, or nil for an anonymous struct.
+func ownerType(info *types.Info, stack []ast.Node) *types.Named {
+	for i := len(stack) - 1; i > 0; i-- {
+		if ts, ok := stack[i].(*ast.TypeSpec); ok {
+			if _, isStruct := ts.Type.(*ast.StructType); !isStruct {
+				return nil
+			}
+			if tn, ok := info.Defs[ts.Name].(*types.TypeName); ok {
+				named, _ := tn.Type().(*types.Named)
+				return named
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// printedAt returns the position of a call that formats a value of type
+// t (or *t) with fmt, or "". fmt prints a struct's exported fields through
+// their String methods, but an unexported field only by its value: a safe
+// map there would print as an address where the map printed its entries.
+func (pl *planner) printedAt(t *types.Named) string {
+	for _, p := range pl.cfg.Packages {
+		for _, f := range p.Syntax {
+			at := ""
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok || at != "" {
+					return at == ""
+				}
+				fn := calledFunc(p.TypesInfo, call)
+				if fn == nil || fn.Pkg() == nil || !isPrintFunc(fn) {
+					return true
+				}
+				for _, a := range call.Args {
+					typ := p.TypesInfo.TypeOf(a)
+					if ptr, ok := typ.(*types.Pointer); ok {
+						typ = ptr.Elem()
+					}
+					if named, ok := typ.(*types.Named); ok && named.Origin().Obj().Pos() == t.Obj().Pos() {
+						at = pl.ix.fset.Position(call.Pos()).String()
+					}
+				}
+				return true
+			})
+			if at != "" {
+				return at
+			}
+		}
+	}
+	return ""
 }
 
 // omitsEmpty reports whether a quoted struct tag gives the field the

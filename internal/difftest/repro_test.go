@@ -34,14 +34,6 @@ var reproducers = []reproducer{
 		code: []string{"_, ok := m[any([]int{1})]\nfmt.Println(ok)"},
 	},
 	{
-		name:   "fmt of a struct with an unexported map field",
-		bug:    "fmt prints a struct's unexported map field as map[a:1], but cannot call String on an unexported *safemap.Map field and prints a pointer (the safe map documents this; the rewrite does not refuse such fields)",
-		kind:   OutputDiffers,
-		decls:  []string{"type R struct {\n\titems map[string]int\n}"},
-		holder: "R", field: "items", init: `R{items: map[string]int{"a": 1}}`,
-		code: []string{"fmt.Println(h)"},
-	},
-	{
 		name: "overwriting a signed zero key",
 		bug:  "a built-in map replaces the stored key on assignment (m[-0] then m[0] leaves key 0); the safe map keeps the first key, -0",
 		kind: OutputDiffers,
