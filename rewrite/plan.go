@@ -903,19 +903,25 @@ func isEmptyMap(info *types.Info, e ast.Expr) bool {
 	return false
 }
 
+// enclosingBody returns the body of the innermost function (declaration
+// or literal) on stack, or nil.
+func enclosingBody(stack []ast.Node) *ast.BlockStmt {
+	for i := len(stack) - 1; i >= 0; i-- {
+		switch f := stack[i].(type) {
+		case *ast.FuncDecl:
+			return f.Body
+		case *ast.FuncLit:
+			return f.Body
+		}
+	}
+	return nil
+}
+
 // writtenBefore reports whether the function holding the assignment a
 // stores into the map e (the same expression, as an element write) before
 // a: the map is then not nil at a, or that write would have panicked.
 func writtenBefore(s site, a *ast.AssignStmt, e ast.Expr) bool {
-	var body ast.Node
-	for i := len(s.stack) - 1; i >= 0 && body == nil; i-- {
-		switch f := s.stack[i].(type) {
-		case *ast.FuncDecl:
-			body = f.Body
-		case *ast.FuncLit:
-			body = f.Body
-		}
-	}
+	body := enclosingBody(s.stack)
 	if body == nil {
 		return false
 	}
@@ -1220,15 +1226,7 @@ func usesObject(info *types.Info, stmts []ast.Stmt, obj types.Object) bool {
 // splitRead returns an earlier read of the same element as the store ix in
 // the same function, unless the two form a fold, or nil.
 func splitRead(s site, ix *ast.IndexExpr) *ast.IndexExpr {
-	var body ast.Node
-	for i := len(s.stack) - 1; i >= 0 && body == nil; i-- {
-		switch f := s.stack[i].(type) {
-		case *ast.FuncDecl:
-			body = f.Body
-		case *ast.FuncLit:
-			body = f.Body
-		}
-	}
+	body := enclosingBody(s.stack)
 	if body == nil || !pure(s.pkg.TypesInfo, ix.Index) {
 		return nil
 	}
@@ -1298,11 +1296,7 @@ func loadOrStoreIdiom(s site, init *ast.AssignStmt, ix *ast.IndexExpr) *ast.IfSt
 	if !ok1 || !ok2 || blank.Name != "_" || okID.Name == "_" {
 		return nil
 	}
-	not, ok := ast.Unparen(ifs.Cond).(*ast.UnaryExpr)
-	if !ok || not.Op != token.NOT {
-		return nil
-	}
-	if cond, ok := ast.Unparen(not.X).(*ast.Ident); !ok || info.Uses[cond] != info.Defs[okID] {
+	if !isNot(info, ifs.Cond, okID) {
 		return nil
 	}
 	store, ok := ifs.Body.List[0].(*ast.AssignStmt)
@@ -1314,6 +1308,16 @@ func loadOrStoreIdiom(s site, init *ast.AssignStmt, ix *ast.IndexExpr) *ast.IfSt
 		return nil
 	}
 	return ifs
+}
+
+// isNot reports whether cond is !ok for the variable that okID declares.
+func isNot(info *types.Info, cond ast.Expr, okID *ast.Ident) bool {
+	not, isUnary := ast.Unparen(cond).(*ast.UnaryExpr)
+	if !isUnary || not.Op != token.NOT {
+		return false
+	}
+	id, isIdent := ast.Unparen(not.X).(*ast.Ident)
+	return isIdent && info.Uses[id] == info.Defs[okID]
 }
 
 // loadOrComputeIdiom recognises
@@ -1346,11 +1350,7 @@ func loadOrComputeIdiom(s site, init *ast.AssignStmt, ix *ast.IndexExpr) (*ast.B
 	if !ok || ifs.Init != nil || ifs.Else != nil || len(ifs.Body.List) != 2 {
 		return nil, nil
 	}
-	not, ok := ast.Unparen(ifs.Cond).(*ast.UnaryExpr)
-	if !ok || not.Op != token.NOT {
-		return nil, nil
-	}
-	if cond, ok := ast.Unparen(not.X).(*ast.Ident); !ok || info.Uses[cond] != info.Defs[okID] {
+	if !isNot(info, ifs.Cond, okID) {
 		return nil, nil
 	}
 	compute, ok := ifs.Body.List[0].(*ast.AssignStmt)
