@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/semver"
 	"golang.org/x/tools/go/packages"
 
+	"github.com/safemapfix/safemapfix/check"
 	"github.com/safemapfix/safemapfix/detect"
 	"github.com/safemapfix/safemapfix/load"
 	"github.com/safemapfix/safemapfix/rewrite"
@@ -350,57 +351,24 @@ func wrapperFor(mod *packages.Module, cfg Config) (rewrite.Wrapper, []FileChange
 	return rewrite.Wrapper{Path: mod.Path + "/" + wrapperDir, Name: "safemap"}, files, nil
 }
 
-// typeCheck loads the rewritten packages again with the new sources laid
-// over the old ones and fails when any of them does not type-check, so that
+// typeCheck type-checks the rewritten packages and their importers with
+// the new sources and fails when any of them does not type-check, so that
 // nothing is written from a rewrite that would not compile.
 func typeCheck(prog *load.Program, cfg Config, files []FileChange) error {
-	if len(files) == 0 {
-		return nil
-	}
-	overlay := map[string][]byte{}
-	dirs := map[string]bool{}
+	contents := map[string][]byte{}
 	for _, f := range files {
-		overlay[f.Path] = f.New
-		dirs[filepath.Dir(f.Path)] = true
+		contents[f.Path] = f.New
 	}
-	var patterns []string
-	for d := range dirs {
-		patterns = append(patterns, d)
-	}
-	sort.Strings(patterns)
-	pcfg := &packages.Config{
-		Mode:    load.Mode,
-		Dir:     prog.Module.Dir,
-		Tests:   true,
-		Overlay: overlay,
-	}
-	if len(cfg.Tags) > 0 {
-		pcfg.BuildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
-	}
-	pkgs, err := packages.Load(pcfg, patterns...)
-	if err != nil {
-		return fmt.Errorf("type-check the rewritten packages: %w", err)
-	}
-	var msgs []string
-	packages.Visit(pkgs, nil, func(p *packages.Package) {
-		for _, e := range p.Errors {
-			msgs = append(msgs, e.Error())
-		}
+	err := check.Check(check.Config{
+		Fset:     prog.Fset,
+		Packages: prog.Packages,
+		Module:   prog.Module,
+		Files:    contents,
+		Tags:     cfg.Tags,
 	})
-	if len(msgs) > 0 {
-		sort.Strings(msgs)
-		msgs = compact(msgs)
-		return fmt.Errorf("internal error: the rewritten code does not type-check, so nothing was written; please report this with the code involved:\n\t%s", strings.Join(msgs, "\n\t"))
+	if err != nil {
+		return fmt.Errorf("internal error: the rewritten code does not type-check, so nothing was written; please report this with the code involved:\n\t%s",
+			strings.ReplaceAll(err.Error(), "\n", "\n\t"))
 	}
 	return nil
-}
-
-func compact(s []string) []string {
-	var out []string
-	for i, x := range s {
-		if i == 0 || x != s[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }

@@ -55,9 +55,13 @@ type Program struct {
 
 // Mode is the go/packages load mode safemapfix needs: syntax and types of
 // the requested packages, with dependencies type-checked from export data.
+// The export files cost nothing more (the go command produces them for the
+// dependencies anyway); the check of rewritten code reads the declarations
+// of dependencies from them.
 const Mode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
 	packages.NeedImports | packages.NeedSyntax | packages.NeedTypes |
-	packages.NeedTypesInfo | packages.NeedTypesSizes | packages.NeedModule
+	packages.NeedTypesInfo | packages.NeedTypesSizes | packages.NeedModule |
+	packages.NeedExportFile
 
 // Load loads the packages that cfg names. The error, if any, lists every
 // problem found, each naming its file.

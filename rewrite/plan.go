@@ -291,6 +291,9 @@ type planner struct {
 	declFiles map[string]bool
 	// seeds are the objects chosen for rewriting.
 	seeds map[string]bool
+	// printed holds, by declaring position, the named types that are
+	// printed with fmt, and where; computed on first use.
+	printed map[token.Pos]string
 }
 
 // group is a set of objects that must be rewritten together.
@@ -627,13 +630,23 @@ func ownerType(info *types.Info, stack []ast.Node) *types.Named {
 // their String methods, but an unexported field only by its value: a safe
 // map there would print as an address where the map printed its entries.
 func (pl *planner) printedAt(t *types.Named) string {
-	for _, p := range pl.cfg.Packages {
+	if pl.printed == nil {
+		pl.printed = printCalls(pl.cfg.Packages, pl.ix.fset)
+	}
+	return pl.printed[t.Obj().Pos()]
+}
+
+// printCalls finds every call of a fmt print function and returns, for
+// each named type printed (by value or pointer), the position of the first
+// such call, keyed by the position of the type's declaration.
+func printCalls(pkgs []*packages.Package, fset *token.FileSet) map[token.Pos]string {
+	printed := map[token.Pos]string{}
+	for _, p := range pkgs {
 		for _, f := range p.Syntax {
-			at := ""
 			ast.Inspect(f, func(n ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
-				if !ok || at != "" {
-					return at == ""
+				if !ok {
+					return true
 				}
 				fn := calledFunc(p.TypesInfo, call)
 				if fn == nil || fn.Pkg() == nil || !isPrintFunc(fn) {
@@ -644,18 +657,19 @@ func (pl *planner) printedAt(t *types.Named) string {
 					if ptr, ok := typ.(*types.Pointer); ok {
 						typ = ptr.Elem()
 					}
-					if named, ok := typ.(*types.Named); ok && named.Origin().Obj().Pos() == t.Obj().Pos() {
-						at = pl.ix.fset.Position(call.Pos()).String()
+					named, ok := typ.(*types.Named)
+					if !ok {
+						continue
+					}
+					if pos := named.Origin().Obj().Pos(); printed[pos] == "" {
+						printed[pos] = fset.Position(call.Pos()).String()
 					}
 				}
 				return true
 			})
-			if at != "" {
-				return at
-			}
 		}
 	}
-	return ""
+	return printed
 }
 
 // omitsEmpty reports whether a quoted struct tag gives the field the
