@@ -65,21 +65,12 @@ func startsWithDotDot(rel string) bool {
 	return rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator)
 }
 
-// Written is a file that Write changed, with what it held before, so a
-// caller can put it back (see Restore).
-type Written struct {
-	Path string
-	// Old is the previous content; nil when the file was created.
-	Old  []byte
-	Mode fs.FileMode
-}
-
 // Write applies the changes to files of the module rooted at root. It
 // first checks that every file lies in that module (see Outside), still
 // holds the content the change was computed from, and that files to create
-// do not exist; if any check fails, nothing is written. It returns the
-// files it wrote. On a failed write it restores the files already written
-// and returns the error.
+// do not exist; if any check fails, nothing is written. It returns what
+// it wrote and created, directories included, for Restore. On a failed
+// write it restores what it already wrote and returns the error.
 func Write(root string, changes []Change) ([]Written, error) {
 	var stale []string
 	modes := make([]fs.FileMode, len(changes))
@@ -115,14 +106,20 @@ func Write(root string, changes []Change) ([]Written, error) {
 	var written []Written
 	for i, c := range changes {
 		if c.Old == nil {
+			created, err := SnapshotWithDirs(c.Path)
+			if err != nil {
+				return nil, rollback(written, err)
+			}
+			written = append(written, created...)
 			if err := os.MkdirAll(filepath.Dir(c.Path), 0o755); err != nil {
 				return nil, rollback(written, fmt.Errorf("create directory for %s: %w", c.Path, err))
 			}
+		} else {
+			written = append(written, Written{Path: c.Path, Old: c.Old, Mode: modes[i]})
 		}
 		if err := writeAtomic(c.Path, c.New, modes[i]); err != nil {
 			return nil, rollback(written, err)
 		}
-		written = append(written, Written{Path: c.Path, Old: c.Old, Mode: modes[i]})
 	}
 	return written, nil
 }
@@ -188,25 +185,6 @@ func rollback(written []Written, cause error) error {
 		return fmt.Errorf("%w; restoring the files already written also failed: %v", cause, err)
 	}
 	return fmt.Errorf("%w (the files already written were restored)", cause)
-}
-
-// Restore puts written files back as they were: previous content and mode,
-// and files that were created are removed.
-func Restore(written []Written) error {
-	var errs []error
-	for i := len(written) - 1; i >= 0; i-- {
-		w := written[i]
-		if w.Old == nil {
-			if err := os.Remove(w.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		if err := writeAtomic(w.Path, w.Old, w.Mode); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // writeAtomic replaces path with data through a temporary file in the same

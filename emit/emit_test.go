@@ -68,6 +68,9 @@ func TestWrite(t *testing.T) {
 	if _, err := os.Stat(created); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("created file not removed by Restore: %v", err)
 	}
+	if _, err := os.Stat(filepath.Dir(created)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("created directory not removed by Restore: %v", err)
+	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if strings.Contains(e.Name(), "safemapfix") {

@@ -22,8 +22,8 @@
 //
 //	rep, err := verify.CheckAndRestore(ctx, verify.Config{Dir: dir, Level: verify.Race, BeforeLog: raceLog}, written)
 //
-// where written holds a [Snapshot] (or [SnapshotWithDirs], for files in
-// new directories) of every path, taken before writing it.
+// where written is what emit.Write returned: every path as it was before
+// the write.
 package verify
 
 import (
@@ -42,6 +42,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/safemapfix/safemapfix/emit"
 	"github.com/safemapfix/safemapfix/racelog"
 )
 
@@ -248,10 +249,10 @@ func (e *Error) Error() string {
 }
 
 // CheckAndRestore checks the module after a run wrote the files in
-// written (see Snapshot), and restores them all if the check fails or
+// written (as emit.Write returns them), and restores them all if the check fails or
 // cannot be run. The error is then an *Error carrying the go command's
 // messages, or the reason the check could not run.
-func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Report, error) {
+func CheckAndRestore(ctx context.Context, cfg Config, written []emit.Written) (*Report, error) {
 	if cfg.Level == None {
 		return &Report{Level: None}, nil
 	}
@@ -267,7 +268,7 @@ func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Repor
 		return vetOriginal(ctx, g, pkgs, written)
 	})
 	if err != nil {
-		if rerr := Restore(written); rerr != nil {
+		if rerr := emit.Restore(written); rerr != nil {
 			return rep, fmt.Errorf("%w; restoring the written files also failed: %v", err, rerr)
 		}
 		return rep, fmt.Errorf("%w; restored %d written files", err, len(cfg.Written))
@@ -275,14 +276,14 @@ func CheckAndRestore(ctx context.Context, cfg Config, written []Written) (*Repor
 	if rep.OK() {
 		return rep, nil
 	}
-	rerr := Restore(written)
+	rerr := emit.Restore(written)
 	return rep, &Error{Report: rep, Restored: len(cfg.Written), RestoreErr: rerr}
 }
 
 // vetOriginal runs go vet on the packages as they were before the run
 // wrote: it puts the written files back, vets the packages that existed
 // then, and writes the run's files again. It returns vet's output.
-func vetOriginal(ctx context.Context, g *goCmd, pkgs []string, written []Written) (string, error) {
+func vetOriginal(ctx context.Context, g *goCmd, pkgs []string, written []emit.Written) (string, error) {
 	type file struct {
 		path string
 		data []byte
@@ -300,7 +301,7 @@ func vetOriginal(ctx context.Context, g *goCmd, pkgs []string, written []Written
 		}
 		current = append(current, file{w.Path, data, info.Mode()})
 	}
-	if err := Restore(written); err != nil {
+	if err := emit.Restore(written); err != nil {
 		return "", err
 	}
 	out, vetErr := func() (string, error) {
@@ -324,7 +325,7 @@ func vetOriginal(ctx context.Context, g *goCmd, pkgs []string, written []Written
 		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 			return "", fmt.Errorf("verify: write %s again: %w", f.path, err)
 		}
-		if err := writeBack(Written{Path: f.path, Old: f.data, Mode: f.mode}); err != nil {
+		if err := emit.Restore([]emit.Written{{Path: f.path, Old: f.data, Mode: f.mode}}); err != nil {
 			return "", fmt.Errorf("verify: write %s again: %w", f.path, err)
 		}
 	}

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"github.com/safemapfix/safemapfix/emit"
 	"io/fs"
 	"maps"
 	"os"
@@ -76,12 +77,12 @@ var baseModule = map[string]string{
 
 // write performs a "run": it snapshots each path, then writes or creates
 // it, as safemapfix --write does.
-func write(t *testing.T, dir string, files map[string]string) []Written {
+func write(t *testing.T, dir string, files map[string]string) []emit.Written {
 	t.Helper()
-	var written []Written
+	var written []emit.Written
 	for name, data := range files {
 		path := filepath.Join(dir, filepath.FromSlash(name))
-		ws, err := SnapshotWithDirs(path)
+		ws, err := emit.SnapshotWithDirs(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,49 +190,6 @@ func equalTrees(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func TestRestore(t *testing.T) {
-	dir := t.TempDir()
-	kept := filepath.Join(dir, "kept.go")
-	if err := os.WriteFile(kept, []byte("old\r\nbytes\x00"), 0o751); err != nil {
-		t.Fatal(err)
-	}
-	w1, err := Snapshot(kept)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newDir := filepath.Join(dir, "new", "deeper")
-	w2, _ := Snapshot(filepath.Join(dir, "new"))
-	w3, _ := Snapshot(newDir)
-	created := filepath.Join(newDir, "created.go")
-	w4, _ := Snapshot(created)
-	if !w2.Created || !w3.Created || !w4.Created || w1.Created {
-		t.Fatalf("Snapshot: created flags %t %t %t %t", w1.Created, w2.Created, w3.Created, w4.Created)
-	}
-	if err := os.MkdirAll(newDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range []string{kept, created} {
-		if err := os.WriteFile(path, []byte("new"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(kept, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := Restore([]Written{w1, w2, w3, w4}); err != nil {
-		t.Fatal(err)
-	}
-	got := tree(t, dir)
-	want := map[string]string{".": got["."], "kept.go": "-rwxr-x--x old\r\nbytes\x00"}
-	if !equalTrees(got, want) {
-		t.Errorf("after Restore: %q, want %q", got, want)
-	}
-	// Restoring twice is harmless.
-	if err := Restore([]Written{w1, w2, w3, w4}); err != nil {
-		t.Errorf("second Restore: %v", err)
-	}
 }
 
 func TestParseLevel(t *testing.T) {

@@ -132,6 +132,10 @@ func longHelp() string {
 }
 
 // execute runs safemapfix and prints the result for the chosen mode.
+// beforeWrite, when set, runs between the analysis and the write; tests
+// use it to change files on disk in that window.
+var beforeWrite func()
+
 func execute(ctx context.Context, dir string, patterns []string, opts options, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	level, err := verify.ParseLevel(opts.verify)
 	if err != nil {
@@ -207,15 +211,16 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 	for i, f := range res.Files {
 		changes[i] = emit.Change{Path: f.Path, Old: f.Old, New: f.New}
 	}
-	switch opts.format {
-	case "json":
-		if err := report.JSON(stdout, dir, res); err != nil {
-			return exitError, err
+	// The JSON and SARIF documents say what was fixed: with --write, they
+	// are printed once the files are written (and verified).
+	document := func() error {
+		switch opts.format {
+		case "json":
+			return report.JSON(stdout, dir, res)
+		case "sarif":
+			return report.SARIF(stdout, dir, version, res)
 		}
-	case "sarif":
-		if err := report.SARIF(stdout, dir, version, res); err != nil {
-			return exitError, err
-		}
+		return nil
 	}
 	switch {
 	case opts.write:
@@ -224,21 +229,11 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 				return exitError, err
 			}
 		}
-		var snapshots []verify.Written
-		seen := map[string]bool{}
-		for _, c := range changes {
-			ws, err := verify.SnapshotWithDirs(c.Path)
-			if err != nil {
-				return exitError, err
-			}
-			for _, w := range ws {
-				if !seen[w.Path] { // a new directory, once
-					seen[w.Path] = true
-					snapshots = append(snapshots, w)
-				}
-			}
+		if beforeWrite != nil {
+			beforeWrite()
 		}
-		if _, err := emit.Write(res.ModuleDir, changes); err != nil {
+		written, err := emit.Write(res.ModuleDir, changes)
+		if err != nil {
 			return exitError, err
 		}
 		summary(stderr, dir, res, true)
@@ -247,7 +242,7 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 			if len(opts.tags) > 0 {
 				vcfg.BuildFlags = []string{"-tags=" + strings.Join(opts.tags, ",")}
 			}
-			rep, err := verify.CheckAndRestore(ctx, vcfg, snapshots)
+			rep, err := verify.CheckAndRestore(ctx, vcfg, written)
 			if rep != nil && rep.Level != verify.None {
 				fmt.Fprint(stderr, rep.Summary())
 			}
@@ -255,32 +250,35 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 				return exitError, err
 			}
 		}
+		if err := document(); err != nil {
+			return exitError, err
+		}
 		if res.Unfixed() > 0 {
 			return exitFindings, nil
 		}
 		return exitClean, nil
+	case opts.format != "text":
+		if err := document(); err != nil {
+			return exitError, err
+		}
 	case opts.list:
-		if opts.format == "text" {
-			if err := report.Text(stdout, dir, res.Findings); err != nil {
-				return exitError, err
-			}
+		if err := report.Text(stdout, dir, res.Findings); err != nil {
+			return exitError, err
 		}
 	default:
-		if opts.format == "text" {
-			var diff bytes.Buffer
-			if err := emit.Diff(&diff, dir, changes); err != nil {
-				return exitError, err
-			}
-			out := diff.Bytes()
-			if color {
-				out = emit.Colorize(out)
-			}
-			if _, err := stdout.Write(out); err != nil {
-				return exitError, err
-			}
-			if err := report.Text(stderr, dir, res.Findings); err != nil {
-				return exitError, err
-			}
+		var diff bytes.Buffer
+		if err := emit.Diff(&diff, dir, changes); err != nil {
+			return exitError, err
+		}
+		out := diff.Bytes()
+		if color {
+			out = emit.Colorize(out)
+		}
+		if _, err := stdout.Write(out); err != nil {
+			return exitError, err
+		}
+		if err := report.Text(stderr, dir, res.Findings); err != nil {
+			return exitError, err
 		}
 	}
 	summary(stderr, dir, res, false)

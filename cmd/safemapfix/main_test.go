@@ -189,3 +189,41 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRefusesFileChangedMeanwhile edits a file between the analysis
+// and the write, as an editor or a concurrent git checkout might: nothing
+// is written, the exit status is 2, the message names the file, and the
+// JSON document (which would claim fixes) is not printed.
+func TestWriteRefusesFileChangedMeanwhile(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			dir := writeModule(t, racyModule)
+			edited := "package m\n\nvar seen = map[int]bool{}\n\n// Mark was edited meanwhile.\nfunc Mark(n int) {}\n"
+			beforeWrite = func() {
+				if err := os.WriteFile(filepath.Join(dir, "m.go"), []byte(edited), 0o644); err != nil {
+					t.Error(err)
+				}
+			}
+			defer func() { beforeWrite = nil }()
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), dir, []string{"--write", "--format=" + format, "./..."}, nil, &stdout, &stderr)
+			if code != exitError {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitError, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "m.go: changed on disk since safemapfix loaded it") {
+				t.Errorf("stderr does not name the changed file:\n%s", stderr.String())
+			}
+			if format == "json" && stdout.Len() > 0 {
+				t.Errorf("a JSON document was printed for a refused write:\n%s", stdout.String())
+			}
+			want := writeModule(t, racyModule)
+			got := snapshot(t, dir)
+			if got[filepath.Join(dir, "m.go")] != edited {
+				t.Errorf("m.go was overwritten:\n%s", got[filepath.Join(dir, "m.go")])
+			}
+			if len(got) != len(snapshot(t, want)) {
+				t.Errorf("files were created or removed: %d files, want %d", len(got), len(snapshot(t, want)))
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
-package verify
+package emit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,7 +11,8 @@ import (
 )
 
 // Written is a file or directory as it was before a run wrote it, so
-// that the write can be undone.
+// that the write can be undone (see Restore). Write returns one for every
+// path it wrote or created.
 type Written struct {
 	// Path is the file's path; absolute paths are safest.
 	Path string
@@ -132,26 +134,11 @@ func Restore(files []Written) error {
 // file already has them.
 func writeBack(w Written) error {
 	if info, err := os.Lstat(w.Path); err == nil && info.Mode() == w.Mode {
-		if cur, err := os.ReadFile(w.Path); err == nil && string(cur) == string(w.Old) {
+		if cur, err := os.ReadFile(w.Path); err == nil && bytes.Equal(cur, w.Old) {
 			return nil
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(w.Path), "."+filepath.Base(w.Path)+".restore*")
-	if err != nil {
-		return fmt.Errorf("restore %s: %w", w.Path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if _, err := tmp.Write(w.Old); err != nil {
-		tmp.Close()
-		return fmt.Errorf("restore %s: %w", w.Path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("restore %s: %w", w.Path, err)
-	}
-	if err := os.Chmod(tmp.Name(), w.Mode.Perm()|w.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
-		return fmt.Errorf("restore %s: %w", w.Path, err)
-	}
-	if err := os.Rename(tmp.Name(), w.Path); err != nil {
+	if err := writeAtomic(w.Path, w.Old, w.Mode); err != nil {
 		return fmt.Errorf("restore %s: %w", w.Path, err)
 	}
 	return nil
