@@ -123,17 +123,35 @@ func (s idset) without(drop func(int) bool) idset {
 func sortStrings(s []string) { sort.Strings(s) }
 
 // sortFuncs orders functions by position, then name, so that the analysis
-// is deterministic.
+// is deterministic. Positions are resolved once per function, not once per
+// comparison: resolving a position searches the file set.
 func sortFuncs(fset *token.FileSet, fns []*ssa.Function) {
+	type key struct {
+		file   string
+		offset int
+		name   string // computed only for ties, which are rare
+	}
+	keys := make(map[*ssa.Function]*key, len(fns))
+	for _, fn := range fns {
+		pos := fset.Position(fn.Pos())
+		keys[fn] = &key{file: pos.Filename, offset: pos.Offset}
+	}
+	name := func(fn *ssa.Function) string {
+		k := keys[fn]
+		if k.name == "" {
+			k.name = fn.String()
+		}
+		return k.name
+	}
 	sort.SliceStable(fns, func(i, j int) bool {
-		pi, pj := fset.Position(fns[i].Pos()), fset.Position(fns[j].Pos())
-		if pi.Filename != pj.Filename {
-			return pi.Filename < pj.Filename
+		ki, kj := keys[fns[i]], keys[fns[j]]
+		if ki.file != kj.file {
+			return ki.file < kj.file
 		}
-		if pi.Offset != pj.Offset {
-			return pi.Offset < pj.Offset
+		if ki.offset != kj.offset {
+			return ki.offset < kj.offset
 		}
-		return fns[i].String() < fns[j].String()
+		return name(fns[i]) < name(fns[j])
 	})
 }
 
