@@ -1302,7 +1302,7 @@ func loadOrStoreIdiom(s site, init *ast.AssignStmt, ix *ast.IndexExpr) *ast.IfSt
 			break
 		}
 	}
-	if ifs == nil || ifs.Init != init || ifs.Else != nil || len(ifs.Body.List) != 1 || init.Tok != token.DEFINE {
+	if ifs == nil || ifs.Init != init || ifs.Else != nil || len(ifs.Body.List) != 1 || init.Tok != token.DEFINE || len(init.Lhs) != 2 {
 		return nil
 	}
 	blank, ok1 := init.Lhs[0].(*ast.Ident)
@@ -1348,7 +1348,7 @@ func isNot(info *types.Info, cond ast.Expr, okID *ast.Ident) bool {
 // as a Load and a Store, two goroutines could both compute and store.
 func loadOrComputeIdiom(s site, init *ast.AssignStmt, ix *ast.IndexExpr) (*ast.BlockStmt, ast.Expr) {
 	info := s.pkg.TypesInfo
-	if init.Tok != token.DEFINE || !isPath(ix.X) || !pure(info, ix.Index) {
+	if init.Tok != token.DEFINE || len(init.Lhs) != 2 || !isPath(ix.X) || !pure(info, ix.Index) {
 		return nil, nil
 	}
 	v, ok1 := init.Lhs[0].(*ast.Ident)
