@@ -3,6 +3,7 @@ package detect
 import (
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"testing"
@@ -15,7 +16,9 @@ import (
 // and what each phase costs. It is skipped unless DETECT_INSPECT_DIR names
 // a directory; DETECT_INSPECT_PATTERN (default ./...) selects packages and
 // DETECT_INSPECT_TESTS=0 leaves tests out; DETECT_INSPECT_FUNC names a
-// function (as ssa prints it) whose lock state to print.
+// function (as ssa prints it) whose lock state to print;
+// DETECT_INSPECT_HEAP=prefix writes a heap profile after each phase, to
+// prefix.<phase>.heap (after a collection, which perturbs the timings).
 //
 //	DETECT_INSPECT_DIR=$HOME/src/nats-server go test ./detect -run Inspect -v
 func TestInspect(t *testing.T) {
@@ -27,10 +30,15 @@ func TestInspect(t *testing.T) {
 	if pattern == "" {
 		pattern = "./..."
 	}
+	heapPrefix := os.Getenv("DETECT_INSPECT_HEAP")
 	phase := func(name string, start time.Time) {
+		elapsed := time.Since(start)
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		t.Logf("%-10s %8.2fs  heap %5d MiB  peak RSS %5d MiB", name, time.Since(start).Seconds(), ms.HeapAlloc>>20, peakRSS()>>20)
+		t.Logf("%-10s %8.2fs  heap %5d MiB  peak RSS %5d MiB", name, elapsed.Seconds(), ms.HeapAlloc>>20, peakRSS()>>20)
+		if heapPrefix != "" {
+			writeHeapProfile(t, heapPrefix+"."+name+".heap")
+		}
 	}
 	start := time.Now()
 	tests := os.Getenv("DETECT_INSPECT_TESTS") != "0"
@@ -52,13 +60,13 @@ func TestInspect(t *testing.T) {
 	phase("ssa", start)
 	start = time.Now()
 	p.buildCallGraph()
+	p.graph = nil // as Find does: the graph is indexed into p.calls
 	phase("callgraph", start)
 	start = time.Now()
 	a := newAnalysis(p)
 	a.run()
 	phase("analysis", start)
 
-	p.graph = nil
 	if name := os.Getenv("DETECT_INSPECT_FUNC"); name != "" {
 		for _, fn := range p.funcs {
 			if fn.String() != name {
@@ -96,6 +104,19 @@ func TestInspect(t *testing.T) {
 		for _, as := range f.Assumptions {
 			t.Logf("\tassumes %s", as)
 		}
+	}
+}
+
+// writeHeapProfile writes the live heap to file.
+func writeHeapProfile(t *testing.T, file string) {
+	runtime.GC()
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Fatalf("write %s: %v", file, err)
 	}
 }
 

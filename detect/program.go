@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"sync"
 
 	"golang.org/x/tools/go/callgraph"
 	"golang.org/x/tools/go/callgraph/vta"
@@ -97,8 +98,13 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 			createDeps(u.Types.Imports())
 		}
 	}
-	p.prog.Build() // in parallel
-	p.indexDecls()
+	// Building SSA is parallel per package, but one large package keeps
+	// one core busy for most of it; the declarations, read from syntax and
+	// types only, are indexed meanwhile.
+	var indexed sync.WaitGroup
+	indexed.Go(p.indexDecls)
+	p.prog.Build()
+	indexed.Wait()
 
 	all := ssautil.AllFunctions(p.prog)
 	p.all = all
