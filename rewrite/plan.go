@@ -985,17 +985,37 @@ func drain(s site, a *ast.AssignStmt) *ast.BlockStmt {
 	if !ok || reset.Tok != token.ASSIGN || len(reset.Lhs) != 1 || len(reset.Rhs) != 1 || !sameExpr(reset.Lhs[0], a.Rhs[0]) {
 		return nil
 	}
-	switch v := ast.Unparen(reset.Rhs[0]).(type) {
-	case *ast.CallExpr:
-		if isBuiltin(info, v.Fun, "make") {
-			return block
-		}
-	case *ast.CompositeLit:
-		if len(v.Elts) == 0 {
-			return block
-		}
+	old, _ := a.Lhs[0].(*ast.Ident)
+	if old == nil || !isEmptyMap(info, reset.Rhs[0]) || assignedFrom(info, enclosingBody(s.stack), info.Defs[old]) {
+		return nil
 	}
-	return nil
+	return block
+}
+
+// assignedFrom reports whether body assigns the variable v to anything:
+// the map saved by old := m is then put back (m = old) or kept as a map
+// elsewhere, which a plain map taken out of the safe map cannot be.
+func assignedFrom(info *types.Info, body *ast.BlockStmt, v types.Object) bool {
+	if body == nil || v == nil {
+		return true
+	}
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		var values []ast.Expr
+		switch st := n.(type) {
+		case *ast.AssignStmt:
+			values = st.Rhs
+		case *ast.ValueSpec:
+			values = st.Values
+		}
+		for _, e := range values {
+			if id, ok := ast.Unparen(e).(*ast.Ident); ok && info.Uses[id] == v {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // afterDrain reports whether the assignment a resets the map right after
