@@ -3,9 +3,11 @@ package detect
 import (
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,14 +33,23 @@ func TestInspect(t *testing.T) {
 		pattern = "./..."
 	}
 	heapPrefix := os.Getenv("DETECT_INSPECT_HEAP")
+	// The CPU time, of this process and of the go command it runs, is
+	// steadier than the elapsed time on a machine shared with other work.
+	cpuStart := cpuTime()
+	// The peak RSS follows the largest heap marked live by a collection
+	// (the collector lets the heap grow to twice that), so that is
+	// sampled too, per phase.
+	live := sampleLiveHeap(t)
 	phase := func(name string, start time.Time) {
-		elapsed := time.Since(start)
+		elapsed, cpu := time.Since(start), cpuTime()-cpuStart
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		t.Logf("%-10s %8.2fs  heap %5d MiB  peak RSS %5d MiB", name, elapsed.Seconds(), ms.HeapAlloc>>20, peakRSS()>>20)
+		t.Logf("%-10s %8.2fs  cpu %7.2fs  heap %5d MiB  max live %5d MiB  peak RSS %5d MiB",
+			name, elapsed.Seconds(), cpu.Seconds(), ms.HeapAlloc>>20, live.Swap(0)>>20, peakRSS()>>20)
 		if heapPrefix != "" {
 			writeHeapProfile(t, heapPrefix+"."+name+".heap")
 		}
+		cpuStart = cpuTime()
 	}
 	start := time.Now()
 	tests := os.Getenv("DETECT_INSPECT_TESTS") != "0"
@@ -105,6 +116,39 @@ func TestInspect(t *testing.T) {
 			t.Logf("\tassumes %s", as)
 		}
 	}
+}
+
+// sampleLiveHeap keeps, until the test ends, the largest heap marked live
+// by a collection since the value was last reset to 0.
+func sampleLiveHeap(t *testing.T) *atomic.Uint64 {
+	var max atomic.Uint64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	t.Cleanup(func() {
+		close(done)
+		<-stopped
+	})
+	go func() {
+		defer close(stopped)
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			if sample[0].Value.Kind() != metrics.KindUint64 {
+				return
+			}
+			v := sample[0].Value.Uint64()
+			for old := max.Load(); v > old && !max.CompareAndSwap(old, v); old = max.Load() {
+			}
+		}
+	}()
+	return &max
 }
 
 // writeHeapProfile writes the live heap to file.
