@@ -6,8 +6,8 @@ import (
 )
 
 // TestNoAllocationsForExistingKeys checks that reading and writing a key
-// already present allocates nothing when keys and values hold no pointers
-// (and for string keys, whose bytes are not copied).
+// already present allocates nothing, whatever the value type, when keys
+// hold no pointers (and for string keys, whose bytes are not copied).
 func TestNoAllocationsForExistingKeys(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's runtime allocates")
@@ -16,12 +16,27 @@ func TestNoAllocationsForExistingKeys(t *testing.T) {
 	strs := New[string, int]()
 	type point struct{ x, y int32 }
 	points := New[int64, point]()
+	type record struct {
+		name  string
+		tags  []string
+		count int
+		extra any
+	}
+	records := New[int, record]()
+	strValues := New[int, string]()
+	floats := New[float64, [4]int]()
 	for i := range 1000 {
 		ints.Store(i, i)
 		strs.Store(fmt.Sprint(i), i)
 		points.Store(int64(i), point{int32(i), 0})
+		records.Store(i, record{name: fmt.Sprint(i)})
+		strValues.Store(i, fmt.Sprint(i))
+		floats.Store(float64(i), [4]int{i})
 	}
 	key := "500"
+	rec := record{name: "x", tags: []string{"a"}, count: 3, extra: 1.5}
+	s := "value"
+
 	delta := 3
 	tests := []struct {
 		name string
@@ -44,6 +59,14 @@ func TestNoAllocationsForExistingKeys(t *testing.T) {
 		{"string Add", func() { Add(strs, key, 1) }},
 		{"struct value Store", func() { points.Store(500, point{1, 2}) }},
 		{"struct value Get", func() { points.Get(500) }},
+		{"record Store", func() { records.Store(500, rec) }},
+		{"record Get", func() { records.Get(500) }},
+		{"record Update", func() { records.Update(500, func(old record) record { old.count++; return old }) }},
+		{"record Swap", func() { records.Swap(500, rec) }},
+		{"string value Store", func() { strValues.Store(500, s) }},
+		{"string value Get", func() { strValues.Get(500) }},
+		{"float key Store", func() { floats.Store(500, [4]int{1, 2, 3, 4}) }},
+		{"float key Get", func() { floats.Get(500) }},
 	}
 	for _, tt := range tests {
 		if n := testing.AllocsPerRun(100, tt.f); n != 0 {

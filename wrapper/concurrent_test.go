@@ -343,3 +343,78 @@ func TestTakeAllLosesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestNoTornValues overwrites values of several machine words, some of
+// them pointers, while other goroutines read them: every value read must be
+// one that was written whole, never a mix of two writes.
+func TestNoTornValues(t *testing.T) {
+	type wide struct {
+		a    int64
+		name string
+		b    int32
+		p    *int64
+		c    [3]byte
+	}
+	consistent := func(w wide) bool {
+		return w.b == int32(w.a) && w.name == fmt.Sprint(w.a) && *w.p == w.a && w.c == [3]byte{byte(w.a), byte(w.a >> 8), 7}
+	}
+	make := func(i int64) wide {
+		return wide{a: i, name: fmt.Sprint(i), b: int32(i), p: &i, c: [3]byte{byte(i), byte(i >> 8), 7}}
+	}
+	const keys = 4
+	m := New[int, wide]()
+	iface := New[int, any]()
+	for k := range keys {
+		m.Store(k, make(0))
+		iface.Store(k, 0)
+	}
+	var stop atomic.Bool
+	var writers sync.WaitGroup
+	for w := range 2 {
+		writers.Go(func() {
+			for i := int64(w); !stop.Load(); i += 2 {
+				m.Store(int(i%keys), make(i))
+				if i%2 == 0 {
+					iface.Store(int(i%keys), int(i))
+				} else {
+					iface.Store(int(i%keys), fmt.Sprint(i))
+				}
+			}
+		})
+	}
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for i := range scale(200_000) {
+				if v := m.Get(i % keys); !consistent(v) {
+					t.Errorf("torn value %+v", v)
+					return
+				}
+				switch v := iface.Get(i % keys).(type) {
+				case int:
+					if v%2 != 0 {
+						t.Errorf("torn interface value: int %d", v)
+						return
+					}
+				case string:
+					if len(v) == 0 || (v[len(v)-1]-'0')%2 != 1 {
+						t.Errorf("torn interface value: string %q", v)
+						return
+					}
+				default:
+					t.Errorf("torn interface value: %T", v)
+					return
+				}
+			}
+		})
+	}
+	readers.Wait()
+	stop.Store(true)
+	writers.Wait()
+	runtime.GC() // the collector must find every pointer stored word by word
+	for k := range keys {
+		if v := m.Get(k); !consistent(v) {
+			t.Errorf("after GC: key %d holds torn value %+v", k, v)
+		}
+	}
+}

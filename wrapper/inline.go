@@ -1,8 +1,10 @@
 package safemap
 
 import (
+	"math"
 	"math/bits"
 	"reflect"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -10,9 +12,7 @@ import (
 // 64-bit word. That holds for types of at most eight bytes that contain no
 // pointers (integers, floats, booleans and small arrays and structs of them):
 // their bits can be stored and loaded atomically without the garbage
-// collector needing to see them, so writing an existing key allocates
-// nothing. Other values are kept in an immutable entry that each write
-// replaces.
+// collector needing to see them. Other values are kept in a cell.
 func storesInline[V any]() bool {
 	t := reflect.TypeFor[V]()
 	return t.Size() <= 8 && pointerFree(t)
@@ -37,6 +37,79 @@ func pointerFree(t reflect.Type) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// cell holds a value in whole machine words, so that it can be copied one
+// word at a time with atomic loads and stores.
+type cell[V any] struct {
+	_ [0]uintptr
+	v V
+}
+
+// wordSize is the size of a machine word and of a pointer.
+const wordSize = unsafe.Sizeof(uintptr(0))
+
+// pointerWordsOf returns, for each machine word of a cell[V], whether it
+// holds a pointer. Those words must be copied as pointers, so that the
+// garbage collector sees every pointer stored; the others as integers.
+func pointerWordsOf[V any]() []bool {
+	words := make([]bool, unsafe.Sizeof(cell[V]{})/wordSize)
+	markPointers(reflect.TypeFor[V](), 0, words)
+	return words
+}
+
+// markPointers marks the words of words that hold the pointers of a value
+// of type t stored at offset off.
+func markPointers(t reflect.Type, off uintptr, words []bool) {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func,
+		reflect.String, reflect.Slice:
+		words[off/wordSize] = true // the first word is the pointer
+	case reflect.Interface:
+		words[off/wordSize] = true // type or method table
+		words[off/wordSize+1] = true
+	case reflect.Array:
+		if pointerFree(t.Elem()) {
+			return
+		}
+		for i := range t.Len() {
+			markPointers(t.Elem(), off+uintptr(i)*t.Elem().Size(), words)
+		}
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			markPointers(f.Type, off+f.Offset, words)
+		}
+	}
+}
+
+// loadWords copies the words of a cell at src, which a writer may be
+// changing, to the cell at dst, which only the caller uses, with atomic
+// loads. pointers marks the words that hold pointers. The copy may mix
+// words of two values, but every word is one that was stored.
+func loadWords(dst, src unsafe.Pointer, pointers []bool) {
+	for i, pointer := range pointers {
+		off := uintptr(i) * wordSize
+		if pointer {
+			*(*unsafe.Pointer)(unsafe.Add(dst, off)) = atomic.LoadPointer((*unsafe.Pointer)(unsafe.Add(src, off)))
+		} else {
+			*(*uintptr)(unsafe.Add(dst, off)) = atomic.LoadUintptr((*uintptr)(unsafe.Add(src, off)))
+		}
+	}
+}
+
+// storeWords copies the words of the cell at src, which only the caller
+// uses, to the cell at dst, which readers may be loading, with atomic
+// stores.
+func storeWords(dst, src unsafe.Pointer, pointers []bool) {
+	for i, pointer := range pointers {
+		off := uintptr(i) * wordSize
+		if pointer {
+			atomic.StorePointer((*unsafe.Pointer)(unsafe.Add(dst, off)), *(*unsafe.Pointer)(unsafe.Add(src, off)))
+		} else {
+			atomic.StoreUintptr((*uintptr)(unsafe.Add(dst, off)), *(*uintptr)(unsafe.Add(src, off)))
+		}
 	}
 }
 
@@ -116,4 +189,101 @@ func hashInt(seed, x uint64) uint64 {
 	hi, lo := bits.Mul64(x^seed, 0x2d358dccaa6c78a5)
 	hi, lo = bits.Mul64(hi^lo, 0x8bb84b93962eacc9)
 	return hi ^ lo
+}
+
+// keyUpdate selects how set tells apart equal keys that a built-in map
+// would still distinguish after an assignment.
+type keyUpdate uint8
+
+const (
+	noKeyUpdate      keyUpdate = iota // equal keys are identical (integers, strings, pointers, ...)
+	bitsKeyUpdate                     // floats and complex numbers: compare their bits
+	reflectKeyUpdate                  // keys holding floats or interfaces: compare with reflect
+)
+
+// keyUpdateOf returns the keyUpdate for keys of type K. Equal keys can
+// differ only when they hold floating-point numbers (0 and -0), directly
+// or through an interface.
+func keyUpdateOf[K any]() keyUpdate {
+	t := reflect.TypeFor[K]()
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return bitsKeyUpdate
+	}
+	if holdsFloat(t) || holdsInterface(t) {
+		return reflectKeyUpdate
+	}
+	return noKeyUpdate
+}
+
+// holdsFloat reports whether values of type t contain a floating-point or
+// complex number.
+func holdsFloat(t reflect.Type) bool {
+	return holds(t, func(k reflect.Kind) bool {
+		return k == reflect.Float32 || k == reflect.Float64 || k == reflect.Complex64 || k == reflect.Complex128
+	})
+}
+
+// holdsInterface reports whether values of type t contain an interface.
+func holdsInterface(t reflect.Type) bool {
+	return holds(t, func(k reflect.Kind) bool { return k == reflect.Interface })
+}
+
+// holds reports whether t, or a field or element of it, has a kind for
+// which is reports true. Comparable types have no other parts.
+func holds(t reflect.Type, is func(reflect.Kind) bool) bool {
+	switch {
+	case is(t.Kind()):
+		return true
+	case t.Kind() == reflect.Array:
+		return t.Len() > 0 && holds(t.Elem(), is)
+	case t.Kind() == reflect.Struct:
+		for i := range t.NumField() {
+			if holds(t.Field(i).Type, is) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// identicalKeys reports whether a and b, two equal keys, are also
+// identical: whether storing b over a changes nothing a program can see.
+func (m *Map[K, V]) identicalKeys(a, b K) bool {
+	if m.keyUpdate == bitsKeyUpdate {
+		n := unsafe.Sizeof(a)
+		return unsafe.String((*byte)(unsafe.Pointer(&a)), n) == unsafe.String((*byte)(unsafe.Pointer(&b)), n)
+	}
+	return identical(reflect.ValueOf(any(a)), reflect.ValueOf(any(b)))
+}
+
+// identical reports whether a and b, two equal values of the same type, are
+// also identical: whether every floating-point number in them has the same
+// bits, which tells 0 from -0.
+func identical(a, b reflect.Value) bool {
+	switch a.Kind() {
+	case reflect.Invalid: // two nil interfaces
+		return true
+	case reflect.Float32, reflect.Float64:
+		return math.Float64bits(a.Float()) == math.Float64bits(b.Float())
+	case reflect.Complex64, reflect.Complex128:
+		x, y := a.Complex(), b.Complex()
+		return math.Float64bits(real(x)) == math.Float64bits(real(y)) &&
+			math.Float64bits(imag(x)) == math.Float64bits(imag(y))
+	case reflect.Interface:
+		return identical(a.Elem(), b.Elem())
+	case reflect.Array:
+		for i := range a.Len() {
+			if !identical(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if !identical(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+	}
+	return true
 }

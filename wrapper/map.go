@@ -27,9 +27,11 @@ package safemap
 import (
 	"hash/maphash"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Map is a map from K to V that is safe for concurrent use by multiple
@@ -37,8 +39,7 @@ import (
 // reference: copying a *Map shares the map, and a *Map can be nil.
 //
 // Lookups take no lock. Writes lock one of several shards, chosen by the
-// key's hash. Writing an existing key allocates nothing when V is a small
-// pointer-free type such as an integer.
+// key's hash. Writing an existing key allocates nothing.
 //
 // The zero Map is an empty map ready to use; a Map must not be copied after
 // first use.
@@ -46,11 +47,19 @@ type Map[K comparable, V any] struct {
 	// ready is set once the fields below are; they never change after.
 	ready   atomic.Bool
 	keyKind keyKind
-	inline  bool   // values are stored in entry.word; see storesInline
-	shift   uint8  // a hash's shard is its top bits: hash >> shift
-	intSeed uint64 // seed for hashInt
-	seed    maphash.Seed
-	shards  []shard[K, V]
+	// keyUpdate says how to tell equal keys apart; see setKey.
+	keyUpdate keyUpdate
+	// mayPanic is set when hashing a key can panic, as for an interface
+	// key holding a slice.
+	mayPanic bool
+	inline   bool // values are stored in entry.word; see storesInline
+	// pointerWords marks the machine words of a cell[V] that hold
+	// pointers, when values are not stored inline.
+	pointerWords []bool
+	shift        uint8  // a hash's shard is its top bits: hash >> shift
+	intSeed      uint64 // seed for hashInt
+	seed         maphash.Seed
+	shards       []shard[K, V]
 
 	// tables holds each shard's table. It is part of the Map itself, not of
 	// the shards, so that a lookup follows one pointer fewer.
@@ -94,8 +103,13 @@ func (m *Map[K, V]) init(n int) {
 	count := shardCount()
 	m.seed = maphash.MakeSeed()
 	m.keyKind = keyKindOf[K]()
+	m.keyUpdate = keyUpdateOf[K]()
+	m.mayPanic = holdsInterface(reflect.TypeFor[K]())
 	m.intSeed = rand.Uint64()
 	m.inline = storesInline[V]()
+	if !m.inline {
+		m.pointerWords = pointerWordsOf[V]()
+	}
 	m.shift = uint8(64 - bitsFor(count))
 	m.shards = make([]shard[K, V], count)
 	for i := range m.shards {
@@ -154,9 +168,11 @@ func (m *Map[K, V]) readable(k K) bool {
 	return false
 }
 
-// hashForPanic hashes k only for the panic an unhashable key causes.
+// hashForPanic looks k up in a nil built-in map, only for the panic an
+// unhashable key causes there, so that the message is the built-in map's.
 func hashForPanic[K comparable](k K) {
-	maphash.Comparable(maphash.Seed{}, k)
+	var empty map[K]struct{}
+	_ = empty[k]
 }
 
 // hash returns the hash of k. The two hot paths, Load and lockExisting,
@@ -173,19 +189,52 @@ func (m *Map[K, V]) hash(k K) uint64 {
 	}
 }
 
+// hashOther returns the hash of k, a key that is neither an integer nor a
+// string. A key that cannot be hashed, such as an interface holding a
+// slice, panics as it does in a built-in map, whose message depends on the
+// map and the operation: a lookup or delete in an empty map reports
+// "hash of unhashable type: []int", anything else the hash function's
+// "runtime error: hash of unhashable type []int". lookup says whether the
+// operation replaced starts with a lookup; the assignments m[k] = v,
+// m[k] op= x and m[k] = append(m[k], x) do not.
+func (m *Map[K, V]) hashOther(k K, lookup bool) uint64 {
+	if !m.mayPanic {
+		return maphash.Comparable(m.seed, k)
+	}
+	h, ok := tryHash(m.seed, k)
+	if !ok {
+		if lookup && m.Len() == 0 {
+			hashForPanic(k)
+		}
+		maphash.Comparable(m.seed, k) // panics again, with the hash function's message
+	}
+	return h
+}
+
+// tryHash returns the hash of k, or false if k cannot be hashed.
+func tryHash[K comparable](seed maphash.Seed, k K) (h uint64, ok bool) {
+	defer func() {
+		if !ok {
+			recover()
+		}
+	}()
+	return maphash.Comparable(seed, k), true
+}
+
 // lock hashes k and locks and returns its shard, for a write. It
 // initialises a zero Map, and panics for a nil *Map as a write to a nil
-// built-in map does. It does the work of writable, hash and choosing the shard in one
-// call, as it is on the path of every write.
-func (m *Map[K, V]) lock(k K) (uint64, *shard[K, V]) {
+// built-in map does. It does the work of writable, hash and choosing the
+// shard in one call, as it is on the path of every write. lookup says
+// whether the operation starts with a lookup, as in hashOther.
+func (m *Map[K, V]) lock(k K, lookup bool) (uint64, *shard[K, V]) {
 	if m == nil || !m.ready.Load() {
 		m.writable()
 	}
-	return m.lockExisting(k)
+	return m.lockExisting(k, lookup)
 }
 
 // lockExisting is lock for a Map known to be initialised.
-func (m *Map[K, V]) lockExisting(k K) (uint64, *shard[K, V]) {
+func (m *Map[K, V]) lockExisting(k K, lookup bool) (uint64, *shard[K, V]) {
 	var h uint64
 	switch m.keyKind {
 	case integerKey:
@@ -193,7 +242,7 @@ func (m *Map[K, V]) lockExisting(k K) (uint64, *shard[K, V]) {
 	case stringKey:
 		h = maphash.String(m.seed, stringOf(k))
 	default:
-		h = maphash.Comparable(m.seed, k)
+		h = m.hashOther(k, lookup)
 	}
 	s := &m.shards[h>>m.shift]
 	s.mu.Lock()
@@ -205,7 +254,17 @@ func (m *Map[K, V]) valueOf(e *entry[K, V]) V {
 	if m.inline {
 		return fromWord[V](e.word.Load())
 	}
-	return e.val
+	for {
+		seq := e.word.Load()
+		if seq&1 == 0 {
+			var c cell[V]
+			loadWords(unsafe.Pointer(&c), unsafe.Pointer(&e.val), m.pointerWords)
+			if e.word.Load() == seq {
+				return c.v
+			}
+		}
+		runtime.Gosched() // a write is under way
+	}
 }
 
 // newEntry returns an entry holding k and v.
@@ -214,19 +273,31 @@ func (m *Map[K, V]) newEntry(k K, v V) *entry[K, V] {
 	if m.inline {
 		e.word.Store(toWord(v))
 	} else {
-		e.val = v
+		e.val.v = v // not yet shared
 	}
 	return e
 }
 
-// set changes the value of e, found in slot i of grp, to v. The caller holds
-// the shard's lock.
-func (m *Map[K, V]) set(grp *group[K, V], i int, e *entry[K, V], v V) {
+// set changes the value of e, found in slot i of grp for key k, to v. The
+// caller holds the shard's lock, so it is the only writer of e.
+//
+// Like an assignment to a built-in map, it also stores k, which differs
+// from e.key when the two are equal but not identical, as 0 and -0 are.
+// Keys never change in place, so e is then replaced.
+func (m *Map[K, V]) set(grp *group[K, V], i int, e *entry[K, V], k K, v V) {
+	if m.keyUpdate != noKeyUpdate && !m.identicalKeys(e.key, k) {
+		grp.slots[i].Store(m.newEntry(k, v))
+		return
+	}
 	if m.inline {
 		e.word.Store(toWord(v))
-	} else {
-		grp.slots[i].Store(&entry[K, V]{key: e.key, val: v})
+		return
 	}
+	c := cell[V]{v: v}
+	seq := e.word.Load()
+	e.word.Store(seq + 1)
+	storeWords(unsafe.Pointer(&e.val), unsafe.Pointer(&c), m.pointerWords)
+	e.word.Store(seq + 2)
 }
 
 // assignToNilMap panics exactly as assigning to an entry of a nil built-in
@@ -261,7 +332,7 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 	case stringKey:
 		h = maphash.String(m.seed, stringOf(k))
 	default:
-		h = maphash.Comparable(m.seed, k)
+		h = m.hashOther(k, true)
 	}
 	t := m.tables[(h>>m.shift)%maxShards].Load()
 	if t == nil {
@@ -277,7 +348,7 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 				if m.inline {
 					return fromWord[V](e.word.Load()), true
 				}
-				return e.val, true
+				return m.valueOf(e), true
 			}
 		}
 		if hasEmpty(ctrl) {
@@ -289,9 +360,9 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 
 // Store sets the value for k. It replaces the assignment m[k] = v.
 func (m *Map[K, V]) Store(k K, v V) {
-	h, s := m.lock(k)
+	h, s := m.lock(k, false)
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		m.set(grp, i, e, v)
+		m.set(grp, i, e, k, v)
 	} else {
 		s.insert(m, h, m.newEntry(k, v))
 	}
@@ -339,7 +410,7 @@ func (m *Map[K, V]) Len() int {
 // otherwise it stores v and returns it (loaded is false), in one atomic step.
 // It replaces: if old, ok := m[k]; ok { use old } else { m[k] = v }.
 func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool) {
-	h, s := m.lock(k)
+	h, s := m.lock(k, true)
 	defer s.mu.Unlock()
 	if _, _, e := s.table.Load().find(h, k); e != nil {
 		return m.valueOf(e), true
@@ -357,7 +428,7 @@ func (m *Map[K, V]) LoadOrCompute(k K, f func() V) (actual V, loaded bool) {
 	if m == nil {
 		f()
 	}
-	h, s := m.lock(k)
+	h, s := m.lock(k, true)
 	defer s.mu.Unlock()
 	if _, _, e := s.table.Load().find(h, k); e != nil {
 		return m.valueOf(e), true
@@ -375,7 +446,7 @@ func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	h, s := m.lockExisting(k)
+	h, s := m.lockExisting(k, true)
 	defer s.mu.Unlock()
 	grp, i, e := s.table.Load().find(h, k)
 	if e == nil {
@@ -391,11 +462,11 @@ func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
 // one, in one atomic step.
 // It replaces: previous, loaded := m[k]; m[k] = v.
 func (m *Map[K, V]) Swap(k K, v V) (previous V, loaded bool) {
-	h, s := m.lock(k)
+	h, s := m.lock(k, true)
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
 		previous = m.valueOf(e)
-		m.set(grp, i, e, v)
+		m.set(grp, i, e, k, v)
 		return previous, true
 	}
 	s.insert(m, h, m.newEntry(k, v))
@@ -412,11 +483,11 @@ func (m *Map[K, V]) Update(k K, f func(old V) V) V {
 		var zero V
 		f(zero)
 	}
-	h, s := m.lock(k)
+	h, s := m.lock(k, false)
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
 		v := f(m.valueOf(e))
-		m.set(grp, i, e, v)
+		m.set(grp, i, e, k, v)
 		return v
 	}
 	var zero V
@@ -452,7 +523,7 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 		}
 		return zero, false
 	}
-	h, s := m.lock(k)
+	h, s := m.lock(k, true)
 	defer s.mu.Unlock()
 	grp, i, e := s.table.Load().find(h, k)
 	old, loaded := zero, e != nil
@@ -462,7 +533,7 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 	v, op := f(old, loaded)
 	switch {
 	case op == UpdateOp && loaded:
-		m.set(grp, i, e, v)
+		m.set(grp, i, e, k, v)
 		return v, true
 	case op == UpdateOp:
 		s.insert(m, h, m.newEntry(k, v))
@@ -488,11 +559,11 @@ type Addable interface {
 // and returns the sum, in one atomic step. It replaces m[k] += delta and
 // m[k]++.
 func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
-	h, s := m.lock(k)
+	h, s := m.lock(k, false)
 	v := delta
 	if grp, i, e := s.table.Load().find(h, k); e != nil {
 		v = m.valueOf(e) + delta // old + delta: for strings the order matters
-		m.set(grp, i, e, v)
+		m.set(grp, i, e, k, v)
 	} else {
 		s.insert(m, h, m.newEntry(k, v))
 	}
@@ -508,10 +579,10 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], k K, old, new V) bool {
 	if !m.readable(k) {
 		return false
 	}
-	h, s := m.lockExisting(k)
+	h, s := m.lockExisting(k, true)
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil && m.valueOf(e) == old {
-		m.set(grp, i, e, new)
+		m.set(grp, i, e, k, new)
 		return true
 	}
 	return false
@@ -524,7 +595,7 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], k K, old V) bool {
 	if !m.readable(k) {
 		return false
 	}
-	h, s := m.lockExisting(k)
+	h, s := m.lockExisting(k, true)
 	defer s.mu.Unlock()
 	if grp, i, e := s.table.Load().find(h, k); e != nil && m.valueOf(e) == old {
 		s.remove(grp, i)

@@ -3,6 +3,7 @@ package safemap
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"slices"
@@ -231,17 +232,114 @@ func TestNaNKeys(t *testing.T) {
 	}
 }
 
+// TestUnhashableKeyPanics checks that a key that cannot be hashed panics
+// with the built-in map's message, which differs between lookups in an
+// empty map and everything else.
 func TestUnhashableKeyPanics(t *testing.T) {
-	// A non-empty built-in map panics with the runtime's error; an empty
-	// one reports the same problem with different text.
-	builtin := map[any]int{1: 1}
-	want := panicMessage(func() { _ = builtin[[]int{1}] })
-	m := New[any, int]()
-	if got := panicMessage(func() { m.Get([]int{1}) }); got != want {
-		t.Errorf("Get of unhashable key panics with %q, want %q", got, want)
+	key := any([]int{1})
+	type holder struct{ k any }
+	tests := []struct {
+		name    string
+		builtin func(map[any]int)
+		safe    func(*Map[any, int])
+		// opAssign marks m[k] op= x, which the race detector's build
+		// compiles as a lookup and an assignment, changing the message.
+		opAssign bool
+	}{
+		{"Get", func(b map[any]int) { _ = b[key] }, func(m *Map[any, int]) { m.Get(key) }, false},
+		{"Load", func(b map[any]int) { _, _ = b[key] }, func(m *Map[any, int]) { m.Load(key) }, false},
+		{"Store", func(b map[any]int) { b[key] = 1 }, func(m *Map[any, int]) { m.Store(key, 1) }, false},
+		{"Delete", func(b map[any]int) { delete(b, key) }, func(m *Map[any, int]) { m.Delete(key) }, false},
+		{"LoadAndDelete", func(b map[any]int) { _, _ = b[key]; delete(b, key) }, func(m *Map[any, int]) { m.LoadAndDelete(key) }, false},
+		{"Add", func(b map[any]int) { b[key] += 1 }, func(m *Map[any, int]) { Add(m, key, 1) }, true},
+		{"Update", func(b map[any]int) { b[key] *= 2 }, func(m *Map[any, int]) { m.Update(key, func(v int) int { return v + 1 }) }, true},
+		{"LoadOrStore", func(b map[any]int) { _, _ = b[key] }, func(m *Map[any, int]) { m.LoadOrStore(key, 1) }, false},
+		{"Swap", func(b map[any]int) { _, _ = b[key] }, func(m *Map[any, int]) { m.Swap(key, 1) }, false},
+		{"CompareAndSwap", func(b map[any]int) { _, _ = b[key] }, func(m *Map[any, int]) { CompareAndSwap(m, key, 0, 1) }, false},
 	}
-	if got := panicMessage(func() { m.Store([]int{1}, 1) }); got != want {
-		t.Errorf("Store of unhashable key panics with %q, want %q", got, want)
+	for _, tt := range tests {
+		if tt.opAssign && raceEnabled {
+			continue
+		}
+		for _, size := range []int{0, 1, 100} {
+			builtin := map[any]int{}
+			m := New[any, int]()
+			for i := range size {
+				builtin[i] = i
+				m.Store(i, i)
+			}
+			want := panicMessage(func() { tt.builtin(builtin) })
+			if want == "" {
+				t.Fatalf("%s with %d entries: the built-in map does not panic", tt.name, size)
+			}
+			if got := panicMessage(func() { tt.safe(m) }); got != want {
+				t.Errorf("%s with %d entries panics with %q, want %q", tt.name, size, got, want)
+			}
+		}
+	}
+	var nilBuiltin map[holder]int
+	var nilMap *Map[holder, int]
+	want := panicMessage(func() { _ = nilBuiltin[holder{key}] })
+	if got := panicMessage(func() { nilMap.Get(holder{key}) }); got != want {
+		t.Errorf("Get of nil *Map panics with %q, want %q", got, want)
+	}
+}
+
+// TestSignedZeroKeys checks that assigning to a key stores the key too, as
+// a built-in map does: 0 and -0 are the same key, and the last one
+// assigned is the one kept.
+func TestSignedZeroKeys(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	show := func(keys iter.Seq[float64]) string {
+		var s []string
+		for k := range keys {
+			s = append(s, fmt.Sprint(k))
+		}
+		slices.Sort(s)
+		return strings.Join(s, " ")
+	}
+	tests := []struct {
+		name    string
+		builtin func(map[float64]int)
+		safe    func(*Map[float64, int])
+	}{
+		{"Store", func(b map[float64]int) { b[0] = 2 }, func(m *Map[float64, int]) { m.Store(0, 2) }},
+		{"Swap", func(b map[float64]int) { b[0] = 2 }, func(m *Map[float64, int]) { m.Swap(0, 2) }},
+		{"Add", func(b map[float64]int) { b[0] += 2 }, func(m *Map[float64, int]) { Add(m, 0, 2) }},
+		{"Update", func(b map[float64]int) { b[0] = b[0] * 2 }, func(m *Map[float64, int]) { m.Update(0, func(v int) int { return v * 2 }) }},
+		{"Compute", func(b map[float64]int) { b[0] = 5 }, func(m *Map[float64, int]) {
+			m.Compute(0, func(int, bool) (int, Op) { return 5, UpdateOp })
+		}},
+		{"CompareAndSwap", func(b map[float64]int) { b[0] = 3 }, func(m *Map[float64, int]) { CompareAndSwap(m, 0, 1, 3) }},
+		{"LoadOrStore", func(b map[float64]int) {}, func(m *Map[float64, int]) { m.LoadOrStore(0, 3) }},
+		{"Store same", func(b map[float64]int) { b[negZero] = 2 }, func(m *Map[float64, int]) { m.Store(negZero, 2) }},
+	}
+	for _, tt := range tests {
+		builtin := map[float64]int{negZero: 1, 1: 1}
+		m := From(maps.Clone(builtin))
+		tt.builtin(builtin)
+		tt.safe(m)
+		if got, want := show(m.Keys()), show(maps.Keys(builtin)); got != want {
+			t.Errorf("%s: keys %s, want %s", tt.name, got, want)
+		}
+		if got, want := m.Get(0), builtin[0]; got != want {
+			t.Errorf("%s: value %d, want %d", tt.name, got, want)
+		}
+	}
+	// An interface key holding a float is replaced the same way, and so is
+	// a struct key holding one.
+	type point struct {
+		x, y float64
+		name string
+	}
+	anyKeys := New[any, int]()
+	anyKeys.Store(negZero, 1)
+	anyKeys.Store(0.0, 2)
+	structKeys := New[point, int]()
+	structKeys.Store(point{negZero, 1, "a"}, 1)
+	structKeys.Store(point{0, 1, "a"}, 2)
+	if got := fmt.Sprint(anyKeys, structKeys); got != "map[0:2] map[{0 1 a}:2]" {
+		t.Errorf("after storing 0 over -0: %s, want map[0:2] map[{0 1 a}:2]", got)
 	}
 }
 

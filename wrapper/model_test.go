@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -45,11 +47,40 @@ func TestModel(t *testing.T) {
 	})
 	t.Run("float-array", func(t *testing.T) {
 		runModel(t, func(r *rand.Rand) float64 {
-			if r.IntN(20) == 0 {
+			switch r.IntN(20) {
+			case 0:
 				return math.NaN()
+			case 1:
+				return math.Copysign(0, -1)
 			}
 			return float64(r.IntN(100)) / 4
 		}, func(r *rand.Rand) [3]int64 { return [3]int64{r.Int64N(5), r.Int64N(5), 0} })
+	})
+	t.Run("int-any", func(t *testing.T) {
+		runModel(t, func(r *rand.Rand) int { return r.IntN(100) }, func(r *rand.Rand) any {
+			switch r.IntN(3) {
+			case 0:
+				return r.IntN(5)
+			case 1:
+				return fmt.Sprint(r.IntN(5))
+			}
+			return nil
+		})
+	})
+	t.Run("string-mixedstruct", func(t *testing.T) {
+		type val struct {
+			b    byte
+			s    string
+			p    *int
+			pair [2]int16
+		}
+		ptrs := []*int{nil, new(int), new(int)}
+		runModel(t, func(r *rand.Rand) string { return fmt.Sprint(r.IntN(100)) }, func(r *rand.Rand) val {
+			return val{byte(r.IntN(3)), fmt.Sprint(r.IntN(3)), ptrs[r.IntN(len(ptrs))], [2]int16{int16(r.IntN(3)), 0}}
+		})
+	})
+	t.Run("int-empty", func(t *testing.T) {
+		runModel(t, func(r *rand.Rand) int { return r.IntN(100) }, func(r *rand.Rand) struct{} { return struct{}{} })
 	})
 	t.Run("any-pointer", func(t *testing.T) {
 		ptrs := []*int{nil, new(int), new(int), new(int)}
@@ -60,8 +91,11 @@ func TestModel(t *testing.T) {
 			case 1:
 				return fmt.Sprint(r.IntN(50))
 			case 2:
-				if r.IntN(10) == 0 {
+				switch r.IntN(10) {
+				case 0:
 					return math.NaN()
+				case 1:
+					return math.Copysign(0, -1)
 				}
 				return float64(r.IntN(50))
 			case 3:
@@ -263,6 +297,18 @@ func compareContents[K, V comparable](t *testing.T, fail func(string, ...any), m
 		}
 	}
 	check("All", m.All())
+	// Equal keys can still differ (0 and -0): the keys printed must match.
+	printed := func(keys []string) string { slices.Sort(keys); return strings.Join(keys, " ") }
+	var gotKeys, wantKeys []string
+	for k := range m.All() {
+		gotKeys = append(gotKeys, fmt.Sprint(k))
+	}
+	for k := range model {
+		wantKeys = append(wantKeys, fmt.Sprint(k))
+	}
+	if got, want := printed(gotKeys), printed(wantKeys); got != want {
+		fail("All yields keys %s, want %s", got, want)
+	}
 	check("Clone", func(yield func(K, V) bool) {
 		for k, v := range m.Clone() {
 			if !yield(k, v) {

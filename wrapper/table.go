@@ -39,14 +39,19 @@ const (
 	maxTagged = 0xfe               // the largest control byte of a full slot
 )
 
-// entry is one key and its value. Its key never changes. The value lives in
-// word when the Map stores values inline (see storesInline) and is then
-// updated in place; otherwise it lives in val, and an entry is never changed
-// once published: a write replaces the whole entry.
+// entry is one key and its value. Its key never changes; its value is
+// changed in place, under the shard's lock, and read without it.
+//
+// A value that fits in 64 bits and holds no pointers (see storesInline) is
+// kept in word and changed with one atomic store. Any other value is kept
+// in val, whose machine words writers store and readers load one at a time
+// with atomic operations; word then counts the writes, odd while one is
+// under way, and a reader that sees it change while copying val copies
+// again, as with a seqlock.
 type entry[K comparable, V any] struct {
 	key  K
 	word atomic.Uint64
-	val  V
+	val  cell[V]
 }
 
 // group is eight slots and their control bytes.
