@@ -26,8 +26,9 @@ type edge struct {
 // through go statements, with whether the call is in a loop.
 func (a *analysis) callEdges() [][]edge {
 	edges := make([][]edge, len(a.p.funcs))
+	seen := map[edge]bool{}
 	for i, fn := range a.p.funcs {
-		seen := map[edge]bool{}
+		clear(seen)
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				site, ok := instr.(ssa.CallInstruction)

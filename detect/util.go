@@ -161,55 +161,58 @@ func shortPos(p token.Position) string {
 }
 
 // loopBlocks returns the blocks of fn that lie on a cycle of its control
-// flow graph (Tarjan's strongly connected components).
+// flow graph (Tarjan's strongly connected components), or nil when there
+// are none. The search state is kept in slices indexed by block number.
 func loopBlocks(fn *ssa.Function) map[*ssa.BasicBlock]bool {
-	index := map[*ssa.BasicBlock]int{}
-	low := map[*ssa.BasicBlock]int{}
-	onStack := map[*ssa.BasicBlock]bool{}
+	n := len(fn.Blocks)
+	index := make([]int, n) // visiting order + 1; 0 when not yet visited
+	low := make([]int, n)
+	onStack := make([]bool, n)
 	var stack []*ssa.BasicBlock
-	loops := map[*ssa.BasicBlock]bool{}
-	n := 0
+	var loops map[*ssa.BasicBlock]bool
+	next := 1
 	var visit func(b *ssa.BasicBlock)
 	visit = func(b *ssa.BasicBlock) {
-		index[b], low[b] = n, n
-		n++
+		i := b.Index
+		index[i], low[i] = next, next
+		next++
 		stack = append(stack, b)
-		onStack[b] = true
+		onStack[i] = true
 		for _, s := range b.Succs {
-			if _, seen := index[s]; !seen {
+			if index[s.Index] == 0 {
 				visit(s)
-				low[b] = min(low[b], low[s])
-			} else if onStack[s] {
-				low[b] = min(low[b], index[s])
+				low[i] = min(low[i], low[s.Index])
+			} else if onStack[s.Index] {
+				low[i] = min(low[i], index[s.Index])
 			}
 		}
-		if low[b] != index[b] {
+		if low[i] != index[i] {
 			return
 		}
-		var comp []*ssa.BasicBlock
-		for {
-			top := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			onStack[top] = false
-			comp = append(comp, top)
-			if top == b {
-				break
-			}
+		top := len(stack) - 1
+		for stack[top] != b {
+			top--
 		}
+		comp := stack[top:]
+		stack = stack[:top]
 		selfLoop := false
 		for _, s := range b.Succs {
 			if s == b {
 				selfLoop = true
 			}
 		}
-		if len(comp) > 1 || selfLoop {
-			for _, c := range comp {
+		for _, c := range comp {
+			onStack[c.Index] = false
+			if len(comp) > 1 || selfLoop {
+				if loops == nil {
+					loops = map[*ssa.BasicBlock]bool{}
+				}
 				loops[c] = true
 			}
 		}
 	}
 	for _, b := range fn.Blocks {
-		if _, seen := index[b]; !seen {
+		if index[b.Index] == 0 {
 			visit(b)
 		}
 	}
