@@ -23,6 +23,8 @@
 //
 // Constructs that the rewrite is known to get wrong are generated only
 // with Options.Known; each has a minimal reproducer in TestReproducers.
+// Reproducers of fixed bugs move to TestRegressions, which requires them
+// to pass.
 //
 // The tests run one program of 100 cases (seed 1) by default. More:
 //
