@@ -61,6 +61,9 @@ type Config struct {
 	// Generated allows rewriting uses in generated files; see
 	// rewrite.Config.Generated.
 	Generated bool
+	// Progress, when set, is told the phase a run enters: "loading",
+	// "detecting", "rewriting", "checking".
+	Progress func(phase string)
 }
 
 // Finding is a detected map object and what the rewrite did with it.
@@ -118,6 +121,11 @@ func (r *Result) Unfixed() int {
 // for bad input (patterns that match nothing, code that does not compile,
 // a module too old for the safe map) and never a partial result.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	progress("loading")
 	prog, err := load.Load(load.Config{Dir: cfg.Dir, Patterns: cfg.Patterns, Tests: true, Tags: cfg.Tags})
 	if err != nil {
 		return nil, err
@@ -128,6 +136,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if prog.Module == nil {
 		return nil, fmt.Errorf("the packages are not in a Go module; run safemapfix inside a module (a directory tree with go.mod)")
 	}
+	progress("detecting")
 	findings, err := findings(prog, cfg)
 	if err != nil {
 		return nil, err
@@ -152,6 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	progress("rewriting")
 	rw, err := rewrite.Rewrite(rewrite.Config{
 		Fset:      prog.Fset,
 		Packages:  prog.Packages,
@@ -171,6 +181,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Files = append(res.Files, placed...)
 		res.WrapperDir = filepath.Join(prog.Module.Dir, filepath.FromSlash(wrapperDir))
 	}
+	progress("checking")
 	if err := typeCheck(prog, cfg, res.Files); err != nil {
 		return nil, err
 	}

@@ -192,7 +192,8 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 	default:
 		return exitError, fmt.Errorf("--min-confidence must be proven or assumed, not %q", opts.minConfidence)
 	}
-	stopProgress := startProgress(stderr)
+	phase, stopProgress := startProgress(stderr)
+	cfg.Progress = phase
 	res, err := safemapfix.Run(ctx, cfg)
 	stopProgress()
 	if err != nil {

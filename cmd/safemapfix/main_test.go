@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/safemapfix/safemapfix"
 	"github.com/safemapfix/safemapfix/report"
 )
 
@@ -225,5 +227,29 @@ func TestWriteRefusesFileChangedMeanwhile(t *testing.T) {
 				t.Errorf("files were created or removed: %d files, want %d", len(got), len(snapshot(t, want)))
 			}
 		})
+	}
+}
+
+// TestProgressPhases checks that every phase safemapfix.Run reports has a
+// description for the progress line, in the order a run goes through them.
+func TestProgressPhases(t *testing.T) {
+	dir := writeModule(t, racyModule)
+	var phases []string
+	_, err := safemapfix.Run(context.Background(), safemapfix.Config{
+		Dir:      dir,
+		Patterns: []string{"./..."},
+		Progress: func(p string) { phases = append(phases, p) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"loading", "detecting", "rewriting", "checking"}
+	if !slices.Equal(phases, want) {
+		t.Errorf("phases %q, want %q", phases, want)
+	}
+	for _, p := range phases {
+		if phaseText[p] == "" {
+			t.Errorf("phase %q has no description", p)
+		}
 	}
 }

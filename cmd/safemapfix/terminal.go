@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,14 +40,18 @@ func useColor(mode string, stdout io.Writer) (bool, error) {
 const progressDelay = 2 * time.Second
 
 // startProgress shows, on a terminal stderr only, that a long run is still
-// working: after progressDelay, one line with the elapsed time, rewritten
-// in place every second. The returned function stops it and clears the
-// line. Progress never goes to stdout, which carries the diff or the report.
-func startProgress(stderr io.Writer) (stop func()) {
+// working: after progressDelay, one line with the phase and the elapsed
+// time, rewritten in place every second. It returns the function that
+// tells it a new phase (safemapfix.Config.Progress) and the one that stops
+// it and clears the line. Progress never goes to stdout, which carries the
+// diff or the report.
+func startProgress(stderr io.Writer) (phase func(string), stop func()) {
 	if !isTerminal(stderr) {
-		return func() {}
+		return func(string) {}, func() {}
 	}
 	start := time.Now()
+	var current atomic.Value
+	current.Store("loading")
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -64,13 +69,22 @@ func startProgress(stderr io.Writer) (stop func()) {
 				return
 			case <-timer.C:
 				shown = true
-				fmt.Fprintf(stderr, "\r\x1b[Ksafemapfix: loading, analysing and rewriting the packages… %ds", int(time.Since(start).Seconds()))
+				fmt.Fprintf(stderr, "\r\x1b[Ksafemapfix: %s… %ds", phaseText[current.Load().(string)], int(time.Since(start).Seconds()))
 				timer.Reset(time.Second)
 			}
 		}
 	}()
-	return func() {
+	phase = func(p string) { current.Store(p) }
+	return phase, func() {
 		close(done)
 		wg.Wait()
 	}
+}
+
+// phaseText describes each phase of safemapfix.Run.
+var phaseText = map[string]string{
+	"loading":   "loading the packages",
+	"detecting": "finding racy maps",
+	"rewriting": "rewriting",
+	"checking":  "type-checking the rewritten packages",
 }
