@@ -9,11 +9,15 @@
 package safemapfix
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"go/ast"
 	"go/token"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,6 +39,12 @@ type Config struct {
 	Patterns []string
 	// Tags are build tags for loading.
 	Tags []string
+	// Platforms are GOOS/GOARCH pairs ("linux/amd64"). Each is loaded and
+	// analysed on its own, and the rewrite is made consistent across all:
+	// a map is fixed only when it can be fixed in every platform, and
+	// files that several platforms include are rewritten alike. Empty
+	// means the platform of the go command.
+	Platforms []string
 	// Only names map objects to rewrite whatever the analysis says
 	// (pkgpath.Var, pkgpath.Type.field, pkgpath.Func.local).
 	Only []string
@@ -126,18 +136,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		progress = func(string) {}
 	}
 	progress("loading")
-	prog, err := load.Load(load.Config{Dir: cfg.Dir, Patterns: cfg.Patterns, Tests: true, Tags: cfg.Tags})
+	progs, err := loadAll(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if prog.Module == nil {
-		return nil, fmt.Errorf("the packages are not in a Go module; run safemapfix inside a module (a directory tree with go.mod)")
-	}
+	prog := progs[0]
 	progress("detecting")
-	findings, err := findings(prog, cfg)
+	findings, err := findings(progs, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -162,36 +167,272 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	progress("rewriting")
-	rw, err := rewrite.Rewrite(rewrite.Config{
-		Fset:      prog.Fset,
-		Packages:  prog.Packages,
-		Wrapper:   wrapper,
-		ModuleDir: prog.Module.Dir,
-		Generated: cfg.Generated,
-		KeepAPI:   cfg.KeepAPI,
-	}, ids)
+	objs, rws, err := rewriteAll(progs, cfg, wrapper, ids)
 	if err != nil {
 		return nil, err
 	}
-	res.Findings = merge(findings, rw.Objects, cfg.MinConfidence)
-	for _, f := range rw.Files {
-		res.Files = append(res.Files, FileChange{Path: f.Path, Old: f.Old, New: f.New})
+	res.Findings = merge(findings, objs, cfg.MinConfidence)
+	res.Files, err = mergeFiles(progs, rws, cfg.Platforms)
+	if err != nil {
+		return nil, err
 	}
 	if len(res.Files) > 0 && cfg.WrapperImport == "" {
 		res.Files = append(res.Files, placed...)
 		res.WrapperDir = filepath.Join(prog.Module.Dir, filepath.FromSlash(wrapperDir))
 	}
 	progress("checking")
-	if err := typeCheck(prog, cfg, res.Files); err != nil {
-		return nil, err
+	for i, prog := range progs {
+		// Each platform checks its own files: a file another platform
+		// leaves out would look like a new package here.
+		var files []FileChange
+		for _, f := range rws[i].Files {
+			files = append(files, FileChange{Path: f.Path, Old: f.Old, New: f.New})
+		}
+		if len(files) > 0 && cfg.WrapperImport == "" {
+			files = append(files, placed...)
+		}
+		if err := typeCheck(prog, cfg, files); err != nil {
+			return nil, fmt.Errorf("%s%w", platformPrefix(cfg.Platforms, i), err)
+		}
 	}
 	return res, nil
 }
 
+// loadAll loads the packages once per platform, all in the same module.
+func loadAll(ctx context.Context, cfg Config) ([]*load.Program, error) {
+	platforms := cfg.Platforms
+	if len(platforms) == 0 {
+		platforms = []string{""}
+	}
+	var progs []*load.Program
+	for i, platform := range platforms {
+		var env []string
+		if platform != "" {
+			goos, goarch, ok := strings.Cut(platform, "/")
+			if !ok || goos == "" || goarch == "" || strings.Contains(goarch, "/") {
+				return nil, fmt.Errorf("platform %q: want GOOS/GOARCH, such as linux/amd64 (go tool dist list shows them all)", platform)
+			}
+			env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch)
+		}
+		prog, err := load.Load(load.Config{Dir: cfg.Dir, Patterns: cfg.Patterns, Tests: true, Tags: cfg.Tags, Env: env})
+		if err != nil {
+			return nil, fmt.Errorf("%s%w", platformPrefix(cfg.Platforms, i), err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if prog.Module == nil {
+			return nil, fmt.Errorf("the packages are not in a Go module; run safemapfix inside a module (a directory tree with go.mod)")
+		}
+		if i > 0 && prog.Module.Dir != progs[0].Module.Dir {
+			return nil, fmt.Errorf("platform %s loads module %s, but %s loads %s", platform, prog.Module.Dir, platforms[0], progs[0].Module.Dir)
+		}
+		progs = append(progs, prog)
+	}
+	return progs, nil
+}
+
+// platformPrefix names platform i in a message, when platforms were named.
+func platformPrefix(platforms []string, i int) string {
+	if len(platforms) == 0 {
+		return ""
+	}
+	return "on " + platforms[i] + ": "
+}
+
+// maxRewriteRounds bounds rewriteAll's search for a consistent rewrite;
+// each round either fixes more objects everywhere or refuses more.
+const maxRewriteRounds = 20
+
+// rewriteAll rewrites the objects ids in every loaded platform, and makes
+// the outcome the same everywhere: an object refused on one platform is
+// refused on all, with every object rewritten together with it, and an
+// object that one platform rewrites (because a map flows into it there) is
+// rewritten on every platform that declares it. It returns one outcome per
+// object and the rewrite of each platform.
+func rewriteAll(progs []*load.Program, cfg Config, wrapper rewrite.Wrapper, ids []string) ([]*rewrite.Object, []*rewrite.Result, error) {
+	seeds := map[string]bool{}
+	for _, id := range ids {
+		seeds[id] = true
+	}
+	refused := map[string]string{} // refused anywhere: why
+	seen := map[string]*rewrite.Object{}
+	for round := 0; round < maxRewriteRounds; round++ {
+		var todo []string
+		for id := range seeds {
+			if refused[id] == "" {
+				todo = append(todo, id)
+			}
+		}
+		sort.Strings(todo)
+		rws := make([]*rewrite.Result, len(progs))
+		for i, prog := range progs {
+			rw, err := rewrite.Rewrite(rewrite.Config{
+				Fset:          prog.Fset,
+				Packages:      prog.Packages,
+				Wrapper:       wrapper,
+				ModuleDir:     prog.Module.Dir,
+				Generated:     cfg.Generated,
+				KeepAPI:       cfg.KeepAPI,
+				IgnoreMissing: len(progs) > 1,
+			}, todo)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s%w", platformPrefix(cfg.Platforms, i), err)
+			}
+			rws[i] = rw
+		}
+		if len(progs) == 1 {
+			return rws[0].Objects, rws, nil
+		}
+		for i, rw := range rws {
+			for _, o := range rw.Objects {
+				if seen[o.ID] == nil {
+					seen[o.ID] = o
+				}
+				if !o.Fixed && refused[o.ID] == "" {
+					refused[o.ID] = platformPrefix(cfg.Platforms, i) + o.Refusal
+				}
+			}
+		}
+		stable := true
+		handled := make([]map[string]bool, len(rws))
+		for i, rw := range rws {
+			handled[i] = map[string]bool{}
+			for _, id := range rw.Missing {
+				handled[i][id] = true
+			}
+			for _, o := range rw.Objects {
+				handled[i][o.ID] = true
+			}
+		}
+		for _, rw := range rws {
+			for _, o := range rw.Objects {
+				if !o.Fixed {
+					continue
+				}
+				if why := refused[o.ID]; why != "" {
+					// Fixed here, refused elsewhere: refuse the group.
+					for _, m := range o.Members {
+						if refused[m] == "" {
+							refused[m] = fmt.Sprintf("rewritten together with %s, which is not fixed: %s", o.Name, why)
+						}
+					}
+					stable = false
+					continue
+				}
+				seeds[o.ID] = true
+				for i := range rws {
+					if !handled[i][o.ID] {
+						stable = false // another platform must rewrite it too
+					}
+				}
+			}
+		}
+		if stable {
+			return platformObjects(rws, seen, refused), rws, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("internal error: no rewrite consistent across platforms %s after %d rounds; exclude the maps involved with --exclude", strings.Join(cfg.Platforms, ", "), maxRewriteRounds)
+}
+
+// platformObjects returns one outcome per object of a rewrite made on
+// several platforms: refused if any platform refused it in any round (the
+// last round leaves refused objects out), otherwise the last round's
+// outcome on the first platform that has it.
+func platformObjects(rws []*rewrite.Result, seen map[string]*rewrite.Object, refused map[string]string) []*rewrite.Object {
+	final := map[string]*rewrite.Object{}
+	for _, rw := range rws {
+		for _, o := range rw.Objects {
+			if final[o.ID] == nil {
+				final[o.ID] = o
+			}
+		}
+	}
+	var objs []*rewrite.Object
+	for _, id := range slices.Sorted(maps.Keys(seen)) {
+		o := final[id]
+		if why := refused[id]; why != "" || o == nil {
+			c := *seen[id]
+			c.Fixed, c.Refusal, c.Notes = false, why, nil
+			o = &c
+		}
+		objs = append(objs, o)
+	}
+	return objs
+}
+
+// mergeFiles joins the changed files of every platform. A file that
+// several platforms include must be rewritten alike by all of them,
+// including those that would leave it unchanged.
+func mergeFiles(progs []*load.Program, rws []*rewrite.Result, platforms []string) ([]FileChange, error) {
+	byPath := map[string]FileChange{}
+	changedOn := map[string][]int{}
+	for i, rw := range rws {
+		for _, f := range rw.Files {
+			if prev, ok := byPath[f.Path]; ok && !bytes.Equal(prev.New, f.New) {
+				return nil, inconsistent(f.Path, platforms[changedOn[f.Path][0]], platforms[i])
+			}
+			byPath[f.Path] = FileChange{Path: f.Path, Old: f.Old, New: f.New}
+			changedOn[f.Path] = append(changedOn[f.Path], i)
+		}
+	}
+	for i, prog := range progs {
+		for _, p := range prog.Packages {
+			for _, name := range p.CompiledGoFiles {
+				if on, ok := changedOn[name]; ok && !slices.Contains(on, i) {
+					return nil, inconsistent(name, platforms[on[0]], platforms[i])
+				}
+			}
+		}
+	}
+	var files []FileChange
+	for _, path := range slices.Sorted(maps.Keys(byPath)) {
+		files = append(files, byPath[path])
+	}
+	return files, nil
+}
+
+func inconsistent(path, a, b string) error {
+	return fmt.Errorf("internal error: %s is rewritten differently on %s and on %s; run safemapfix once per platform, or exclude the maps used there with --exclude", path, a, b)
+}
+
 // findings gathers findings from static detection, the user's choice and
-// extra sources, one per object, dropping those declared in generated files
-// (among them the placed safe map package itself).
-func findings(prog *load.Program, cfg Config) ([]detect.Finding, error) {
+// extra sources on every platform, one per object, dropping those declared
+// in generated files (among them the placed safe map package itself).
+func findings(progs []*load.Program, cfg Config) ([]detect.Finding, error) {
+	var all []detect.Finding
+	generated := map[string]bool{}
+	for i, prog := range progs {
+		fs, err := platformFindings(prog, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s%w", platformPrefix(cfg.Platforms, i), err)
+		}
+		all = append(all, fs...)
+		maps.Copy(generated, generatedFiles(prog))
+	}
+	seen := map[string]int{}
+	var out []detect.Finding
+	for _, f := range all {
+		if generated[f.Decl.Filename] {
+			continue
+		}
+		if i, ok := seen[f.ID]; ok {
+			// The same object from two sources or platforms: keep the
+			// stronger.
+			if f.Confidence > out[i].Confidence {
+				out[i] = f
+			}
+			continue
+		}
+		seen[f.ID] = len(out)
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return positionLess(out[i].Decl, out[j].Decl) })
+	return out, nil
+}
+
+// platformFindings gathers the findings of one loaded platform.
+func platformFindings(prog *load.Program, cfg Config) ([]detect.Finding, error) {
 	var all []detect.Finding
 	switch {
 	case !cfg.NoStatic:
@@ -222,25 +463,7 @@ func findings(prog *load.Program, cfg Config) ([]detect.Finding, error) {
 			}
 		}
 	}
-	generated := generatedFiles(prog)
-	seen := map[string]int{}
-	var out []detect.Finding
-	for _, f := range all {
-		if generated[f.Decl.Filename] {
-			continue
-		}
-		if i, ok := seen[f.ID]; ok {
-			// The same object from two sources: keep the stronger.
-			if f.Confidence > out[i].Confidence {
-				out[i] = f
-			}
-			continue
-		}
-		seen[f.ID] = len(out)
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool { return positionLess(out[i].Decl, out[j].Decl) })
-	return out, nil
+	return all, nil
 }
 
 // onlyFindings turns the objects the user named into findings.

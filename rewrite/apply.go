@@ -47,6 +47,10 @@ func Rewrite(cfg Config, ids []string) (*Result, error) {
 			continue
 		}
 		if _, ok := ix.objs[seed]; !ok {
+			if cfg.IgnoreMissing {
+				res.Missing = append(res.Missing, seed)
+				continue
+			}
 			return nil, fmt.Errorf("internal error: no map object declared at %s in the loaded packages", seed)
 		}
 		g := pl.plan([]string{seed})
@@ -59,6 +63,7 @@ func Rewrite(cfg Config, ids []string) (*Result, error) {
 				Fixed:   g.refusal == "",
 				Refusal: g.refusal,
 				Uses:    g.uses[id],
+				Members: sortedIDs(g.member),
 			}
 			if g.refusal == "" {
 				o.Notes = g.notes

@@ -45,6 +45,10 @@ type Config struct {
 	// break importers outside the module. Without it they are rewritten
 	// and the outcome notes the API change.
 	KeepAPI bool
+	// IgnoreMissing skips ids that no loaded package declares, instead of
+	// failing: with several build configurations, an object may be
+	// declared in files only another configuration includes.
+	IgnoreMissing bool
 }
 
 // Object is the outcome for one map object.
@@ -60,6 +64,8 @@ type Object struct {
 	// Group names the other objects rewritten (or refused) together with
 	// this one because the map flows between them.
 	Group []string
+	// Members are the IDs of every object of the group, this one included.
+	Members []string
 	// Uses counts the rewritten uses.
 	Uses int
 	// Notes are facts a reviewer should know about the rewrite.
@@ -77,6 +83,9 @@ type File struct {
 type Result struct {
 	Files   []File
 	Objects []*Object
+	// Missing are the ids that no loaded package declares (with
+	// Config.IgnoreMissing).
+	Missing []string
 }
 
 // site is one appearance of a map object's identifier in the syntax.

@@ -37,7 +37,7 @@ type excludedMention struct {
 // for only in the directory of their declaration, exported ones in the
 // whole module. Files constrained with the ignore tag (go:build ignore),
 // which no build includes, are skipped.
-func excludedMentions(res *safemapfix.Result, tags []string) ([]excludedMention, error) {
+func excludedMentions(res *safemapfix.Result, tags, platforms []string) ([]excludedMention, error) {
 	type object struct {
 		ident string
 		dir   string // "" for exported names, looked for everywhere
@@ -75,7 +75,7 @@ func excludedMentions(res *safemapfix.Result, tags []string) ([]excludedMention,
 	if len(objs) == 0 {
 		return nil, nil
 	}
-	files, err := excludedFiles(res.ModuleDir, tags)
+	files, err := excludedFiles(res.ModuleDir, tags, platforms)
 	if err != nil {
 		return nil, err
 	}
@@ -114,12 +114,24 @@ func isLocal(obj types.Object) bool {
 var ignoreTag = regexp.MustCompile(`(?m)^//go:build ignore\s*$`)
 
 // excludedFiles lists the .go files of the module rooted at root that the
-// build context of this run (host GOOS and GOARCH, the given tags) leaves
-// out, test files included. It skips what the go command skips in ./...:
-// vendor, testdata, directories starting with . or _, and nested modules.
-func excludedFiles(root string, tags []string) ([]string, error) {
-	ctx := build.Default
-	ctx.BuildTags = append([]string{}, tags...)
+// build contexts of this run (each platform, or the host's GOOS and GOARCH,
+// with the given tags) all leave out, test files included. It skips what
+// the go command skips in ./...: vendor, testdata, directories starting
+// with . or _, and nested modules.
+func excludedFiles(root string, tags, platforms []string) ([]string, error) {
+	var contexts []build.Context
+	for _, p := range platforms {
+		ctx := build.Default
+		ctx.GOOS, ctx.GOARCH, _ = strings.Cut(p, "/")
+		ctx.CgoEnabled = ctx.GOOS == build.Default.GOOS && ctx.GOARCH == build.Default.GOARCH && build.Default.CgoEnabled
+		contexts = append(contexts, ctx)
+	}
+	if len(contexts) == 0 {
+		contexts = append(contexts, build.Default)
+	}
+	for i := range contexts {
+		contexts[i].BuildTags = append([]string{}, tags...)
+	}
 	var files []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -137,18 +149,27 @@ func excludedFiles(root string, tags []string) ([]string, error) {
 				return filepath.SkipDir
 			}
 		}
-		pkg, _ := ctx.ImportDir(path, build.ImportComment) // a directory without Go files is no error here
-		if pkg == nil {
-			return nil
+		excluded := map[string]int{}
+		for _, ctx := range contexts {
+			pkg, _ := ctx.ImportDir(path, build.ImportComment) // a directory without Go files is no error here
+			if pkg == nil {
+				return nil
+			}
+			for _, f := range pkg.IgnoredGoFiles {
+				excluded[f]++
+			}
 		}
-		for _, f := range pkg.IgnoredGoFiles {
-			files = append(files, filepath.Join(path, f))
+		for f, n := range excluded {
+			if n == len(contexts) {
+				files = append(files, filepath.Join(path, f))
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list files excluded by build constraints: %w", err)
 	}
+	sort.Strings(files)
 	return files, nil
 }
 

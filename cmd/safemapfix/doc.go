@@ -32,7 +32,11 @@ module after --write and restores every written file if the check fails.
 Choosing maps: --only and --exclude name map objects (pkgpath.Var,
 pkgpath.Type.field, pkgpath.Func.local), --min-confidence=proven|assumed,
 --keep-api leaves exported maps of importable packages alone, --generated
-also rewrites generated files. Profiling: --cpuprofile, --memprofile.
+also rewrites generated files. Platforms: --tags loads the code with build
+tags; --platform GOOS/GOARCH (repeatable) loads each platform named and
+makes the rewrite consistent across them, so files of other platforms
+(x_windows.go) are fixed too; without it, a warning names the excluded
+files that mention a rewritten map. Profiling: --cpuprofile, --memprofile.
 The flag list below has the details.
 
 Exit status, as gofmt -d and go fix -diff have it:

@@ -51,6 +51,7 @@ type options struct {
 	color                     string
 	cpuProfile, memProfile    string
 	only, exclude, tags       []string
+	platforms                 []string
 	minConfidence             string
 	wrapperImport             string
 	keepAPI                   bool
@@ -102,6 +103,7 @@ func run(ctx context.Context, dir string, args []string, stdin io.Reader, stdout
 	f.StringSliceVar(&opts.only, "only", nil, "rewrite these map objects whatever the analysis says (pkgpath.Var, pkgpath.Type.field, pkgpath.Func.local)")
 	f.StringSliceVar(&opts.exclude, "exclude", nil, "never rewrite these map objects")
 	f.StringSliceVar(&opts.tags, "tags", nil, "build tags to load the code with")
+	f.StringSliceVar(&opts.platforms, "platform", nil, "GOOS/GOARCH to load and rewrite consistently (repeatable; default: the go command's)")
 	f.StringVar(&opts.minConfidence, "min-confidence", "proven", "weakest finding to fix: proven (a concrete racing pair) or assumed (also races resting on how a library type is used)")
 	f.StringVar(&opts.wrapperImport, "wrapper-import", "", "import path of an existing safe map package to use instead of placing a copy in the module")
 	f.BoolVar(&opts.keepAPI, "keep-api", false, "leave alone maps that are part of a package's API (exported variables and fields), reporting them instead")
@@ -161,6 +163,7 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 		Dir:           dir,
 		Patterns:      patterns,
 		Tags:          opts.tags,
+		Platforms:     opts.platforms,
 		Only:          opts.only,
 		Exclude:       opts.exclude,
 		WrapperImport: opts.wrapperImport,
@@ -202,7 +205,7 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 	if opts.format == "text" {
 		// Machine-readable output goes to stdout alone; warnings would
 		// only be noise in a CI log then.
-		mentions, err := excludedMentions(res, opts.tags)
+		mentions, err := excludedMentions(res, opts.tags, opts.platforms)
 		if err != nil {
 			return exitError, err
 		}
