@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"golang.org/x/tools/go/callgraph"
+	"golang.org/x/tools/go/callgraph/cha"
 	"golang.org/x/tools/go/callgraph/vta"
 	"golang.org/x/tools/go/packages"
 	"golang.org/x/tools/go/ssa"
@@ -33,9 +34,6 @@ type program struct {
 	declFunc map[string]*ssa.Function
 	// funcs are the functions with bodies, in a stable order.
 	funcs []*ssa.Function
-	// all is every function of the program, dependencies included: the
-	// candidates for dynamic calls in the initial call graph.
-	all map[*ssa.Function]bool
 	// byID links a function object's declaring position to the unit
 	// function with a body.
 	byID  map[string]*ssa.Function
@@ -107,7 +105,6 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 	indexed.Wait()
 
 	all := ssautil.AllFunctions(p.prog)
-	p.all = all
 	inUnits := map[*ssa.Package]bool{}
 	for _, sp := range ssaPkgs {
 		inUnits[sp] = true
@@ -155,7 +152,7 @@ func (p *program) buildCallGraph() {
 	for _, fn := range p.funcs {
 		funcs[fn] = true
 	}
-	p.graph = vta.CallGraph(funcs, chaGraph(p.all, p.funcs))
+	p.graph = vta.CallGraph(funcs, cha.CallGraph(p.prog))
 	p.indexCalls()
 }
 
