@@ -197,20 +197,21 @@ type keyUpdate uint8
 
 const (
 	noKeyUpdate      keyUpdate = iota // equal keys are identical (integers, strings, pointers, ...)
-	bitsKeyUpdate                     // floats and complex numbers: compare their bits
-	reflectKeyUpdate                  // keys holding floats or interfaces: compare with reflect
+	bitsKeyUpdate                     // pointer-free keys holding floats: compare their bytes
+	reflectKeyUpdate                  // other keys holding floats or interfaces: compare with reflect
 )
 
 // keyUpdateOf returns the keyUpdate for keys of type K. Equal keys can
 // differ only when they hold floating-point numbers (0 and -0), directly
-// or through an interface.
+// or through an interface. Without pointers, a key is compared by its
+// bytes, which may also tell apart keys that differ only in padding; that
+// costs a needless replacement, never a wrong result.
 func keyUpdateOf[K any]() keyUpdate {
 	t := reflect.TypeFor[K]()
-	switch t.Kind() {
-	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+	switch {
+	case holdsFloat(t) && pointerFree(t):
 		return bitsKeyUpdate
-	}
-	if holdsFloat(t) || holdsInterface(t) {
+	case holdsFloat(t) || holdsInterface(t):
 		return reflectKeyUpdate
 	}
 	return noKeyUpdate

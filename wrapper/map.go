@@ -39,7 +39,9 @@ import (
 // reference: copying a *Map shares the map, and a *Map can be nil.
 //
 // Lookups take no lock. Writes lock one of several shards, chosen by the
-// key's hash. Writing an existing key allocates nothing.
+// key's hash. Writing an existing key allocates nothing, whatever the value
+// type, unless the key written differs from the one stored while being
+// equal to it, as -0 and 0 do, and replaces it.
 //
 // The zero Map is an empty map ready to use; a Map must not be copied after
 // first use.
@@ -47,7 +49,7 @@ type Map[K comparable, V any] struct {
 	// ready is set once the fields below are; they never change after.
 	ready   atomic.Bool
 	keyKind keyKind
-	// keyUpdate says how to tell equal keys apart; see setKey.
+	// keyUpdate says how to tell equal keys apart; see set.
 	keyUpdate keyUpdate
 	// mayPanic is set when hashing a key can panic, as for an interface
 	// key holding a slice.
