@@ -124,6 +124,9 @@ type analysis struct {
 	signals                 []bool
 
 	childMemo map[[2]int]int
+	// carriers are, per local map object, the spawns whose goroutine
+	// receives it when started.
+	carriers map[string][]int
 	// fnRoots and fnRep are indexed by function number: the roots that
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
@@ -165,6 +168,7 @@ func (a *analysis) run() {
 	a.computeOrder()
 	a.computeMulti()
 	a.computeLocks()
+	a.computeCarried()
 	accesses := a.collectAccesses()
 	ids := make([]string, 0, len(accesses))
 	for id := range accesses {
@@ -252,6 +256,9 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			}
 			if common(w.locks, x.locks) {
 				continue
+			}
+			if info.local && !a.carries(w.root, id) && !a.carries(x.root, id) {
+				continue // one activation's map, seen by one goroutine
 			}
 			ok, viaAssumed := a.concurrent(w, x, info)
 			if !ok {
