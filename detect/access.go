@@ -30,7 +30,7 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if !pos.IsValid() {
 			pos = m.Pos()
 		}
-		if a.detached(m, instr) {
+		if a.detached(m, instr) || a.privateInstance(m) {
 			return
 		}
 		fresh := freshField(m, fn)

@@ -127,6 +127,8 @@ type analysis struct {
 	// carriers are, per local map object, the spawns whose goroutine
 	// receives it when started.
 	carriers map[string][]int
+	// freshMemo and escMemo memoise privateInstance.
+	freshMemo, escMemo map[ssa.Value]bool
 	// fnRoots and fnRep are indexed by function number: the roots that
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
@@ -153,6 +155,8 @@ func newAnalysis(p *program) *analysis {
 		eventMemo:   map[*ssa.Function][][]ssa.Instruction{},
 		mayEscape:   map[*ssa.Function]bool{},
 		childMemo:   map[[2]int]int{},
+		freshMemo:   map[ssa.Value]bool{},
+		escMemo:     map[ssa.Value]bool{},
 	}
 	for i, fn := range p.funcs {
 		a.index[fn] = i

@@ -1,0 +1,169 @@
+package detect
+
+import (
+	"go/token"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A struct allocated by a call and handed only down the call chain (as a
+// receiver or argument), never stored in memory, captured, sent or given
+// to a goroutine, is one instance per activation of the allocating
+// function. A map field reached through such a pointer belongs to the
+// activation: accesses to it race with nothing, even when the field of
+// other instances is shared (each request's response, each parser, each
+// reload's Options).
+
+// privateInstance reports whether the map value m is loaded from a field
+// of a struct that only the current activation can see.
+func (a *analysis) privateInstance(m ssa.Value) bool {
+	load, ok := m.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return false
+	}
+	fa, ok := load.X.(*ssa.FieldAddr)
+	if !ok {
+		return false
+	}
+	return a.freshBase(fa.X, 0)
+}
+
+// maxFreshDepth bounds how far freshBase follows parameters to callers.
+const maxFreshDepth = 8
+
+// freshBase reports whether every value the struct pointer v may hold is
+// an allocation that does not escape its goroutine, reached only through
+// parameters of unexported functions, phis and embedded fields.
+func (a *analysis) freshBase(v ssa.Value, depth int) bool {
+	if r, ok := a.freshMemo[v]; ok {
+		return r
+	}
+	if depth > maxFreshDepth {
+		return false
+	}
+	a.freshMemo[v] = true // a cycle through phis or recursion adds nothing
+	r := false
+	switch v := v.(type) {
+	case *ssa.Alloc:
+		r = !a.ptrEscapes(v)
+	case *ssa.FieldAddr:
+		r = a.freshBase(v.X, depth+1)
+	case *ssa.Phi:
+		r = true
+		for _, e := range v.Edges {
+			r = r && a.freshBase(e, depth+1)
+		}
+	case *ssa.Parameter:
+		r = a.freshParam(v, depth)
+	}
+	a.freshMemo[v] = r
+	return r
+}
+
+// freshParam reports whether every caller of the parameter's function
+// passes a fresh struct for it. A function that can be called from
+// outside the analysed code (exported, of a package other than main), or
+// started as a goroutine, has callers we cannot see.
+func (a *analysis) freshParam(p *ssa.Parameter, depth int) bool {
+	fn := p.Parent()
+	if fn.Parent() != nil || fn.Synthetic != "" {
+		return false // closures and wrappers: their callers are not all calls
+	}
+	if obj := fn.Object(); obj == nil || obj.Exported() && fn.Pkg.Pkg.Name() != "main" {
+		return false
+	}
+	idx := -1
+	for i, q := range fn.Params {
+		if q == p {
+			idx = i
+		}
+	}
+	callers := a.p.callers[fn]
+	if idx < 0 || len(callers) == 0 {
+		return false
+	}
+	for _, site := range callers {
+		if _, ok := site.(*ssa.Call); !ok {
+			return false // go or defer
+		}
+		common := site.Common()
+		if common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
+			return false
+		}
+		if !a.freshBase(common.Args[idx], depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// ptrEscapes reports whether the pointer v may become visible outside the
+// call chain of its activation: stored in memory, captured, sent,
+// converted to an interface, passed to a goroutine or to code outside the
+// analysis.
+func (a *analysis) ptrEscapes(v ssa.Value) bool {
+	if r, ok := a.escMemo[v]; ok {
+		return r
+	}
+	a.escMemo[v] = false // recursion: assume the rest decides
+	r := a.escapesNow(v)
+	a.escMemo[v] = r
+	return r
+}
+
+func (a *analysis) escapesNow(v ssa.Value) bool {
+	refs := v.Referrers()
+	if refs == nil {
+		return false
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.FieldAddr, *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
+			if a.ptrEscapes(r.(ssa.Value)) {
+				return true
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				return true
+			}
+		case *ssa.Store:
+			if r.Val == v {
+				return true
+			}
+		case *ssa.DebugRef, *ssa.BinOp, *ssa.Return:
+		case *ssa.Call:
+			if a.escapesInCall(v, r.Common(), a.p.calls[r]) {
+				return true
+			}
+		case *ssa.Defer:
+			if a.escapesInCall(v, r.Common(), a.p.calls[r]) {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// escapesInCall reports whether v, an argument of the call, may escape in
+// a callee.
+func (a *analysis) escapesInCall(v ssa.Value, common *ssa.CallCommon, callees []*ssa.Function) bool {
+	if common.IsInvoke() || common.Value == v || len(callees) == 0 {
+		return true
+	}
+	for i, arg := range common.Args {
+		if arg != v {
+			continue
+		}
+		for _, callee := range callees {
+			if len(callee.Params) != len(common.Args) || len(callee.Blocks) == 0 {
+				return true
+			}
+			if a.ptrEscapes(callee.Params[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
