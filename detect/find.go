@@ -129,6 +129,10 @@ type analysis struct {
 	carriers map[string][]int
 	// freshMemo and escMemo memoise privateInstance.
 	freshMemo, escMemo map[ssa.Value]bool
+	entrySet           map[*ssa.Function]bool
+	// rootLockIn and rootBlockIn are lockIn and blockIn per root.
+	rootLockIn  map[rootFunc]lockset
+	rootBlockIn map[rootFunc][]lockset
 	// fnRoots and fnRep are indexed by function number: the roots that
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
@@ -157,6 +161,8 @@ func newAnalysis(p *program) *analysis {
 		childMemo:   map[[2]int]int{},
 		freshMemo:   map[ssa.Value]bool{},
 		escMemo:     map[ssa.Value]bool{},
+		rootLockIn:  map[rootFunc]lockset{},
+		rootBlockIn: map[rootFunc][]lockset{},
 	}
 	for i, fn := range p.funcs {
 		a.index[fn] = i
@@ -228,16 +234,11 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			continue // not yet visible to other goroutines
 		}
 		fi := a.index[x.fn]
-		var locks lockset
-		computed := false
 		a.fnRoots[fi].each(func(r int) {
 			if a.roots[r].kind == rootInit {
 				return
 			}
-			if !computed {
-				locks, computed = a.locksAt(x.fn, x.instr), true
-			}
-			ctxs = append(ctxs, context{acc: x, root: r, locks: locks})
+			ctxs = append(ctxs, context{acc: x, root: r, locks: a.locksAtIn(x.fn, x.instr, r)})
 		})
 	}
 	// Prefer evidence from concrete roots over assumed ones.

@@ -61,16 +61,16 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 }
 
 // freshParam reports whether every caller of the parameter's function
-// passes a fresh struct for it. A function that can be called from
-// outside the analysed code (exported, of a package other than main), or
-// started as a goroutine, has callers we cannot see.
+// passes a fresh struct for it. A function that is the entry of a root
+// (started as a goroutine, or an exported method assumed to be called
+// from code not analysed) has callers we cannot see.
 func (a *analysis) freshParam(p *ssa.Parameter, depth int) bool {
 	fn := p.Parent()
 	if fn.Parent() != nil || fn.Synthetic != "" {
 		return false // closures and wrappers: their callers are not all calls
 	}
-	if obj := fn.Object(); obj == nil || obj.Exported() && fn.Pkg.Pkg.Name() != "main" {
-		return false
+	if fn.Object() == nil || a.isRootEntry(fn) {
+		return false // called by a goroutine start, a test, or code not analysed
 	}
 	idx := -1
 	for i, q := range fn.Params {
@@ -166,4 +166,17 @@ func (a *analysis) escapesInCall(v ssa.Value, common *ssa.CallCommon, callees []
 		}
 	}
 	return false
+}
+
+// isRootEntry reports whether fn is where some root starts.
+func (a *analysis) isRootEntry(fn *ssa.Function) bool {
+	if a.entrySet == nil {
+		a.entrySet = map[*ssa.Function]bool{}
+		for _, r := range a.roots {
+			for _, e := range r.entries {
+				a.entrySet[e] = true
+			}
+		}
+	}
+	return a.entrySet[fn]
 }
