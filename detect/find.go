@@ -115,13 +115,16 @@ type analysis struct {
 	// Happens-before, as sets of spawn indexes: the spawns each function
 	// leaves running (esc), those running on entry (liveIn, by function
 	// number), those joined by a Wait or by a receive.
-	esc                     map[*ssa.Function]bitset
-	liveIn                  []bitset
-	liveBlocks              map[*ssa.Function][]bitset
-	eventMemo               map[*ssa.Function][][]ssa.Instruction
-	mayEscape               map[*ssa.Function]bool
-	waitJoins, receiveJoins bitset
-	signals                 []bool
+	esc        map[*ssa.Function]bitset
+	liveIn     []bitset
+	liveBlocks map[*ssa.Function][]bitset
+	eventMemo  map[*ssa.Function][][]ssa.Instruction
+	mayEscape  map[*ssa.Function]bool
+	waitJoins  bitset
+	// receiveJoins are the spawns a receive joins, by channel element
+	// type; signals the element types each root sends on or closes.
+	receiveJoins map[string]bitset
+	signals      [][]string
 
 	childMemo map[[2]int]int
 	// carriers are, per local map object, the spawns whose goroutine
@@ -234,15 +237,21 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			continue // not yet visible to other goroutines
 		}
 		fi := a.index[x.fn]
+		var locks lockset
+		computed := false
 		a.fnRoots[fi].each(func(r int) {
 			if a.roots[r].kind == rootInit {
 				return
 			}
-			ctxs = append(ctxs, context{acc: x, root: r, locks: a.locksAtIn(x.fn, x.instr, r)})
+			if !computed {
+				locks, computed = a.locksAt(x.fn, x.instr), true
+			}
+			ctxs = append(ctxs, context{acc: x, root: r, locks: locks})
 		})
 	}
 	// Prefer evidence from concrete roots over assumed ones.
 	sort.SliceStable(ctxs, func(i, j int) bool { return a.assumed(ctxs[i].root) < a.assumed(ctxs[j].root) })
+	refined := make([]bool, len(ctxs))
 	budget := maxPairChecks
 	var best *[2]context
 	bestAssumed := 3
@@ -259,6 +268,14 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			if j < i && x.acc.write {
 				continue // already examined as (x, w)
 			}
+			if common(w.locks, x.locks) {
+				continue
+			}
+			// The locks every caller holds were not enough; those the
+			// callers in each access's own root hold may be.
+			ctxs[i].locks = a.refineLocks(&ctxs[i], refined, i)
+			ctxs[j].locks = a.refineLocks(&ctxs[j], refined, j)
+			w, x = ctxs[i], ctxs[j]
 			if common(w.locks, x.locks) {
 				continue
 			}
@@ -307,6 +324,16 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 	}
 	f.Pair = []Access{a.evidence(w), a.evidence(x)}
 	return f, true
+}
+
+// refineLocks returns the locks held at context c given the callers in
+// its own root, computing them once per context.
+func (a *analysis) refineLocks(c *context, refined []bool, i int) lockset {
+	if !refined[i] {
+		refined[i] = true
+		c.locks = a.locksAtIn(c.acc.fn, c.acc.instr, c.root)
+	}
+	return c.locks
 }
 
 // spawnedBefore reports whether the function of x may have started a

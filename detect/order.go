@@ -71,7 +71,11 @@ func (a *analysis) transfer(instr ssa.Instruction, s bitset) {
 	case joinWait:
 		s.andNot(a.waitJoins)
 	case joinReceive:
-		s.andNot(a.receiveJoins)
+		for _, key := range receivedTypes(instr) {
+			if j := a.receiveJoins[key]; j != nil {
+				s.andNot(j)
+			}
+		}
 	}
 	if site, ok := instr.(*ssa.Call); ok {
 		for _, callee := range a.p.calls[site] {
@@ -143,14 +147,22 @@ func (a *analysis) blockLive(fn *ssa.Function) []bitset {
 // spawns live on entry to every function.
 func (a *analysis) computeOrder() {
 	words := (len(a.spawns) + 63) / 64
-	a.waitJoins, a.receiveJoins = make(bitset, words), make(bitset, words)
+	a.waitJoins, a.receiveJoins = make(bitset, words), map[string]bitset{}
 	for i, sp := range a.spawns {
 		switch sp.kind {
 		case spawnGo, spawnWaitGroup, spawnErrgroup:
 			a.waitJoins.add(i)
 		}
-		if sp.kind == spawnGo && a.signals[sp.root] {
-			a.receiveJoins.add(i)
+		if sp.kind != spawnGo {
+			continue
+		}
+		for _, key := range a.signals[sp.root] {
+			j := a.receiveJoins[key]
+			if j == nil {
+				j = make(bitset, words)
+				a.receiveJoins[key] = j
+			}
+			j.add(i)
 		}
 	}
 
@@ -325,28 +337,63 @@ func (a *analysis) escapes(s int) bool {
 	return sp.kind == spawnDetached || sp.kind == spawnHandler || a.esc[sp.fn].has(s)
 }
 
-// computeSignals marks the roots that send on or close a channel, whose
-// completion a receive can therefore wait for.
+// computeSignals records, per root, the element types of the channels it
+// sends on or closes: a receive from a channel of one of those types can
+// wait for the root's goroutine to reach that point.
 func (a *analysis) computeSignals() {
-	sends := newBitset(len(a.p.funcs))
+	sends := make([][]string, len(a.p.funcs))
 	for i, fn := range a.p.funcs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				switch x := instr.(type) {
 				case *ssa.Send:
-					sends.add(i)
+					sends[i] = append(sends[i], chanElemKey(x.Chan.Type()))
 				case ssa.CallInstruction:
-					if bi, ok := x.Common().Value.(*ssa.Builtin); ok && bi.Name() == "close" {
-						sends.add(i)
+					if bi, ok := x.Common().Value.(*ssa.Builtin); ok && bi.Name() == "close" && len(x.Common().Args) == 1 {
+						sends[i] = append(sends[i], chanElemKey(x.Common().Args[0].Type()))
 					}
 				}
 			}
 		}
 	}
-	a.signals = make([]bool, len(a.roots))
+	a.signals = make([][]string, len(a.roots))
 	for i := range a.p.funcs {
-		if sends.has(i) {
-			a.fnRoots[i].each(func(r int) { a.signals[r] = true })
+		for _, key := range sends[i] {
+			a.fnRoots[i].each(func(r int) {
+				for _, k := range a.signals[r] {
+					if k == key {
+						return
+					}
+				}
+				a.signals[r] = append(a.signals[r], key)
+			})
 		}
 	}
+}
+
+// chanElemKey names the element type of a channel type, so that sends
+// and receives on channels of one element type can be matched.
+func chanElemKey(t types.Type) string {
+	if ch, ok := t.Underlying().(*types.Chan); ok {
+		return types.TypeString(ch.Elem(), nil)
+	}
+	return types.TypeString(t, nil)
+}
+
+// receivedTypes returns the element types of the channels instr receives
+// from (one for a receive, one per receiving case of a select).
+func receivedTypes(instr ssa.Instruction) []string {
+	switch x := instr.(type) {
+	case *ssa.UnOp:
+		return []string{chanElemKey(x.X.Type())}
+	case *ssa.Select:
+		var keys []string
+		for _, st := range x.States {
+			if st.Dir == types.RecvOnly {
+				keys = append(keys, chanElemKey(st.Chan.Type()))
+			}
+		}
+		return keys
+	}
+	return nil
 }
