@@ -30,12 +30,20 @@
 //     through loads, closures, parameters, results, phis and aliases.
 //   - Locks: the sync.Mutex and sync.RWMutex held at each access, with
 //     defer, early returns, lock and unlock helpers, and the locks every
-//     caller holds. Locks are named by field or variable, not instance.
+//     caller holds; when those leave a pair unexcluded, the locks held by
+//     the callers in each access's own root. Locks are named by field or
+//     variable, not instance.
 //     The function run by once.Do is ordered before every access that
 //     follows a once.Do on the same Once.
 //   - Happens-before: a go statement orders what precedes it; Wait on a
 //     WaitGroup or errgroup.Group joins the goroutines started before it;
-//     a channel receive joins goroutines that send or close a channel.
+//     a channel receive joins goroutines that send on or close a channel
+//     of the same element type.
+//   - Instances: a local map races only with goroutines that received it
+//     when started (argument or capture); a map field of a struct
+//     allocated per call and passed only down the call chain (never
+//     stored, captured, sent or converted to an interface) is private to
+//     that call.
 //
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only
@@ -46,8 +54,9 @@
 //
 // The analysis is static and deliberately favours precision: a map handed
 // over through a channel is followed no further; a receive joins every
-// signalling goroutine; locks are matched by field, so two instances of a
-// type are taken to share their mutex; maps reached through slices, maps
-// of maps or interfaces are not traced. A race report (--race-log) is the
+// goroutine signalling on a channel of its element type; locks are matched
+// by field, so two instances of a type are taken to share their mutex;
+// the field of every published instance is one object; maps reached
+// through slices, maps of maps or interfaces are not traced. A race report (--race-log) is the
 // stronger source and is handled elsewhere.
 package detect
