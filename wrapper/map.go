@@ -251,11 +251,18 @@ func (m *Map[K, V]) lockExisting(k K, lookup bool) (uint64, *shard[K, V]) {
 	return h, s
 }
 
-// valueOf returns the value held by e.
+// valueOf returns the value held by e. It is small enough to be inlined
+// for values kept in e.word.
 func (m *Map[K, V]) valueOf(e *entry[K, V]) V {
 	if m.inline {
 		return fromWord[V](e.word.Load())
 	}
+	return m.loadCell(e)
+}
+
+// loadCell returns the value held in e.val, copied whole: if a write
+// changes e.word meanwhile, it copies again.
+func (m *Map[K, V]) loadCell(e *entry[K, V]) V {
 	for {
 		seq := e.word.Load()
 		if seq&1 == 0 {
@@ -287,6 +294,16 @@ func (m *Map[K, V]) newEntry(k K, v V) *entry[K, V] {
 // from e.key when the two are equal but not identical, as 0 and -0 are.
 // Keys never change in place, so e is then replaced.
 func (m *Map[K, V]) set(grp *group[K, V], i int, e *entry[K, V], k K, v V) {
+	if m.inline && m.keyUpdate == noKeyUpdate {
+		e.word.Store(toWord(v)) // the common case, kept small enough to inline
+		return
+	}
+	m.setSlow(grp, i, e, k, v)
+}
+
+// setSlow is set for a key that may need replacing or a value kept in
+// e.val.
+func (m *Map[K, V]) setSlow(grp *group[K, V], i int, e *entry[K, V], k K, v V) {
 	if m.keyUpdate != noKeyUpdate && !m.identicalKeys(e.key, k) {
 		grp.slots[i].Store(m.newEntry(k, v))
 		return
@@ -350,7 +367,7 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 				if m.inline {
 					return fromWord[V](e.word.Load()), true
 				}
-				return m.valueOf(e), true
+				return m.loadCell(e), true
 			}
 		}
 		if hasEmpty(ctrl) {
