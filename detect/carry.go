@@ -55,30 +55,34 @@ func (a *analysis) valueCarries(v ssa.Value, depth int) []string {
 	return ids
 }
 
-// carries reports whether root r, or a root that started it, received the
-// local object id when its goroutine started.
-func (a *analysis) carries(r int, id string) bool {
-	spawns := a.carriers[id]
-	if len(spawns) == 0 {
-		return false
-	}
-	seen := map[int]bool{}
-	queue := []int{r}
-	for len(queue) > 0 {
-		x := queue[0]
-		queue = queue[1:]
-		if seen[x] {
-			continue
-		}
-		seen[x] = true
-		if s := a.roots[x].spawn; s >= 0 {
-			for _, c := range spawns {
-				if c == s {
-					return true
-				}
+// carryingRoots returns the roots that received the local object id when
+// their goroutine started, or descend from one that did.
+func (a *analysis) carryingRoots(id string) bitset {
+	if a.children == nil {
+		a.children = make([][]int, len(a.roots))
+		for r, root := range a.roots {
+			for _, p := range root.parents {
+				a.children[p] = append(a.children[p], r)
 			}
 		}
-		queue = append(queue, a.roots[x].parents...)
 	}
-	return false
+	set := newBitset(len(a.roots))
+	var queue []int
+	for _, s := range a.carriers[id] {
+		if r := a.spawns[s].root; !set.has(r) {
+			set.add(r)
+			queue = append(queue, r)
+		}
+	}
+	for len(queue) > 0 {
+		r := queue[0]
+		queue = queue[1:]
+		for _, c := range a.children[r] {
+			if !set.has(c) {
+				set.add(c)
+				queue = append(queue, c)
+			}
+		}
+	}
+	return set
 }

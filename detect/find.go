@@ -130,6 +130,7 @@ type analysis struct {
 	// carriers are, per local map object, the spawns whose goroutine
 	// receives it when started.
 	carriers map[string][]int
+	children [][]int // spawned roots, by the root that starts them
 	// freshMemo and escMemo memoise privateInstance.
 	freshMemo, escMemo map[ssa.Value]bool
 	entrySet           map[*ssa.Function]bool
@@ -251,6 +252,10 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 	}
 	// Prefer evidence from concrete roots over assumed ones.
 	sort.SliceStable(ctxs, func(i, j int) bool { return a.assumed(ctxs[i].root) < a.assumed(ctxs[j].root) })
+	var carrying bitset
+	if info.local {
+		carrying = a.carryingRoots(id)
+	}
 	refined := make([]bool, len(ctxs))
 	budget := maxPairChecks
 	var best *[2]context
@@ -279,7 +284,7 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			if common(w.locks, x.locks) {
 				continue
 			}
-			if info.local && !a.carries(w.root, id) && !a.carries(x.root, id) {
+			if info.local && !carrying.has(w.root) && !carrying.has(x.root) {
 				continue // one activation's map, seen by one goroutine
 			}
 			ok, viaAssumed := a.concurrent(w, x, info)
