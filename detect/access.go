@@ -18,6 +18,9 @@ type access struct {
 	// function, which no other goroutine can see yet unless the function
 	// has started one.
 	fresh bool
+	// param is the parameter the map value is, or nil: such an access
+	// touches the object only in roots whose calls pass it in.
+	param *ssa.Parameter
 }
 
 // collectAccesses finds every access to a map object declared in the units,
@@ -34,8 +37,9 @@ func (a *analysis) collectAccesses() map[string][]access {
 			return
 		}
 		fresh := freshField(m, fn)
+		param, _ := m.(*ssa.Parameter)
 		for _, id := range a.sources(m) {
-			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh})
+			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh, param: param})
 		}
 	}
 	for _, fn := range a.p.funcs {

@@ -131,6 +131,8 @@ type analysis struct {
 	// receives it when started.
 	carriers map[string][]int
 	children [][]int // spawned roots, by the root that starts them
+	// passMemo memoises passedIn.
+	passMemo map[passKey]bool
 	// freshMemo and escMemo memoise privateInstance.
 	freshMemo, escMemo map[ssa.Value]bool
 	entrySet           map[*ssa.Function]bool
@@ -166,6 +168,7 @@ func newAnalysis(p *program) *analysis {
 		freshMemo:   map[ssa.Value]bool{},
 		escMemo:     map[ssa.Value]bool{},
 		rootLockIn:  map[rootFunc]lockset{},
+		passMemo:    map[passKey]bool{},
 		rootBlockIn: map[rootFunc][]lockset{},
 	}
 	for i, fn := range p.funcs {
@@ -243,6 +246,9 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 		a.fnRoots[fi].each(func(r int) {
 			if a.roots[r].kind == rootInit {
 				return
+			}
+			if x.param != nil && !a.passedIn(x.param, id, r) {
+				return // this root passes other maps for the parameter
 			}
 			if !computed {
 				locks, computed = a.locksAt(x.fn, x.instr), true
