@@ -37,8 +37,13 @@ func (a *analysis) collectAccesses() map[string][]access {
 			return
 		}
 		fresh := freshField(m, fn)
+		// A parameter traced to one object needs no check per root.
 		param, _ := m.(*ssa.Parameter)
-		for _, id := range a.sources(m) {
+		ids := a.sources(m)
+		if len(ids) < 2 {
+			param = nil
+		}
+		for _, id := range ids {
 			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh, param: param})
 		}
 	}

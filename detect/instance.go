@@ -33,7 +33,7 @@ const maxFreshDepth = 8
 
 // freshBase reports whether every value the struct pointer v may hold is
 // an allocation that does not escape its goroutine, reached only through
-// parameters of unexported functions, phis and embedded fields.
+// parameters, results of constructors, phis and embedded fields.
 func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	if r, ok := a.freshMemo[v]; ok {
 		return r
@@ -55,9 +55,42 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 		}
 	case *ssa.Parameter:
 		r = a.freshParam(v, depth)
+	case *ssa.Call:
+		// A constructor's result: fresh when every callee returns a
+		// fresh allocation and the caller does not publish it.
+		r = a.freshResult(v, depth) && !a.ptrEscapes(v)
 	}
 	a.freshMemo[v] = r
 	return r
+}
+
+// freshResult reports whether every callee of call returns, as its only
+// result, a fresh struct pointer.
+func (a *analysis) freshResult(call *ssa.Call, depth int) bool {
+	callees := a.p.calls[call]
+	if len(callees) == 0 || call.Call.IsInvoke() {
+		return false
+	}
+	for _, callee := range callees {
+		if callee.Signature.Results().Len() != 1 {
+			return false
+		}
+		returns := 0
+		for _, b := range callee.Blocks {
+			ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+			if !ok {
+				continue
+			}
+			returns++
+			if !a.freshBase(ret.Results[0], depth+1) {
+				return false
+			}
+		}
+		if returns == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // freshParam reports whether every caller of the parameter's function
