@@ -9,6 +9,11 @@ import "golang.org/x/tools/go/ssa"
 // access in its function, given the locks every caller of that function
 // running in the same root holds, up the call chain.
 
+// maxRootLockFuncs bounds the functions whose entry locks are computed
+// per root, so that roots reaching most of a large program cost no more
+// than a bounded walk; past it, the locks every caller holds are used.
+const maxRootLockFuncs = 1000000
+
 // rootFunc is a function as run by one root.
 type rootFunc struct {
 	fn   *ssa.Function
@@ -21,6 +26,9 @@ func (a *analysis) entryLocksIn(fn *ssa.Function, r int) lockset {
 	key := rootFunc{fn, r}
 	if s, ok := a.rootLockIn[key]; ok {
 		return s
+	}
+	if len(a.rootLockIn) >= maxRootLockFuncs {
+		return a.entryLocks(fn)
 	}
 	// Within a cycle of calls, the entries from outside decide; until
 	// they are known, use what every caller holds.
