@@ -36,7 +36,7 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if a.detached(m, instr) || a.privateInstance(m) {
 			return
 		}
-		fresh := freshField(m, fn)
+		fresh := freshField(m, fn) || a.unpublished(m, instr)
 		// A parameter traced to one object needs no check per root.
 		param, _ := m.(*ssa.Parameter)
 		ids := a.sources(m)

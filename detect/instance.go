@@ -213,3 +213,53 @@ func (a *analysis) isRootEntry(fn *ssa.Function) bool {
 	}
 	return a.entrySet[fn]
 }
+
+// unpublished reports whether the map value m, read or written at instr,
+// is loaded from a field of a struct that a constructor called in the
+// same function has just returned (sac := NewAccount(); sac.keys[k] = v;
+// s.register(sac)), and that nothing has published before instr: no
+// store, capture, send or call that lets it escape comes first.
+func (a *analysis) unpublished(m ssa.Value, instr ssa.Instruction) bool {
+	load, ok := m.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return false
+	}
+	fa, ok := load.X.(*ssa.FieldAddr)
+	if !ok {
+		return false
+	}
+	call, ok := fa.X.(*ssa.Call)
+	if !ok || call.Parent() != instr.Parent() || !a.freshResult(call, 0) {
+		return false
+	}
+	refs := call.Referrers()
+	if refs == nil {
+		return false
+	}
+	for _, r := range *refs {
+		if r == instr || !a.publishes(call, r) {
+			continue
+		}
+		if r.Block() != instr.Block() || before(r, instr) {
+			return false // published first, or on some path before
+		}
+	}
+	return true
+}
+
+// publishes reports whether the use r of pointer v may let it escape.
+func (a *analysis) publishes(v ssa.Value, r ssa.Instruction) bool {
+	switch r := r.(type) {
+	case *ssa.FieldAddr, *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
+		return a.ptrEscapes(r.(ssa.Value))
+	case *ssa.UnOp:
+		return r.Op != token.MUL
+	case *ssa.Store:
+		return r.Val == v
+	case *ssa.DebugRef, *ssa.BinOp:
+		return false
+	case *ssa.Call:
+		return a.escapesInCall(v, r.Common(), a.p.calls[r])
+	}
+	return true
+}
