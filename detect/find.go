@@ -221,7 +221,7 @@ type context struct {
 
 // maxPairChecks bounds the pairs examined for one object, so that a map
 // used everywhere cannot make the analysis quadratic in the program.
-const maxPairChecks = 200000
+const maxPairChecks = 2000000
 
 // check decides whether the object id races: whether a write and another
 // access can run in concurrent goroutines with no common lock held.
