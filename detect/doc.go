@@ -42,8 +42,11 @@
 //   - Instances: a local map races only with goroutines that received it
 //     when started (argument or capture); a map field of a struct
 //     allocated per call and passed only down the call chain (never
-//     stored, captured, sent or converted to an interface) is private to
-//     that call.
+//     stored, captured, sent or converted to an interface), directly or
+//     by a constructor, is private to that call; a constructor's struct
+//     is private to its caller until a store, capture or call publishes
+//     it. An access through a map parameter belongs to an object only in
+//     the roots whose calls pass that object in.
 //
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only
