@@ -2,16 +2,19 @@ package rewrite
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dave/dst"
 	"github.com/dave/dst/decorator"
@@ -102,11 +105,24 @@ func Rewrite(cfg Config, ids []string) (*Result, error) {
 	sort.Slice(files, func(i, j int) bool {
 		return cfg.Fset.File(files[i].Pos()).Name() < cfg.Fset.File(files[j].Pos()).Name()
 	})
-	for _, f := range files {
-		out, err := applyFile(cfg, pkgOf[f], f, byFile[f])
-		if err != nil {
-			return nil, err
-		}
+	// Files are rewritten independently of each other, so in parallel.
+	outs := make([]File, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		wg.Add(1)
+		limit <- struct{}{}
+		go func() {
+			defer func() { <-limit; wg.Done() }()
+			outs[i], errs[i] = applyFile(cfg, pkgOf[f], f, byFile[f])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, out := range outs {
 		if !bytes.Equal(out.Old, out.New) {
 			res.Files = append(res.Files, out)
 		}
