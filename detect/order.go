@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"container/heap"
 	"go/token"
 	"go/types"
 
@@ -114,29 +115,51 @@ func (a *analysis) events(fn *ssa.Function) [][]ssa.Instruction {
 
 // blockLive runs the live-spawn data flow over fn from an empty set,
 // returning the spawns live at the start of each block.
+//
+// Only a block with events can make the set grow, so the flow starts from
+// those blocks and follows the successors whose entry set grows; a block
+// no event reaches keeps the empty set. The result is the least fixed
+// point, as a pass over every block until nothing changes would find.
 func (a *analysis) blockLive(fn *ssa.Function) []bitset {
 	n := len(fn.Blocks)
 	words := (len(a.spawns) + 63) / 64
+	// One allocation each for the entry sets, which the caller may keep,
+	// and the exit sets, which are dropped on return.
+	inWords, outWords := make(bitset, n*words), make(bitset, n*words)
 	in := make([]bitset, n)
 	out := make([]bitset, n)
 	for i := range n {
-		in[i], out[i] = make(bitset, words), make(bitset, words)
+		in[i] = inWords[i*words : (i+1)*words : (i+1)*words]
+		out[i] = outWords[i*words : (i+1)*words : (i+1)*words]
 	}
 	ev := a.events(fn)
+	var work []*ssa.BasicBlock
+	queued := make([]bool, n)
+	for _, b := range fn.Blocks {
+		if len(ev[b.Index]) > 0 {
+			queued[b.Index] = true
+			work = append(work, b)
+		}
+	}
 	s := make(bitset, words)
-	for changed := true; changed; {
-		changed = false
-		for _, b := range fn.Blocks {
-			clear(s)
-			for _, p := range b.Preds {
-				s.unionWith(out[p.Index])
-			}
-			copy(in[b.Index], s)
-			for _, instr := range ev[b.Index] {
-				a.transfer(instr, s)
-			}
-			if out[b.Index].unionWith(s) {
-				changed = true
+	for len(work) > 0 {
+		b := work[0]
+		work = work[1:]
+		queued[b.Index] = false
+		clear(s)
+		for _, p := range b.Preds {
+			s.unionWith(out[p.Index])
+		}
+		copy(in[b.Index], s)
+		for _, instr := range ev[b.Index] {
+			a.transfer(instr, s)
+		}
+		if out[b.Index].unionWith(s) {
+			for _, succ := range b.Succs {
+				if !queued[succ.Index] {
+					queued[succ.Index] = true
+					work = append(work, succ)
+				}
 			}
 		}
 	}
@@ -167,20 +190,16 @@ func (a *analysis) computeOrder() {
 	}
 
 	// Escaping spawns, bottom-up through a worklist of callers, starting
-	// from the functions that spawn.
-	var work []*ssa.Function
-	queued := map[*ssa.Function]bool{}
+	// from the functions that spawn. The worklist hands out callees before
+	// their callers, so that a caller is mostly examined once its callees'
+	// escaping spawns are complete rather than again after each grows.
+	work := newFuncQueue(a.p.funcs, a.bottomUpRanks())
 	for _, sp := range a.spawns {
-		if !queued[sp.fn] {
-			queued[sp.fn] = true
-			work = append(work, sp.fn)
-		}
+		work.push(a, sp.fn)
 	}
 	s := make(bitset, words)
-	for len(work) > 0 {
-		fn := work[0]
-		work = work[1:]
-		queued[fn] = false
+	for work.Len() > 0 {
+		fn := work.pop()
 		in := a.blockLive(fn)
 		esc := make(bitset, words)
 		for _, b := range fn.Blocks {
@@ -205,10 +224,7 @@ func (a *analysis) computeOrder() {
 			}
 		}
 		for _, site := range a.p.callers[fn] {
-			if c := site.Parent(); !queued[c] {
-				queued[c] = true
-				work = append(work, c)
-			}
+			work.push(a, site.Parent())
 		}
 	}
 
@@ -223,42 +239,37 @@ func (a *analysis) computeOrder() {
 	var seeds []int
 	for i, fn := range a.p.funcs {
 		a.liveIn[i] = make(bitset, words)
-		var in []bitset
 		quiet := !a.mayStart(fn) // nothing is ever live in fn's own flow
+		var in []bitset
+		var ev [][]ssa.Instruction
+		if !quiet {
+			in, ev = a.blockLive(fn), a.events(fn)
+		}
 		for _, b := range fn.Blocks {
-			for j, instr := range b.Instrs {
-				site, ok := instr.(*ssa.Call)
-				if !ok || len(a.p.calls[site]) == 0 {
-					continue
-				}
-				if quiet {
+			// s follows the live set through b, one event at a time.
+			var bev []ssa.Instruction
+			if !quiet {
+				copy(s, in[b.Index])
+				bev = ev[b.Index]
+			}
+			for _, instr := range b.Instrs {
+				if site, ok := instr.(*ssa.Call); ok && len(a.p.calls[site]) > 0 {
+					var at bitset
+					if !quiet && !s.empty() {
+						at = append(bitset(nil), s...)
+					}
 					for _, c := range a.p.calls[site] {
 						if ci, ok := a.index[c]; ok {
-							edges[i] = append(edges[i], liveEdge{ci, nil})
+							edges[i] = append(edges[i], liveEdge{ci, at})
+							if at != nil {
+								seeds = append(seeds, i)
+							}
 						}
 					}
-					continue
 				}
-				if in == nil {
-					in = a.blockLive(fn)
-				}
-				copy(s, in[b.Index])
-				for _, x := range b.Instrs[:j] {
-					if a.isEvent(x) {
-						a.transfer(x, s)
-					}
-				}
-				var at bitset
-				if !s.empty() {
-					at = append(bitset(nil), s...)
-				}
-				for _, c := range a.p.calls[site] {
-					if ci, ok := a.index[c]; ok {
-						edges[i] = append(edges[i], liveEdge{ci, at})
-						if at != nil {
-							seeds = append(seeds, i)
-						}
-					}
+				if len(bev) > 0 && bev[0] == instr {
+					a.transfer(instr, s)
+					bev = bev[1:]
 				}
 			}
 		}
@@ -285,16 +296,6 @@ func (a *analysis) computeOrder() {
 	}
 }
 
-// isEvent reports whether instr can change the live spawns.
-func (a *analysis) isEvent(instr ssa.Instruction) bool {
-	for _, x := range a.events(instr.Parent())[instr.Block().Index] {
-		if x == instr {
-			return true
-		}
-	}
-	return false
-}
-
 // mayStart reports whether fn starts a goroutine, or calls a function
 // that leaves one running.
 func (a *analysis) mayStart(fn *ssa.Function) bool {
@@ -317,18 +318,95 @@ func (a *analysis) liveAt(fn *ssa.Function, instr ssa.Instruction) bitset {
 	}
 	b := instr.Block()
 	s := append(bitset(nil), in[b.Index]...)
+	ev := a.events(fn)[b.Index]
 	for _, x := range b.Instrs {
-		if x == instr {
+		if x == instr || len(ev) == 0 {
 			break
 		}
-		if a.isEvent(x) {
+		if x == ev[0] {
 			a.transfer(x, s)
+			ev = ev[1:]
 		}
 	}
 	if i, ok := a.index[fn]; ok {
 		s.unionWith(a.liveIn[i])
 	}
 	return s
+}
+
+// bottomUpRanks numbers the functions in a postorder of the call edges:
+// a callee comes before its callers, except around a cycle.
+func (a *analysis) bottomUpRanks() []int {
+	rank := make([]int, len(a.p.funcs))
+	for i := range rank {
+		rank[i] = -1
+	}
+	next := 0
+	type frame struct{ f, edge int }
+	var stack []frame
+	for root := range a.p.funcs {
+		if rank[root] != -1 {
+			continue
+		}
+		rank[root] = -2 // on the path
+		stack = append(stack[:0], frame{root, 0})
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.edge < len(a.edges[top.f]) {
+				c := a.edges[top.f][top.edge].callee
+				top.edge++
+				if rank[c] == -1 {
+					rank[c] = -2
+					stack = append(stack, frame{c, 0})
+				}
+				continue
+			}
+			rank[top.f] = next
+			next++
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return rank
+}
+
+// funcQueue is a set of functions waiting to be examined, handed out
+// lowest rank first.
+type funcQueue struct {
+	rank   []int // by function number
+	items  []int // function numbers, a heap on rank
+	queued []bool
+	funcs  []*ssa.Function
+}
+
+func newFuncQueue(funcs []*ssa.Function, rank []int) *funcQueue {
+	return &funcQueue{funcs: funcs, rank: rank, queued: make([]bool, len(funcs))}
+}
+
+func (q *funcQueue) Len() int           { return len(q.items) }
+func (q *funcQueue) Less(i, j int) bool { return q.rank[q.items[i]] < q.rank[q.items[j]] }
+func (q *funcQueue) Swap(i, j int)      { q.items[i], q.items[j] = q.items[j], q.items[i] }
+func (q *funcQueue) Push(x any)         { q.items = append(q.items, x.(int)) }
+func (q *funcQueue) Pop() any {
+	x := q.items[len(q.items)-1]
+	q.items = q.items[:len(q.items)-1]
+	return x
+}
+
+// push queues fn unless it is queued already.
+func (q *funcQueue) push(a *analysis, fn *ssa.Function) {
+	i, ok := a.index[fn]
+	if !ok || q.queued[i] {
+		return
+	}
+	q.queued[i] = true
+	heap.Push(q, i)
+}
+
+// pop removes and returns the queued function of lowest rank.
+func (q *funcQueue) pop() *ssa.Function {
+	i := heap.Pop(q).(int)
+	q.queued[i] = false
+	return q.funcs[i]
 }
 
 // escapes reports whether spawn s may still run when its function returns.
