@@ -482,6 +482,12 @@ func (a *analysis) locksAt(fn *ssa.Function, instr ssa.Instruction) lockset {
 		in, _ = a.blockLocks(fn, a.entryLocks(fn), nil)
 		a.blockIn[fn] = in
 	}
+	return a.locksBefore(in, instr)
+}
+
+// locksBefore returns the locks held at instr, given the locks held on
+// entry to each block of its function.
+func (a *analysis) locksBefore(in []lockset, instr ssa.Instruction) lockset {
 	b := instr.Block()
 	s := in[b.Index]
 	for _, x := range b.Instrs {

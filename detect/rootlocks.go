@@ -82,13 +82,5 @@ func (a *analysis) locksAtIn(fn *ssa.Function, instr ssa.Instruction, r int) loc
 		in, _ = a.blockLocks(fn, a.entryLocksIn(fn, r), nil)
 		a.rootBlockIn[key] = in
 	}
-	b := instr.Block()
-	s := in[b.Index]
-	for _, x := range b.Instrs {
-		if x == instr {
-			break
-		}
-		s = a.step(x, s, nil)
-	}
-	return s
+	return a.locksBefore(in, instr)
 }
