@@ -159,16 +159,23 @@ func before(x, y ssa.Instruction) bool {
 // freshField reports whether the map value m is loaded from a field of a
 // struct allocated in fn itself (s := &T{}; s.m[k] = v).
 func freshField(m ssa.Value, fn *ssa.Function) bool {
-	load, ok := m.(*ssa.UnOp)
-	if !ok || load.Op != token.MUL {
-		return false
-	}
-	fa, ok := load.X.(*ssa.FieldAddr)
-	if !ok {
+	fa := loadedField(m)
+	if fa == nil {
 		return false
 	}
 	alloc, ok := fa.X.(*ssa.Alloc)
 	return ok && alloc.Parent() == fn
+}
+
+// loadedField returns the field address that the value m is loaded from
+// (*(&s.f)), or nil when m is not such a load.
+func loadedField(m ssa.Value) *ssa.FieldAddr {
+	load, ok := m.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return nil
+	}
+	fa, _ := load.X.(*ssa.FieldAddr)
+	return fa
 }
 
 func isMap(t types.Type) bool {

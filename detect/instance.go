@@ -17,12 +17,8 @@ import (
 // privateInstance reports whether the map value m is loaded from a field
 // of a struct that only the current activation can see.
 func (a *analysis) privateInstance(m ssa.Value) bool {
-	load, ok := m.(*ssa.UnOp)
-	if !ok || load.Op != token.MUL {
-		return false
-	}
-	fa, ok := load.X.(*ssa.FieldAddr)
-	if !ok {
+	fa := loadedField(m)
+	if fa == nil {
 		return false
 	}
 	return a.freshBase(fa.X, 0)
@@ -220,12 +216,8 @@ func (a *analysis) isRootEntry(fn *ssa.Function) bool {
 // s.register(sac)), and that nothing has published before instr: no
 // store, capture, send or call that lets it escape comes first.
 func (a *analysis) unpublished(m ssa.Value, instr ssa.Instruction) bool {
-	load, ok := m.(*ssa.UnOp)
-	if !ok || load.Op != token.MUL {
-		return false
-	}
-	fa, ok := load.X.(*ssa.FieldAddr)
-	if !ok {
+	fa := loadedField(m)
+	if fa == nil {
 		return false
 	}
 	call, ok := fa.X.(*ssa.Call)
