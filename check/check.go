@@ -112,6 +112,9 @@ type result struct {
 	types *types.Package
 }
 
+// parseMode parses every file the check reads, changed or from disk.
+const parseMode = parser.ParseComments | parser.SkipObjectResolution | parser.AllErrors
+
 // errReported is the error of an import whose own errors are reported.
 var errReported = errors.New("does not type-check")
 
@@ -190,7 +193,7 @@ func (c *checker) prepare(affected []*packages.Package) {
 		if !strings.HasSuffix(name, ".go") {
 			continue
 		}
-		f, err := parser.ParseFile(c.cfg.Fset, name, c.cfg.Files[name], parser.ParseComments|parser.SkipObjectResolution|parser.AllErrors)
+		f, err := parser.ParseFile(c.cfg.Fset, name, c.cfg.Files[name], parseMode)
 		if err != nil {
 			c.errors = append(c.errors, err.Error())
 			continue
@@ -480,7 +483,7 @@ func (c *checker) file(name string, loaded *ast.File) (*ast.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	return parser.ParseFile(c.cfg.Fset, name, src, parser.ParseComments|parser.SkipObjectResolution|parser.AllErrors)
+	return parser.ParseFile(c.cfg.Fset, name, src, parseMode)
 }
 
 // importFor resolves an import of the package p while packages are checked
