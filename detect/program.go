@@ -7,11 +7,9 @@ import (
 	"sync"
 
 	"golang.org/x/tools/go/callgraph"
-	"golang.org/x/tools/go/callgraph/cha"
 	"golang.org/x/tools/go/callgraph/vta"
 	"golang.org/x/tools/go/packages"
 	"golang.org/x/tools/go/ssa"
-	"golang.org/x/tools/go/ssa/ssautil"
 )
 
 // program is the SSA form of the rewrite units with a call graph over it.
@@ -38,6 +36,9 @@ type program struct {
 	// function with a body.
 	byID  map[string]*ssa.Function
 	graph *callgraph.Graph
+	// all are every function of the SSA program, including those of
+	// dependencies without bodies, until the call graph is built.
+	all map[*ssa.Function]bool
 	// calls are the functions with bodies each call site may call,
 	// including go statements and function values handed to opaque
 	// functions that call them synchronously; callers is the reverse.
@@ -104,12 +105,12 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 	p.prog.Build()
 	indexed.Wait()
 
-	all := ssautil.AllFunctions(p.prog)
+	p.all = unitFunctions(p.prog, ssaPkgs)
 	inUnits := map[*ssa.Package]bool{}
 	for _, sp := range ssaPkgs {
 		inUnits[sp] = true
 	}
-	for fn := range all {
+	for fn := range p.all {
 		if len(fn.Blocks) == 0 {
 			continue
 		}
@@ -152,7 +153,8 @@ func (p *program) buildCallGraph() {
 	for _, fn := range p.funcs {
 		funcs[fn] = true
 	}
-	p.graph = vta.CallGraph(funcs, cha.CallGraph(p.prog))
+	p.graph = vta.CallGraph(funcs, chaGraph(p.funcs, p.all))
+	p.all = nil
 	p.indexCalls()
 }
 
