@@ -49,7 +49,7 @@ type Program struct {
 	Module *packages.Module
 	// Files are the file arguments, as absolute paths, when the patterns
 	// named files; empty when they named packages. With file arguments the
-	// whole module that contains them is loaded.
+	// packages of the module that hold them or import those are loaded.
 	Files []string
 }
 
@@ -80,7 +80,8 @@ func Load(cfg Config) (*Program, error) {
 	}
 	if len(files) > 0 {
 		// A race needs two accesses, which may lie in files that were not
-		// named: analyse the whole module, and let the caller report only
+		// named: analyse the named files' packages and every package of
+		// the module that imports them, and let the caller report only
 		// what concerns the named files.
 		root, err := moduleRoot(filepath.Dir(files[0]))
 		if err != nil {
@@ -95,7 +96,17 @@ func Load(cfg Config) (*Program, error) {
 				return nil, fmt.Errorf("%s and %s are in different modules (%s and %s); run safemapfix once per module", files[0], f, root, other)
 			}
 		}
-		absDir, patterns = root, []string{"./..."}
+		var module *packages.Module
+		patterns, module, err = importerDirs(root, files, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if len(patterns) == 0 {
+			// No named file belongs to a package (they are test data,
+			// say): there is nothing to analyse.
+			return &Program{Fset: token.NewFileSet(), Module: module, Files: files}, nil
+		}
+		absDir = root
 	}
 	fset := token.NewFileSet()
 	pcfg := &packages.Config{
