@@ -7,7 +7,9 @@ Usage:
 	safemapfix [flags] [packages | files]
 
 The default pattern is ./... . File arguments, as a pre-commit hook passes
-them, select the packages that contain them.
+them, select the packages that contain them: those packages and every
+package of the module that imports them are analysed, and only findings
+that concern a named file are reported and fixed.
 
 Each racy map object (a package-level variable, a struct field, or a local
 variable captured by several goroutines) is rewritten, with its declaration
