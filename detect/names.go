@@ -33,7 +33,7 @@ func ObjectName(pkg *types.Package, file *ast.File, obj types.Object) string {
 	case v == nil:
 		return prefix + obj.Name()
 	case v.IsField():
-		if owner := fieldOwner(pkg, v); owner != "" {
+		if owner := fieldOwner(pkg, file, v); owner != "" {
 			return prefix + owner + "." + v.Name()
 		}
 		return prefix + enclosingFunc(file, v.Pos()) + "." + v.Name()
@@ -45,12 +45,22 @@ func ObjectName(pkg *types.Package, file *ast.File, obj types.Object) string {
 }
 
 // fieldOwner names the package-level type whose struct declares field f
-// directly, or "" when none does (a field of an anonymous struct).
-func fieldOwner(pkg *types.Package, f *types.Var) string {
+// directly, or "" when none does (a field of an anonymous struct). When
+// several types share that struct (type B A), the one whose declaration
+// holds the field is named.
+//
+// It reads file, where f is declared, when it can: names are asked for
+// every map object of a module, and scanning the package scope, which
+// sorts its names on every call, cost about a second on a large module.
+func fieldOwner(pkg *types.Package, file *ast.File, f *types.Var) string {
+	if file != nil && file.Pos() <= f.Pos() && f.Pos() < file.End() {
+		return declaringTypeSpec(file, f.Pos())
+	}
 	scope := pkg.Scope()
+	owner, ownerPos := "", token.NoPos
 	for _, name := range scope.Names() {
 		tn, ok := scope.Lookup(name).(*types.TypeName)
-		if !ok {
+		if !ok || tn.Pos() > f.Pos() || tn.Pos() < ownerPos {
 			continue
 		}
 		st, ok := tn.Type().Underlying().(*types.Struct)
@@ -59,7 +69,38 @@ func fieldOwner(pkg *types.Package, f *types.Var) string {
 		}
 		for i := range st.NumFields() {
 			if st.Field(i) == f || st.Field(i).Pos() == f.Pos() {
-				return name
+				// The declaring type is the nearest one before the field.
+				owner, ownerPos = name, tn.Pos()
+				break
+			}
+		}
+	}
+	return owner
+}
+
+// declaringTypeSpec names the top-level type of file whose struct type
+// literal declares the field at pos directly, or "".
+func declaringTypeSpec(file *ast.File, pos token.Pos) string {
+	for _, d := range file.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.TYPE || pos < gd.Pos() || pos >= gd.End() {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			ts := spec.(*ast.TypeSpec)
+			st, ok := ts.Type.(*ast.StructType)
+			if !ok || pos < st.Pos() || pos >= st.End() {
+				continue
+			}
+			for _, field := range st.Fields.List {
+				if len(field.Names) == 0 && field.Pos() <= pos && pos < field.End() {
+					return ts.Name.Name // an embedded field
+				}
+				for _, name := range field.Names {
+					if name.Pos() == pos {
+						return ts.Name.Name
+					}
+				}
 			}
 		}
 	}
