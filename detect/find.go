@@ -143,8 +143,12 @@ type analysis struct {
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
 	edges          [][]edge // calls between functions, by function number
-	nprocs         int      // processes numbered by findRoots
-	findings       []Finding
+	// traceMemo memoises traceFunc; opaqueEntries are the entries of
+	// roots whose arguments come from outside the analysed code.
+	traceMemo     map[traceKey]traceResult
+	opaqueEntries map[*ssa.Function]bool
+	nprocs        int // processes numbered by findRoots
+	findings      []Finding
 }
 
 func newAnalysis(p *program) *analysis {
@@ -165,6 +169,7 @@ func newAnalysis(p *program) *analysis {
 		eventMemo:   map[*ssa.Function][][]ssa.Instruction{},
 		mayEscape:   map[*ssa.Function]bool{},
 		childMemo:   map[[2]int]int{},
+		traceMemo:   map[traceKey]traceResult{},
 		freshMemo:   map[ssa.Value]bool{},
 		escMemo:     map[ssa.Value]bool{},
 		rootLockIn:  map[rootFunc]lockset{},

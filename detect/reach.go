@@ -23,12 +23,18 @@ type edge struct {
 }
 
 // callEdges returns, for each function, the functions it calls other than
-// through go statements, with whether the call is in a loop.
-func (a *analysis) callEdges() [][]edge {
-	edges := make([][]edge, len(a.p.funcs))
+// through go statements, with whether the call is in a loop: all of them,
+// and those that propagate roots unconditionally, without the calls
+// resolved per calling context, which are returned as ctx.
+func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
+	all = make([][]edge, len(a.p.funcs))
+	plain = make([][]edge, len(a.p.funcs))
 	seen := map[edge]bool{}
+	seenPlain := map[edge]bool{}
+	seenCtx := map[ctxEdge]bool{}
 	for i, fn := range a.p.funcs {
 		clear(seen)
+		clear(seenPlain)
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				site, ok := instr.(ssa.CallInstruction)
@@ -48,14 +54,38 @@ func (a *analysis) callEdges() [][]edge {
 						e := edge{ci, loop}
 						if !seen[e] {
 							seen[e] = true
-							edges[i] = append(edges[i], e)
+							all[i] = append(all[i], e)
+						}
+					}
+				}
+				if values, ok := a.resolveCall(site); ok {
+					for _, v := range values {
+						ci, ok1 := a.index[v.fn]
+						oi, ok2 := a.index[v.origin]
+						if !ok1 || !ok2 {
+							continue
+						}
+						e := ctxEdge{caller: i, callee: ci, origin: oi, inLoop: loop, viaSpawn: v.viaSpawn}
+						if !seenCtx[e] {
+							seenCtx[e] = true
+							ctx = append(ctx, e)
+						}
+					}
+					continue
+				}
+				for _, c := range callees {
+					if ci, ok := a.index[c]; ok {
+						e := edge{ci, loop}
+						if !seenPlain[e] {
+							seenPlain[e] = true
+							plain[i] = append(plain[i], e)
 						}
 					}
 				}
 			}
 		}
 	}
-	return edges
+	return all, plain, ctx
 }
 
 // propagate adds roots to the functions they run: every function called
@@ -113,9 +143,10 @@ func (a *analysis) computeReach() {
 	for r, root := range a.roots {
 		seed(r, root)
 	}
-	edges := a.callEdges()
-	a.edges = edges
+	all, edges, ctx := a.callEdges()
+	a.edges = all
 	a.propagate(edges, seeds)
+	a.propagateContexts(edges, ctx)
 
 	// Code nothing here calls is called by importers, in programs of
 	// their own: the unknown root has a process of its own.
@@ -130,6 +161,7 @@ func (a *analysis) computeReach() {
 		seeds = seeds[:0]
 		seed(len(a.roots)-1, unknown)
 		a.propagate(edges, seeds)
+		a.propagateContexts(edges, ctx)
 	}
 	for r, root := range a.roots {
 		if root.spawn < 0 {

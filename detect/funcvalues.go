@@ -1,0 +1,430 @@
+package detect
+
+import (
+	"go/token"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A call through a function value that a function received as a
+// parameter (or captured from one) runs what its callers passed, not
+// every function the call graph lets flow there: forEach(f) called with
+// one closure under a lock and another from a goroutine runs each closure
+// only for the caller that made it. Such calls are resolved per calling
+// context: the call site's function value is traced back through
+// parameters and captures to the closures and functions that callers
+// pass, each with the function that creates or names it (its origin). A
+// root runs the callee through that call only when it also runs the
+// origin; when the value is handed to a goroutine on its way (an argument
+// of a go statement, a capture of a closure started as a root), the roots
+// started, directly or not, by a root running the origin qualify too.
+
+// maxTraceDepth bounds the parameters and captures followed back from a
+// call site before falling back to the call graph.
+const maxTraceDepth = 4
+
+// maxTraceValues bounds the function values one call site resolves to;
+// past it the call graph is used.
+const maxTraceValues = 64
+
+// funcOrigin is a function value as created: the function it denotes and
+// the function that makes the closure or names the function.
+// viaSpawn: the value reaches the call through the start of a goroutine.
+type funcOrigin struct {
+	fn, origin *ssa.Function
+	viaSpawn   bool
+}
+
+// ctxEdge is a call resolved per calling context: caller calls callee
+// only in the roots that also run origin.
+type ctxEdge struct {
+	caller, callee, origin int
+	inLoop, viaSpawn       bool
+}
+
+type traceKey struct {
+	v     ssa.Value
+	depth int
+}
+
+// resolveCall returns the function values a dynamic call site calls, with
+// their origins, when the called value can be traced back to where each
+// value is made; ok is false when it cannot be traced everywhere, and the
+// call graph decides.
+func (a *analysis) resolveCall(site ssa.CallInstruction) ([]funcOrigin, bool) {
+	c := site.Common()
+	if c.IsInvoke() || c.StaticCallee() != nil {
+		return nil, false
+	}
+	// Fields, globals and results are not traced: the call graph
+	// decides their callees.
+	out, ok := a.traceFunc(c.Value, site.Parent(), maxTraceDepth)
+	if !ok || len(out) == 0 {
+		return nil, false
+	}
+	return out, true
+}
+
+// traceFunc returns the function values v can hold, each with its origin;
+// at is the function in which v is used.
+func (a *analysis) traceFunc(v ssa.Value, at *ssa.Function, depth int) ([]funcOrigin, bool) {
+	if depth < 0 {
+		return nil, false
+	}
+	key := traceKey{v, depth}
+	if r, ok := a.traceMemo[key]; ok {
+		return r.values, r.ok
+	}
+	// A cycle through parameters ends at the depth bound; mark the key
+	// as failing while it is being traced.
+	a.traceMemo[key] = traceResult{nil, false}
+	values, ok := a.traceFuncUncached(v, at, depth)
+	if ok && len(values) > maxTraceValues {
+		values, ok = nil, false
+	}
+	a.traceMemo[key] = traceResult{values, ok}
+	return values, ok
+}
+
+type traceResult struct {
+	values []funcOrigin
+	ok     bool
+}
+
+func (a *analysis) traceFuncUncached(v ssa.Value, at *ssa.Function, depth int) ([]funcOrigin, bool) {
+	switch v := v.(type) {
+	case *ssa.Function:
+		fn := a.p.link(v)
+		if fn == nil {
+			return nil, false
+		}
+		return []funcOrigin{{fn: fn, origin: at}}, true
+	case *ssa.MakeClosure:
+		fn := a.p.link(v.Fn.(*ssa.Function))
+		if fn == nil {
+			return nil, false
+		}
+		return []funcOrigin{{fn: fn, origin: v.Parent()}}, true
+	case *ssa.ChangeType:
+		return a.traceFunc(v.X, at, depth)
+	case *ssa.Const:
+		return nil, v.IsNil()
+	case *ssa.Phi:
+		var out []funcOrigin
+		for _, e := range v.Edges {
+			vals, ok := a.traceFunc(e, at, depth)
+			if !ok {
+				return nil, false
+			}
+			out = appendOrigins(out, vals)
+		}
+		return out, true
+	case *ssa.Parameter:
+		return a.traceParam(v, depth)
+	case *ssa.FreeVar:
+		return a.traceFreeVar(v, depth)
+	case *ssa.UnOp:
+		// A captured variable is a cell: a load of it holds what is
+		// stored into it.
+		if v.Op == token.MUL {
+			return a.traceCell(v.X, depth)
+		}
+	}
+	return nil, false
+}
+
+// traceCell returns the function values stored into the variable at addr:
+// a local variable, or one captured from an enclosing function. A
+// variable written other than by a plain store, or whose address goes
+// anywhere but to loads and closures that only load it, is not traced.
+func (a *analysis) traceCell(addr ssa.Value, depth int) ([]funcOrigin, bool) {
+	if depth < 0 {
+		return nil, false
+	}
+	switch addr := addr.(type) {
+	case *ssa.FreeVar:
+		return a.traceBindings(addr, depth, a.traceCell)
+	case *ssa.Alloc:
+		var out []funcOrigin
+		for _, ref := range *addr.Referrers() {
+			switch ref := ref.(type) {
+			case *ssa.Store:
+				if ref.Addr != addr {
+					return nil, false
+				}
+				vals, ok := a.traceFunc(ref.Val, addr.Parent(), depth)
+				if !ok {
+					return nil, false
+				}
+				out = appendOrigins(out, vals)
+			case *ssa.UnOp:
+				if ref.Op != token.MUL {
+					return nil, false
+				}
+			case *ssa.DebugRef:
+			case *ssa.MakeClosure:
+				if !onlyLoaded(ref, addr) {
+					return nil, false
+				}
+			default:
+				return nil, false
+			}
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// onlyLoaded reports whether the closure made by mc only loads the
+// variable addr it captures, directly or in closures it makes in turn.
+func onlyLoaded(mc *ssa.MakeClosure, addr ssa.Value) bool {
+	fn := mc.Fn.(*ssa.Function)
+	for i, b := range mc.Bindings {
+		if b != addr {
+			continue
+		}
+		for _, ref := range *fn.FreeVars[i].Referrers() {
+			switch ref := ref.(type) {
+			case *ssa.UnOp:
+				if ref.Op != token.MUL {
+					return false
+				}
+			case *ssa.DebugRef:
+			case *ssa.MakeClosure:
+				if !onlyLoaded(ref, fn.FreeVars[i]) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// traceParam follows parameter p back to the arguments every call site
+// passes for it.
+func (a *analysis) traceParam(p *ssa.Parameter, depth int) ([]funcOrigin, bool) {
+	fn := p.Parent()
+	idx := -1
+	for i, q := range fn.Params {
+		if q == p {
+			idx = i
+			break
+		}
+	}
+	sites := a.p.callers[fn]
+	if idx < 0 || len(sites) == 0 || a.startedOpaquely(fn) {
+		// Called from outside the analysed code, or started as a
+		// root with arguments not seen here.
+		return nil, false
+	}
+	var out []funcOrigin
+	for _, site := range sites {
+		c := site.Common()
+		args := c.Args
+		if c.IsInvoke() {
+			// The receiver is the interface value, not an argument.
+			if idx == 0 {
+				return nil, false
+			}
+			args = append([]ssa.Value{c.Value}, args...)
+		}
+		if len(args) != len(fn.Params) {
+			return nil, false
+		}
+		vals, ok := a.traceFunc(args[idx], site.Parent(), depth-1)
+		if !ok {
+			return nil, false
+		}
+		if _, isGo := site.(*ssa.Go); isGo {
+			vals = spawned(vals)
+		}
+		out = appendOrigins(out, vals)
+	}
+	return out, true
+}
+
+// traceFreeVar follows a captured value back to the values bound when
+// its closure is made, in the enclosing function.
+func (a *analysis) traceFreeVar(fv *ssa.FreeVar, depth int) ([]funcOrigin, bool) {
+	return a.traceBindings(fv, depth, func(v ssa.Value, depth int) ([]funcOrigin, bool) {
+		return a.traceFunc(v, fv.Parent().Parent(), depth)
+	})
+}
+
+// traceBindings applies trace to the value bound to fv by every
+// MakeClosure of its function in the enclosing function.
+func (a *analysis) traceBindings(fv *ssa.FreeVar, depth int, trace func(ssa.Value, int) ([]funcOrigin, bool)) ([]funcOrigin, bool) {
+	fn := fv.Parent()
+	encl := fn.Parent()
+	if encl == nil {
+		return nil, false
+	}
+	idx := -1
+	for i, f := range fn.FreeVars {
+		if f == fv {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return nil, false
+	}
+	var out []funcOrigin
+	found := false
+	for _, b := range encl.Blocks {
+		for _, instr := range b.Instrs {
+			mc, ok := instr.(*ssa.MakeClosure)
+			if !ok || mc.Fn != fn {
+				continue
+			}
+			found = true
+			vals, ok := trace(mc.Bindings[idx], depth-1)
+			if !ok {
+				return nil, false
+			}
+			if a.isRootEntry(fn) {
+				vals = spawned(vals)
+			}
+			out = appendOrigins(out, vals)
+		}
+	}
+	return out, found
+}
+
+// spawned returns vals marked as handed to a goroutine.
+func spawned(vals []funcOrigin) []funcOrigin {
+	out := make([]funcOrigin, len(vals))
+	for i, v := range vals {
+		v.viaSpawn = true
+		out[i] = v
+	}
+	return out
+}
+
+func appendOrigins(out, vals []funcOrigin) []funcOrigin {
+	for _, v := range vals {
+		dup := false
+		for _, o := range out {
+			if o == v {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// propagateContexts extends the roots of callees called through resolved
+// calls: the callee of a ctxEdge runs in the roots that run the caller
+// and also run the origin of the function value, or, for a value handed
+// to a goroutine, descend from a root that does. Each round may reach new callers, so it repeats until
+// nothing changes.
+func (a *analysis) propagateContexts(edges [][]edge, ctx []ctxEdge) {
+	if len(ctx) == 0 {
+		return
+	}
+	nroots := len(a.roots) + 1
+	add := newBitset(nroots)
+	for {
+		allowed := map[int]bitset{}
+		var changed []int
+		for _, e := range ctx {
+			from := a.fnRoots[e.caller]
+			if from.empty() {
+				continue
+			}
+			al := a.fnRoots[e.origin]
+			if e.viaSpawn {
+				var ok bool
+				al, ok = allowed[e.origin]
+				if !ok {
+					al = a.rootsRunningOrigin(e.origin)
+					allowed[e.origin] = al
+				}
+			}
+			copy(add, from)
+			add.intersectWith(al)
+			ch := a.fnRoots[e.callee].unionWith(add)
+			if e.inLoop {
+				ch = a.fnRep[e.callee].unionWith(add) || ch
+			} else {
+				add.intersectWith(a.fnRep[e.caller])
+				ch = a.fnRep[e.callee].unionWith(add) || ch
+			}
+			if ch {
+				changed = append(changed, e.callee)
+			}
+		}
+		if len(changed) == 0 {
+			return
+		}
+		a.propagate(edges, changed)
+	}
+}
+
+// rootsRunningOrigin returns the roots that run function o, and the
+// roots started, directly or not, by one of them.
+func (a *analysis) rootsRunningOrigin(o int) bitset {
+	set := append(bitset(nil), a.fnRoots[o]...)
+	for changed := true; changed; {
+		changed = false
+		for r, root := range a.roots {
+			if root.spawn < 0 || set.has(r) {
+				continue
+			}
+			si, ok := a.index[a.spawns[root.spawn].fn]
+			if ok && a.fnRoots[si].intersects(set) {
+				set.add(r)
+				changed = true
+			}
+		}
+	}
+	return set
+}
+
+// startedOpaquely reports whether fn is the entry of a root started other
+// than by a go statement of the analysed code (main, a test, a callback
+// run by a library, a library type's method), whose arguments are not
+// seen here.
+func (a *analysis) startedOpaquely(fn *ssa.Function) bool {
+	if a.opaqueEntries == nil {
+		a.opaqueEntries = map[*ssa.Function]bool{}
+		for _, r := range a.roots {
+			if r.spawn >= 0 {
+				if _, isGo := a.spawns[r.spawn].site.(*ssa.Go); isGo {
+					continue
+				}
+			}
+			for _, e := range r.entries {
+				a.opaqueEntries[e] = true
+			}
+		}
+	}
+	return a.opaqueEntries[fn]
+}
+
+// intersectWith keeps in b only the elements also in c.
+func (b bitset) intersectWith(c bitset) {
+	for i := range b {
+		if i < len(c) {
+			b[i] &= c[i]
+		} else {
+			b[i] = 0
+		}
+	}
+}
+
+// intersects reports whether b and c have an element in common.
+func (b bitset) intersects(c bitset) bool {
+	for i, w := range b {
+		if i < len(c) && w&c[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
