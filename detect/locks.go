@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"go/ast"
 	"go/types"
 	"sort"
 	"strings"
@@ -381,11 +382,118 @@ func (a *analysis) computeLocks() {
 			isEntry[e] = true
 		}
 	}
-	work = work[:0]
 	for _, fn := range a.p.funcs {
 		if held := a.conventionLocks(fn); len(held) > 0 {
 			a.assumedHeld[fn] = held
 		}
+	}
+	a.entryLocksTopDown(isEntry)
+	// A name is a promise that callers keep; where one does not, the
+	// lock is not assumed, and the entry locksets are computed again.
+	if broken := a.brokenConventions(); len(broken) > 0 {
+		for _, fn := range broken {
+			delete(a.assumedHeld, fn)
+		}
+		clear(a.lockIn)
+		clear(a.blockIn)
+		a.entryLocksTopDown(isEntry)
+	}
+}
+
+// brokenConventions returns the functions whose name says their callers
+// hold a lock (see conventionLocks) although one of their callers outside
+// the tests holds none of them at the call, nor takes a lock the analysis
+// cannot name (through a sync.Locker). Tests call such helpers directly,
+// one at a time.
+func (a *analysis) brokenConventions() []*ssa.Function {
+	var broken []*ssa.Function
+	for _, fn := range a.p.funcs {
+		assumed := a.assumedHeld[fn]
+		if len(assumed) == 0 {
+			continue
+		}
+		for _, site := range a.p.callers[fn] {
+			if _, isGo := site.(*ssa.Go); isGo {
+				continue
+			}
+			caller := site.Parent()
+			if caller.Synthetic != "" {
+				continue // a wrapper: its callers decide
+			}
+			if strings.HasSuffix(a.p.fset.File(caller.Pos()).Name(), "_test.go") {
+				continue
+			}
+			at := a.locksAt(caller, site)
+			if !holdsAny(at, assumed) && !locksThroughInterface(caller) {
+				broken = append(broken, fn)
+				break
+			}
+		}
+	}
+	return broken
+}
+
+// heldPhrases, in a sentence of a doc comment that speaks of a lock, say
+// that the caller holds it ("Lock should be held.").
+var heldPhrases = []string{"should be held", "must be held", "is held", "are held", "needs to be held", "held by the caller", "held by caller", "lock held", "holding the lock", "assumes lock", "assumes the lock"}
+
+// docSaysLockHeld reports whether the doc comment of fn says that its
+// callers hold the lock, the other common form of the convention.
+func docSaysLockHeld(fn *ssa.Function) bool {
+	decl, ok := fn.Syntax().(*ast.FuncDecl)
+	if !ok || decl.Doc == nil {
+		return false
+	}
+	text := strings.ToLower(strings.ReplaceAll(decl.Doc.Text(), "\n", " "))
+	for _, sentence := range strings.Split(text, ".") {
+		if !strings.Contains(sentence, "lock") || strings.Contains(sentence, " not ") || strings.Contains(sentence, "n't") || strings.Contains(sentence, "without") {
+			continue
+		}
+		for _, p := range heldPhrases {
+			if strings.Contains(sentence, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// locksThroughInterface reports whether fn calls Lock or RLock through an
+// interface, a lock the analysis does not follow.
+func locksThroughInterface(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			call, ok := instr.(ssa.CallInstruction)
+			if !ok || !call.Common().IsInvoke() {
+				continue
+			}
+			if name := call.Common().Method.Name(); name == "Lock" || name == "RLock" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holdsAny reports whether s holds one of the locks of want, in either
+// mode. The name of a method does not say which of its receiver's
+// mutexes the callers hold; holding one of them keeps the promise.
+func holdsAny(s, want lockset) bool {
+	for _, w := range want {
+		for _, h := range s {
+			if h.key == w.key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// entryLocksTopDown computes lockIn, the locks every caller of a function
+// holds, top-down from the root entries.
+func (a *analysis) entryLocksTopDown(isEntry map[*ssa.Function]bool) {
+	var work []*ssa.Function
+	for _, fn := range a.p.funcs {
 		// A synthetic wrapper nothing calls (a promoted method of an
 		// embedding type, say) is never run: it constrains nothing.
 		if isEntry[fn] || len(a.p.callers[fn]) == 0 && fn.Synthetic == "" {
@@ -435,8 +543,13 @@ func (a *analysis) computeLocks() {
 // name says that its caller holds them (addLocked, removeNoLock): the
 // common Go convention, also followed by checklocks annotations.
 func (a *analysis) conventionLocks(fn *ssa.Function) lockset {
-	name := strings.ToLower(fn.Name())
-	if fn.Signature.Recv() == nil || !(strings.HasSuffix(name, "locked") && !strings.HasSuffix(name, "unlocked") || strings.HasSuffix(name, "nolock")) {
+	// The suffix is a word of its own: countBlocked is no promise.
+	name := fn.Name()
+	if fn.Signature.Recv() == nil {
+		return nil
+	}
+	named := strings.HasSuffix(name, "Locked") || strings.HasSuffix(name, "NoLock") || strings.HasSuffix(name, "Nolock") || name == "locked"
+	if !named && !docSaysLockHeld(fn) {
 		return nil
 	}
 	t := fn.Signature.Recv().Type()
