@@ -147,8 +147,11 @@ type analysis struct {
 	// roots whose arguments come from outside the analysed code.
 	traceMemo     map[traceKey]traceResult
 	opaqueEntries map[*ssa.Function]bool
-	nprocs        int // processes numbered by findRoots
-	findings      []Finding
+	// callbackIn are the locks held on entry to functions called back
+	// through parameters, where the value is handed over.
+	callbackIn map[*ssa.Function]lockset
+	nprocs     int // processes numbered by findRoots
+	findings   []Finding
 }
 
 func newAnalysis(p *program) *analysis {
@@ -170,6 +173,7 @@ func newAnalysis(p *program) *analysis {
 		mayEscape:   map[*ssa.Function]bool{},
 		childMemo:   map[[2]int]int{},
 		traceMemo:   map[traceKey]traceResult{},
+		callbackIn:  map[*ssa.Function]lockset{},
 		freshMemo:   map[ssa.Value]bool{},
 		escMemo:     map[ssa.Value]bool{},
 		rootLockIn:  map[rootFunc]lockset{},

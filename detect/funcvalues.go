@@ -29,10 +29,12 @@ const maxTraceValues = 64
 
 // funcOrigin is a function value as created: the function it denotes and
 // the function that makes the closure or names the function.
-// viaSpawn: the value reaches the call through the start of a goroutine.
+// viaSpawn: the value reaches the call through the start of a goroutine;
+// pass is the call in origin that hands the value on, when one does.
 type funcOrigin struct {
 	fn, origin *ssa.Function
 	viaSpawn   bool
+	pass       ssa.CallInstruction
 }
 
 // ctxEdge is a call resolved per calling context: caller calls callee
@@ -240,7 +242,7 @@ func (a *analysis) traceParam(p *ssa.Parameter, depth int) ([]funcOrigin, bool) 
 		if _, isGo := site.(*ssa.Go); isGo {
 			vals = spawned(vals)
 		}
-		out = appendOrigins(out, vals)
+		out = appendOrigins(out, passedAt(vals, site))
 	}
 	return out, true
 }
@@ -291,6 +293,19 @@ func (a *analysis) traceBindings(fv *ssa.FreeVar, depth int, trace func(ssa.Valu
 		}
 	}
 	return out, found
+}
+
+// passedAt returns vals with site as the call that hands on those made
+// in the calling function itself.
+func passedAt(vals []funcOrigin, site ssa.CallInstruction) []funcOrigin {
+	out := make([]funcOrigin, len(vals))
+	for i, v := range vals {
+		if v.pass == nil && v.origin == site.Parent() {
+			v.pass = site
+		}
+		out[i] = v
+	}
+	return out
 }
 
 // spawned returns vals marked as handed to a goroutine.
@@ -423,6 +438,86 @@ func (b bitset) intersectWith(c bitset) {
 func (b bitset) intersects(c bitset) bool {
 	for i, w := range b {
 		if i < len(c) && w&c[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// computeCallbackLocks finds the locks held on entry to functions called
+// back through function parameters: such a function runs inside the call
+// that handed it over, under the locks held there, and not under the
+// locks every call of the intermediate function holds. For a function
+// whose every call is resolved so, the locks held at each call are those
+// of the intermediate function's call site, given the locks held where
+// the origin passes the function value on.
+func (a *analysis) computeCallbackLocks() {
+	for _, fn := range a.p.funcs {
+		sites := a.p.callers[fn]
+		if len(sites) == 0 || a.isRootEntry(fn) {
+			continue
+		}
+		var entry lockset
+		ok := true
+		for i, site := range sites {
+			at, known := a.callbackLocksAt(fn, site)
+			if !known {
+				ok = false
+				break
+			}
+			if i == 0 {
+				entry = at
+			} else {
+				entry = entry.meet(at)
+			}
+		}
+		if ok && len(entry) > 0 {
+			a.callbackIn[fn] = entry
+		}
+	}
+	if len(a.callbackIn) > 0 {
+		clear(a.blockIn)
+	}
+}
+
+// callbackLocksAt returns the locks held when site calls fn back: the
+// meet, over the places the value fn is handed on from, of the locks the
+// intermediate function holds at site given those held where it is
+// handed on. known is false when site is not a resolved call of fn.
+func (a *analysis) callbackLocksAt(fn *ssa.Function, site ssa.CallInstruction) (lockset, bool) {
+	if _, isGo := site.(*ssa.Go); isGo {
+		return nil, false
+	}
+	vals, ok := a.resolveCall(site)
+	if !ok {
+		return nil, false
+	}
+	var entry lockset
+	found := false
+	for _, v := range vals {
+		if v.fn != fn {
+			continue
+		}
+		if v.pass == nil || v.viaSpawn || !calls(a.p.calls[v.pass], site.Parent()) {
+			// Handed over further up a chain of calls, whose locks
+			// are not followed here.
+			return nil, false
+		}
+		passed := a.locksAt(v.origin, v.pass)
+		in, _ := a.blockLocks(site.Parent(), passed, nil)
+		at := a.locksBefore(in, site)
+		if !found {
+			entry, found = at, true
+		} else {
+			entry = entry.meet(at)
+		}
+	}
+	return entry, found
+}
+
+func calls(callees []*ssa.Function, fn *ssa.Function) bool {
+	for _, c := range callees {
+		if c == fn {
 			return true
 		}
 	}

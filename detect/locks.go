@@ -398,6 +398,7 @@ func (a *analysis) computeLocks() {
 		clear(a.blockIn)
 		a.entryLocksTopDown(isEntry)
 	}
+	a.computeCallbackLocks()
 }
 
 // brokenConventions returns the functions whose name says their callers
@@ -579,10 +580,14 @@ func (a *analysis) conventionLocks(fn *ssa.Function) lockset {
 }
 
 // entryLocks returns the locks held on entry to fn: those all its callers
-// hold, and those its name says they hold.
+// hold, those its name says they hold, and, for a function called back
+// through a parameter, those held where it is handed over.
 func (a *analysis) entryLocks(fn *ssa.Function) lockset {
 	entry := a.lockIn[fn]
 	for _, h := range a.assumedHeld[fn] {
+		entry = entry.with(h)
+	}
+	for _, h := range a.callbackIn[fn] {
 		entry = entry.with(h)
 	}
 	return entry

@@ -69,6 +69,9 @@ func (a *analysis) entryLocksIn(fn *ssa.Function, r int) lockset {
 		for _, h := range a.assumedHeld[fn] {
 			entry = entry.with(h)
 		}
+		for _, h := range a.callbackIn[fn] {
+			entry = entry.with(h)
+		}
 	}
 	a.rootLockIn[key] = entry
 	return entry
