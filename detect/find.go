@@ -150,8 +150,12 @@ type analysis struct {
 	// callbackIn are the locks held on entry to functions called back
 	// through parameters, where the value is handed over.
 	callbackIn map[*ssa.Function]lockset
-	nprocs     int // processes numbered by findRoots
-	findings   []Finding
+	// flagMemo memoises flagFor; flagBusy are the functions whose
+	// locks per flag value are being computed.
+	flagMemo map[*ssa.Function]*lockFlag
+	flagBusy map[*ssa.Function]bool
+	nprocs   int // processes numbered by findRoots
+	findings []Finding
 }
 
 func newAnalysis(p *program) *analysis {
@@ -174,6 +178,8 @@ func newAnalysis(p *program) *analysis {
 		childMemo:   map[[2]int]int{},
 		traceMemo:   map[traceKey]traceResult{},
 		callbackIn:  map[*ssa.Function]lockset{},
+		flagMemo:    map[*ssa.Function]*lockFlag{},
+		flagBusy:    map[*ssa.Function]bool{},
 		freshMemo:   map[ssa.Value]bool{},
 		escMemo:     map[ssa.Value]bool{},
 		rootLockIn:  map[rootFunc]lockset{},

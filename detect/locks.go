@@ -242,6 +242,12 @@ func (a *analysis) step(instr ssa.Instruction, s lockset, released map[string][]
 // blockLocks runs the held-locks data flow over fn from entry, returning
 // the locks held at the start of each block (nil entries: unreachable).
 func (a *analysis) blockLocks(fn *ssa.Function, entry lockset, released map[string][]*ssa.BasicBlock) (in []lockset, reached []bool) {
+	return a.blockLocksWith(fn, entry, released, nil)
+}
+
+// blockLocksWith is blockLocks leaving out the control flow edges skip
+// reports, when skip is not nil.
+func (a *analysis) blockLocksWith(fn *ssa.Function, entry lockset, released map[string][]*ssa.BasicBlock, skip func(from, to *ssa.BasicBlock) bool) (in []lockset, reached []bool) {
 	n := len(fn.Blocks)
 	in = make([]lockset, n)
 	out := make([]lockset, n)
@@ -259,7 +265,7 @@ func (a *analysis) blockLocks(fn *ssa.Function, entry lockset, released map[stri
 				first := true
 				var s lockset
 				for _, p := range b.Preds {
-					if !done[p.Index] {
+					if !done[p.Index] || skip != nil && skip(p, b) {
 						continue
 					}
 					if first {
@@ -595,6 +601,12 @@ func (a *analysis) entryLocks(fn *ssa.Function) lockset {
 
 // locksAt returns the locks held at instr.
 func (a *analysis) locksAt(fn *ssa.Function, instr ssa.Instruction) lockset {
+	if f := a.flagFor(fn); f != nil && !a.flagBusy[fn] {
+		// A recursive call is taken with the locks of every caller.
+		a.flagBusy[fn] = true
+		defer delete(a.flagBusy, fn)
+		return a.flagLocksAt(fn, f, instr, func(v bool) lockset { return a.flagEntry(fn, f, v) })
+	}
 	in, ok := a.blockIn[fn]
 	if !ok {
 		in, _ = a.blockLocks(fn, a.entryLocks(fn), nil)

@@ -85,5 +85,10 @@ func (a *analysis) locksAtIn(fn *ssa.Function, instr ssa.Instruction, r int) loc
 		in, _ = a.blockLocks(fn, a.entryLocksIn(fn, r), nil)
 		a.rootBlockIn[key] = in
 	}
-	return a.locksBefore(in, instr)
+	at := a.locksBefore(in, instr)
+	if a.flagFor(fn) != nil {
+		// The locks of each value of the flag, from every caller.
+		at = unionLocks(at, a.locksAt(fn, instr))
+	}
+	return at
 }
