@@ -35,16 +35,35 @@ func (m *Map[K, V]) All() iter.Seq2[K, V] {
 // current values.
 func (m *Map[K, V]) eachLive(s *shard[K, V], yield func(K, V) bool) bool {
 	t := s.table.Load()
-	return t.each(func(e *entry[K, V]) bool {
-		if cur := s.table.Load(); cur != t && e.key == e.key {
+	return m.each(t, func(k K, v V) bool {
+		if cur := s.table.Load(); cur != t && k == k {
 			// A key not equal to itself (NaN) cannot be looked up; it
 			// is produced from the old table.
-			_, _, e = cur.find(m.hash(e.key), e.key)
-			if e == nil {
+			r := m.lookup(cur, m.hash(k), k)
+			if !r.found() {
 				return true
 			}
+			v = m.value(r)
+			if r.e != nil {
+				// The key stored now, which may differ from an
+				// equal one stored before, as 0 from -0.
+				k = r.e.key
+			}
 		}
-		return yield(e.key, m.valueOf(e))
+		return yield(k, v)
+	})
+}
+
+// each calls f with every key of t and its value until f returns false,
+// and reports whether f never did.
+func (m *Map[K, V]) each(t *table[K, V], f func(K, V) bool) bool {
+	if m.flat {
+		return t.eachFlat(func(x, v uint64) bool {
+			return f(keyFromBits[K](x), fromWord[V](v))
+		})
+	}
+	return t.each(func(e *entry[K, V]) bool {
+		return f(e.key, m.valueOf(e))
 	})
 }
 
@@ -101,12 +120,12 @@ func (m *Map[K, V]) copyShards(take bool) map[K]V {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		s.table.Load().each(func(e *entry[K, V]) bool {
-			out[e.key] = m.valueOf(e)
+		m.each(s.table.Load(), func(k K, v V) bool {
+			out[k] = v
 			return true
 		})
 		if take {
-			s.clear()
+			s.clear(m)
 		}
 		s.mu.Unlock()
 	}

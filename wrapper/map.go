@@ -55,6 +55,9 @@ type Map[K comparable, V any] struct {
 	// key holding a slice.
 	mayPanic bool
 	inline   bool // values are stored in entry.word; see storesInline
+	// flat is set when keys are integers and values are stored inline:
+	// both are then kept in the tables' groups (see flat.go).
+	flat bool
 	// pointerWords marks the machine words of a cell[V] that hold
 	// pointers, when values are not stored inline.
 	pointerWords []bool
@@ -109,6 +112,7 @@ func (m *Map[K, V]) init(n int) {
 	m.mayPanic = holdsInterface(reflect.TypeFor[K]())
 	m.intSeed = rand.Uint64()
 	m.inline = storesInline[V]()
+	m.flat = m.inline && m.keyKind == integerKey
 	if !m.inline {
 		m.pointerWords = pointerWordsOf[V]()
 	}
@@ -287,22 +291,59 @@ func (m *Map[K, V]) newEntry(k K, v V) *entry[K, V] {
 	return e
 }
 
-// set changes the value of e, found in slot i of grp for key k, to v. The
-// caller holds the shard's lock, so it is the only writer of e.
-//
-// Like an assignment to a built-in map, it also stores k, which differs
-// from e.key when the two are equal but not identical, as 0 and -0 are.
-// Keys never change in place, so e is then replaced.
-func (m *Map[K, V]) set(grp *group[K, V], i int, e *entry[K, V], k K, v V) {
-	if m.inline && m.keyUpdate == noKeyUpdate {
-		e.word.Store(toWord(v)) // the common case, kept small enough to inline
-		return
-	}
-	m.setSlow(grp, i, e, k, v)
+// slot is where a lookup found a key: slot i of grp, holding e, in a table
+// of entries, or slot i of flat in a flat table. For an absent key, e and
+// flat are nil.
+type slot[K comparable, V any] struct {
+	grp  *group[K, V]
+	e    *entry[K, V]
+	flat *flatGroup
+	i    int
 }
 
-// setSlow is set for a key that may need replacing or a value kept in
-// e.val.
+// found reports whether the lookup that returned r found its key.
+func (r slot[K, V]) found() bool { return r.e != nil || r.flat != nil }
+
+// lookup returns the slot of t holding k, whose hash is h. It is safe
+// without the shard's lock; writers call it with the lock held.
+func (m *Map[K, V]) lookup(t *table[K, V], h uint64, k K) slot[K, V] {
+	if m.flat {
+		grp, i := t.findFlat(h, intBits(k))
+		return slot[K, V]{flat: grp, i: i}
+	}
+	grp, i, e := t.find(h, k)
+	return slot[K, V]{grp: grp, e: e, i: i}
+}
+
+// value returns the value held at r, a slot that holds a key.
+func (m *Map[K, V]) value(r slot[K, V]) V {
+	if r.flat != nil {
+		return fromWord[V](r.flat.val(r.i).Load())
+	}
+	return m.valueOf(r.e)
+}
+
+// set changes the value at r, a slot found for key k, to v. The caller
+// holds the shard's lock, so it is the only writer of r.
+//
+// Like an assignment to a built-in map, it also stores k, which differs
+// from the key stored when the two are equal but not identical, as 0 and
+// -0 are. Keys never change in place, so the entry is then replaced.
+// Integer keys, the only keys of flat tables, are identical when equal.
+func (m *Map[K, V]) set(r slot[K, V], k K, v V) {
+	if r.flat != nil {
+		r.flat.val(r.i).Store(toWord(v))
+		return
+	}
+	if m.inline && m.keyUpdate == noKeyUpdate {
+		r.e.word.Store(toWord(v))
+		return
+	}
+	m.setSlow(r.grp, r.i, r.e, k, v)
+}
+
+// setSlow is set in a table of entries for a key that may need replacing
+// or a value kept in e.val.
 func (m *Map[K, V]) setSlow(grp *group[K, V], i int, e *entry[K, V], k K, v V) {
 	if m.keyUpdate != noKeyUpdate && !m.identicalKeys(e.key, k) {
 		grp.slots[i].Store(m.newEntry(k, v))
@@ -359,6 +400,22 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 	}
 	tag := tagOf(h)
 	g := t.groupIndex(h)
+	if m.flat {
+		x := intBits(k)
+		for step := uint64(1); ; step++ {
+			grp := &t.flat[g]
+			ctrl := grp.ctrl.Load()
+			for match := matchTag(ctrl, tag); match != 0; match &= match - 1 {
+				if i := firstByte(match); grp.key(i).Load() == x {
+					return fromWord[V](grp.val(i).Load()), true
+				}
+			}
+			if hasEmpty(ctrl) {
+				return zero, false
+			}
+			g = (g + step) & t.mask
+		}
+	}
 	for step := uint64(1); ; step++ {
 		grp := &t.groups[g]
 		ctrl := grp.ctrl.Load()
@@ -380,10 +437,10 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 // Store sets the value for k. It replaces the assignment m[k] = v.
 func (m *Map[K, V]) Store(k K, v V) {
 	h, s := m.lock(k, false)
-	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		m.set(grp, i, e, k, v)
+	if r := m.lookup(s.table.Load(), h, k); r.found() {
+		m.set(r, k, v)
 	} else {
-		s.insert(m, h, m.newEntry(k, v))
+		s.insert(m, h, k, v)
 	}
 	s.mu.Unlock()
 }
@@ -404,7 +461,7 @@ func (m *Map[K, V]) Clear() {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		s.clear()
+		s.clear(m)
 		s.mu.Unlock()
 	}
 }
@@ -431,10 +488,10 @@ func (m *Map[K, V]) Len() int {
 func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool) {
 	h, s := m.lock(k, true)
 	defer s.mu.Unlock()
-	if _, _, e := s.table.Load().find(h, k); e != nil {
-		return m.valueOf(e), true
+	if r := m.lookup(s.table.Load(), h, k); r.found() {
+		return m.value(r), true
 	}
-	s.insert(m, h, m.newEntry(k, v))
+	s.insert(m, h, k, v)
 	return v, false
 }
 
@@ -449,11 +506,11 @@ func (m *Map[K, V]) LoadOrCompute(k K, f func() V) (actual V, loaded bool) {
 	}
 	h, s := m.lock(k, true)
 	defer s.mu.Unlock()
-	if _, _, e := s.table.Load().find(h, k); e != nil {
-		return m.valueOf(e), true
+	if r := m.lookup(s.table.Load(), h, k); r.found() {
+		return m.value(r), true
 	}
 	v := f()
-	s.insert(m, h, m.newEntry(k, v))
+	s.insert(m, h, k, v)
 	return v, false
 }
 
@@ -467,13 +524,13 @@ func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
 	}
 	h, s := m.lockExisting(k, true)
 	defer s.mu.Unlock()
-	grp, i, e := s.table.Load().find(h, k)
-	if e == nil {
+	r := m.lookup(s.table.Load(), h, k)
+	if !r.found() {
 		var zero V
 		return zero, false
 	}
-	v := m.valueOf(e)
-	s.remove(grp, i)
+	v := m.value(r)
+	s.remove(r)
 	return v, true
 }
 
@@ -483,12 +540,12 @@ func (m *Map[K, V]) LoadAndDelete(k K) (V, bool) {
 func (m *Map[K, V]) Swap(k K, v V) (previous V, loaded bool) {
 	h, s := m.lock(k, true)
 	defer s.mu.Unlock()
-	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		previous = m.valueOf(e)
-		m.set(grp, i, e, k, v)
+	if r := m.lookup(s.table.Load(), h, k); r.found() {
+		previous = m.value(r)
+		m.set(r, k, v)
 		return previous, true
 	}
-	s.insert(m, h, m.newEntry(k, v))
+	s.insert(m, h, k, v)
 	return previous, false
 }
 
@@ -504,14 +561,14 @@ func (m *Map[K, V]) Update(k K, f func(old V) V) V {
 	}
 	h, s := m.lock(k, false)
 	defer s.mu.Unlock()
-	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		v := f(m.valueOf(e))
-		m.set(grp, i, e, k, v)
+	if r := m.lookup(s.table.Load(), h, k); r.found() {
+		v := f(m.value(r))
+		m.set(r, k, v)
 		return v
 	}
 	var zero V
 	v := f(zero)
-	s.insert(m, h, m.newEntry(k, v))
+	s.insert(m, h, k, v)
 	return v
 }
 
@@ -544,21 +601,21 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 	}
 	h, s := m.lock(k, true)
 	defer s.mu.Unlock()
-	grp, i, e := s.table.Load().find(h, k)
-	old, loaded := zero, e != nil
+	r := m.lookup(s.table.Load(), h, k)
+	old, loaded := zero, r.found()
 	if loaded {
-		old = m.valueOf(e)
+		old = m.value(r)
 	}
 	v, op := f(old, loaded)
 	switch {
 	case op == UpdateOp && loaded:
-		m.set(grp, i, e, k, v)
+		m.set(r, k, v)
 		return v, true
 	case op == UpdateOp:
-		s.insert(m, h, m.newEntry(k, v))
+		s.insert(m, h, k, v)
 		return v, true
 	case op == DeleteOp && loaded:
-		s.remove(grp, i)
+		s.remove(r)
 		return zero, false
 	case op == DeleteOp:
 		return zero, false
@@ -580,11 +637,11 @@ type Addable interface {
 func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
 	h, s := m.lock(k, false)
 	v := delta
-	if grp, i, e := s.table.Load().find(h, k); e != nil {
-		v = m.valueOf(e) + delta // old + delta: for strings the order matters
-		m.set(grp, i, e, k, v)
+	if r := m.lookup(s.table.Load(), h, k); r.found() {
+		v = m.value(r) + delta // old + delta: for strings the order matters
+		m.set(r, k, v)
 	} else {
-		s.insert(m, h, m.newEntry(k, v))
+		s.insert(m, h, k, v)
 	}
 	s.mu.Unlock()
 	return v
@@ -600,8 +657,8 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], k K, old, new V) bool {
 	}
 	h, s := m.lockExisting(k, true)
 	defer s.mu.Unlock()
-	if grp, i, e := s.table.Load().find(h, k); e != nil && m.valueOf(e) == old {
-		m.set(grp, i, e, k, new)
+	if r := m.lookup(s.table.Load(), h, k); r.found() && m.value(r) == old {
+		m.set(r, k, new)
 		return true
 	}
 	return false
@@ -616,8 +673,8 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], k K, old V) bool {
 	}
 	h, s := m.lockExisting(k, true)
 	defer s.mu.Unlock()
-	if grp, i, e := s.table.Load().find(h, k); e != nil && m.valueOf(e) == old {
-		s.remove(grp, i)
+	if r := m.lookup(s.table.Load(), h, k); r.found() && m.value(r) == old {
+		s.remove(r)
 		return true
 	}
 	return false

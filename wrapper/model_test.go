@@ -30,6 +30,13 @@ func TestModel(t *testing.T) {
 	t.Run("string-string", func(t *testing.T) {
 		runModel(t, func(r *rand.Rand) string { return fmt.Sprint("k", r.IntN(300)) }, func(r *rand.Rand) string { return fmt.Sprint(r.IntN(50)) })
 	})
+	t.Run("int32-float32", func(t *testing.T) {
+		runModel(t, func(r *rand.Rand) int32 { return int32(r.IntN(400)) - 200 }, func(r *rand.Rand) float32 { return float32(r.IntN(100)) / 8 })
+	})
+	t.Run("uint64-pair", func(t *testing.T) {
+		type pair struct{ a, b int16 }
+		runModel(t, func(r *rand.Rand) uint64 { return r.Uint64() >> 56 << 56 }, func(r *rand.Rand) pair { return pair{int16(r.IntN(9)) - 4, 1} })
+	})
 	t.Run("int8-bool", func(t *testing.T) {
 		runModel(t, func(r *rand.Rand) int8 { return int8(r.IntN(256)) }, func(r *rand.Rand) bool { return r.IntN(2) == 0 })
 	})

@@ -60,11 +60,13 @@ type group[K comparable, V any] struct {
 	slots [groupSize]atomic.Pointer[entry[K, V]]
 }
 
-// table is one hash table of a shard. Its groups slice never changes: a
+// table is one hash table of a shard: groups of entries, or for a Map with
+// flat tables (see flat.go) flat groups. Its group slices never change: a
 // table is replaced, not resized.
 type table[K comparable, V any] struct {
 	groups []group[K, V]
-	mask   uint64 // len(groups)-1; len(groups) is a power of two
+	flat   []flatGroup
+	mask   uint64 // len(groups)-1 or len(flat)-1: a power of two, less one
 }
 
 // shard is one lock domain of a Map.
@@ -141,17 +143,26 @@ func groupsFor(n int) int {
 	return groups
 }
 
-// newTable returns an empty table of the given number of groups.
-func newTable[K comparable, V any](groups int) *table[K, V] {
-	t := &table[K, V]{
-		groups: make([]group[K, V], groups),
-		mask:   uint64(groups - 1),
+// newTable returns an empty table of the given number of groups, flat or of
+// entries.
+func newTable[K comparable, V any](groups int, flat bool) *table[K, V] {
+	t := &table[K, V]{mask: uint64(groups - 1)}
+	if flat {
+		t.flat = make([]flatGroup, groups)
+		for i := range t.flat {
+			t.flat[i].ctrl.Store(emptyGroup)
+		}
+		return t
 	}
+	t.groups = make([]group[K, V], groups)
 	for i := range t.groups {
 		t.groups[i].ctrl.Store(emptyGroup)
 	}
 	return t
 }
+
+// groupCount returns the number of groups of t.
+func (t *table[K, V]) groupCount() int { return int(t.mask) + 1 }
 
 // place puts e into the first free slot of t along h's probe sequence and
 // reports whether that slot had never been used. The caller holds the
@@ -172,14 +183,17 @@ func (t *table[K, V]) place(h uint64, e *entry[K, V]) (wasEmpty bool) {
 	}
 }
 
-// insert adds e, whose key is absent, to the shard, rebuilding the table
-// first if it is full. The caller holds s.mu.
-func (s *shard[K, V]) insert(m *Map[K, V], h uint64, e *entry[K, V]) {
+// insert adds k, which is absent, with value v to the shard, rebuilding the
+// table first if it is full. The caller holds s.mu.
+func (s *shard[K, V]) insert(m *Map[K, V], h uint64, k K, v V) {
 	t := s.table.Load()
 	if t == nil || s.used >= s.growAt {
 		t = s.rebuild(m, t, 2*int(s.count.Load()))
 	}
-	if t.place(h, e) {
+	if m.flat {
+		t.placeFlat(h, intBits(k), toWord(v))
+		s.used++
+	} else if t.place(h, m.newEntry(k, v)) {
 		s.used++
 	}
 	s.count.Add(1)
@@ -190,9 +204,15 @@ func (s *shard[K, V]) insert(m *Map[K, V], h uint64, e *entry[K, V]) {
 // it was, so readers still searching it see a consistent map. The caller
 // holds s.mu.
 func (s *shard[K, V]) rebuild(m *Map[K, V], old *table[K, V], n int) *table[K, V] {
-	t := newTable[K, V](groupsFor(n))
+	t := newTable[K, V](groupsFor(n), m.flat)
 	used := 0
-	if old != nil {
+	if old != nil && m.flat {
+		old.eachFlat(func(x, v uint64) bool {
+			t.placeFlat(hashInt(m.intSeed, x), x, v)
+			used++
+			return true
+		})
+	} else if old != nil {
 		for gi := range old.groups {
 			grp := &old.groups[gi]
 			for i := range grp.slots {
@@ -204,15 +224,22 @@ func (s *shard[K, V]) rebuild(m *Map[K, V], old *table[K, V], n int) *table[K, V
 		}
 	}
 	s.used = used
-	s.growAt = len(t.groups) * groupSize * 7 / 8
+	s.growAt = t.groupCount() * groupSize * 7 / 8
 	s.table.Store(t)
 	return t
 }
 
-// remove deletes the entry in slot i of grp. The caller holds s.mu. The slot
-// is marked free before it is emptied, so a reader either finds the entry
-// or nothing, never a wrong one.
-func (s *shard[K, V]) remove(grp *group[K, V], i int) {
+// remove deletes the key found at r. The caller holds s.mu. A slot of
+// entries is marked free before it is emptied, so a reader either finds the
+// entry or nothing, never a wrong one; a flat slot is marked deleted and
+// left as it is (see flat.go).
+func (s *shard[K, V]) remove(r slot[K, V]) {
+	if r.flat != nil {
+		r.flat.ctrl.Store(setByte(r.flat.ctrl.Load(), r.i, ctrlDeleted))
+		s.count.Add(-1)
+		return
+	}
+	grp, i := r.grp, r.i
 	ctrl := grp.ctrl.Load()
 	if hasEmpty(ctrl) {
 		// No probe sequence has gone past this group, so the slot can
@@ -227,10 +254,17 @@ func (s *shard[K, V]) remove(grp *group[K, V], i int) {
 }
 
 // clear removes every entry of the shard, keeping its table's capacity as
-// clear does for a built-in map. The caller holds s.mu.
-func (s *shard[K, V]) clear() {
+// clear does for a built-in map. The caller holds s.mu. A flat table, whose
+// slots are never reused, is replaced by an empty one of the same size.
+func (s *shard[K, V]) clear(m *Map[K, V]) {
 	t := s.table.Load()
 	if t == nil {
+		return
+	}
+	if m.flat {
+		s.table.Store(newTable[K, V](t.groupCount(), true))
+		s.used = 0
+		s.count.Store(0)
 		return
 	}
 	for gi := range t.groups {
