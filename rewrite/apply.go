@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -182,6 +183,9 @@ type fileEditor struct {
 	// names are the identifiers used anywhere in the file, so new ones
 	// never collide with or shadow them.
 	names map[string]bool
+	// used are the package names selected from in the declarations that
+	// are not decorated; their imports stay.
+	used map[string]bool
 }
 
 func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (File, error) {
@@ -190,8 +194,13 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 	if err != nil {
 		return File{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	dec := decorator.NewDecorator(cfg.Fset)
-	df, err := dec.DecorateFile(af)
+	nodes := make([]ast.Node, len(edits))
+	for i, e := range edits {
+		nodes[i] = e.node
+	}
+	parts := splitFile(cfg.Fset, af, nodes)
+	dec := decorator.NewDecorator(parts.fset)
+	df, err := dec.DecorateFile(parts.part)
 	if err != nil {
 		return File{}, fmt.Errorf("%s: prepare for rewriting: %w", path, err)
 	}
@@ -203,6 +212,7 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 		wrapper: cfg.Wrapper,
 		imports: map[string]string{},
 		names:   map[string]bool{},
+		used:    parts.usedOutside,
 	}
 	fe.scan(af)
 	byNode := map[dst.Node]*edit{}
@@ -267,7 +277,11 @@ func applyFile(cfg Config, pkg *packages.Package, af *ast.File, edits []*edit) (
 	if err := decorator.NewRestorer().Fprint(&buf, df); err != nil {
 		return File{}, fmt.Errorf("%s: print rewritten file: %w", path, err)
 	}
-	return File{Path: path, Old: old, New: buf.Bytes()}, nil
+	src, err := splice(parts, old, buf.Bytes())
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return File{Path: path, Old: old, New: src}, nil
 }
 
 // scan records the names used in the file and its imports, and picks the
@@ -390,7 +404,7 @@ func (fe *fileEditor) addImports() {
 // last maps.Keys(m) became m.Keys()), which would not compile. Blank and
 // dot imports are kept, as is every import still referred to.
 func (fe *fileEditor) dropUnusedImports() {
-	used := map[string]bool{}
+	used := maps.Clone(fe.used)
 	dst.Inspect(fe.file, func(n dst.Node) bool {
 		if sel, ok := n.(*dst.SelectorExpr); ok {
 			if id, ok := sel.X.(*dst.Ident); ok {

@@ -8,9 +8,11 @@
 // objects linked by assignment: when one use cannot be rewritten correctly,
 // no use of any object in the group is touched, and the refusal says why.
 // Applying (apply.go) edits the syntax with github.com/dave/dst, so that
-// comments stay attached to the code they describe, and prints each changed
-// file with gofmt formatting. Files without edits are never printed, so
-// they stay byte-identical.
+// comments stay attached to the code they describe, and prints the changed
+// declarations with gofmt formatting. Only the top-level declarations that
+// hold an edit, and the imports, are decorated and printed (partial.go);
+// the rest of a changed file, and every file without edits, keeps its
+// bytes.
 //
 // For example, with hits chosen,
 //
