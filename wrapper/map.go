@@ -332,19 +332,19 @@ func (m *Map[K, V]) value(r slot[K, V]) V {
 // Integer keys, the only keys of flat tables, are identical when equal.
 func (m *Map[K, V]) set(r slot[K, V], k K, v V) {
 	if r.flat != nil {
-		r.flat.val(r.i).Store(toWord(v))
+		r.flat.val(r.i).Store(toWord(v)) // kept small enough to inline
 		return
 	}
 	if m.inline && m.keyUpdate == noKeyUpdate {
 		r.e.word.Store(toWord(v))
 		return
 	}
-	m.setSlow(r.grp, r.i, r.e, k, v)
+	m.setEntry(r.grp, r.i, r.e, k, v)
 }
 
-// setSlow is set in a table of entries for a key that may need replacing
-// or a value kept in e.val.
-func (m *Map[K, V]) setSlow(grp *group[K, V], i int, e *entry[K, V], k K, v V) {
+// setEntry is set in a table of entries, for the value of e, found in slot
+// i of grp.
+func (m *Map[K, V]) setEntry(grp *group[K, V], i int, e *entry[K, V], k K, v V) {
 	if m.keyUpdate != noKeyUpdate && !m.identicalKeys(e.key, k) {
 		grp.slots[i].Store(m.newEntry(k, v))
 		return
