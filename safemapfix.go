@@ -402,8 +402,12 @@ func inconsistent(path, a, b string) error {
 func findings(progs []*load.Program, cfg Config) ([]detect.Finding, error) {
 	var all []detect.Finding
 	generated := map[string]bool{}
+	only := platformNames(progs, cfg.Only)
+	exclude := platformNames(progs, cfg.Exclude)
 	for i, prog := range progs {
-		fs, err := platformFindings(prog, cfg)
+		pcfg := cfg
+		pcfg.Only, pcfg.Exclude = only[i], exclude[i]
+		fs, err := platformFindings(prog, pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("%s%w", platformPrefix(cfg.Platforms, i), err)
 		}
@@ -429,6 +433,41 @@ func findings(progs []*load.Program, cfg Config) ([]detect.Finding, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return positionLess(out[i].Decl, out[j].Decl) })
 	return out, nil
+}
+
+// platformNames gives each platform the names (--only, --exclude) of the
+// objects it declares: a map declared in a Windows file exists only when
+// Windows is loaded. A name no platform declares goes to every platform,
+// whose lookup reports it with the names it may have meant.
+func platformNames(progs []*load.Program, names []string) [][]string {
+	out := make([][]string, len(progs))
+	if len(progs) == 1 || len(names) == 0 {
+		for i := range out {
+			out[i] = names
+		}
+		return out
+	}
+	declared := make([]map[string]detect.Declared, len(progs))
+	for i, prog := range progs {
+		declared[i] = detect.MapObjects(prog.Packages)
+	}
+	for _, name := range names {
+		var in []int
+		for i := range progs {
+			if _, ok := declared[i][name]; ok {
+				in = append(in, i)
+			}
+		}
+		if len(in) == 0 {
+			for i := range progs {
+				in = append(in, i)
+			}
+		}
+		for _, i := range in {
+			out[i] = append(out[i], name)
+		}
+	}
+	return out
 }
 
 // platformFindings gathers the findings of one loaded platform.
