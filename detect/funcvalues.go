@@ -223,6 +223,9 @@ func (a *analysis) traceParam(p *ssa.Parameter, depth int) ([]funcOrigin, bool) 
 	}
 	var out []funcOrigin
 	for _, site := range sites {
+		if caller := site.Parent(); caller.Synthetic != "" && len(a.p.callers[caller]) == 0 && !a.isRootEntry(caller) {
+			continue // a wrapper nothing calls is never run
+		}
 		c := site.Common()
 		args := c.Args
 		if c.IsInvoke() {
@@ -498,14 +501,21 @@ func (a *analysis) callbackLocksAt(fn *ssa.Function, site ssa.CallInstruction) (
 		if v.fn != fn {
 			continue
 		}
-		if v.pass == nil || v.viaSpawn || !calls(a.p.calls[v.pass], site.Parent()) {
+		if v.pass == nil || v.viaSpawn {
+			return nil, false
+		}
+		passed := a.locksAt(v.origin, v.pass)
+		var at lockset
+		if calls(a.p.calls[v.pass], site.Parent()) {
+			in, _ := a.blockLocks(site.Parent(), passed, nil)
+			at = a.locksBefore(in, site)
+		} else if a.nestedLockFree(site.Parent(), a.p.calls[v.pass]) {
+			at = passed
+		} else {
 			// Handed over further up a chain of calls, whose locks
 			// are not followed here.
 			return nil, false
 		}
-		passed := a.locksAt(v.origin, v.pass)
-		in, _ := a.blockLocks(site.Parent(), passed, nil)
-		at := a.locksBefore(in, site)
 		if !found {
 			entry, found = at, true
 		} else {
@@ -513,6 +523,22 @@ func (a *analysis) callbackLocksAt(fn *ssa.Function, site ssa.CallInstruction) (
 		}
 	}
 	return entry, found
+}
+
+// nestedLockFree reports whether fn is a closure nested in one of
+// callees, neither of them starting a goroutine or taking or releasing a
+// lock: the locks held when the callee is called are held when fn runs
+// (it runs within the call, called back in turn).
+func (a *analysis) nestedLockFree(fn *ssa.Function, callees []*ssa.Function) bool {
+	for f := fn; f != nil; f = f.Parent() {
+		if a.isRootEntry(f) || hasLockOp(f) {
+			return false
+		}
+		if f != fn && calls(callees, f) {
+			return true
+		}
+	}
+	return false
 }
 
 func calls(callees []*ssa.Function, fn *ssa.Function) bool {
