@@ -60,6 +60,12 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 				}
 				if values, ok := a.resolveCall(site); ok {
 					for _, v := range values {
+						if !calls(callees, v.fn) {
+							// The call graph is the bound: a value
+							// traced here that it does not give is
+							// left out rather than added.
+							continue
+						}
 						ci, ok1 := a.index[v.fn]
 						oi, ok2 := a.index[v.origin]
 						if !ok1 || !ok2 {
