@@ -25,6 +25,12 @@
 //   - A root runs more than once at a time when it is started in a loop,
 //     per request, by a root that itself runs more than once, or by a
 //     function called repeatedly that does not wait for it.
+//   - A call through a function value received as a parameter or
+//     captured from one is resolved per calling context: the value is
+//     traced back through parameters, captures and local variables to
+//     the closures callers pass, and a root runs such a closure only when
+//     it also runs the function that made it (or, for a value handed to a
+//     goroutine, descends from a root that does).
 //   - Accesses: index, comma-ok, range, len, delete, clear, stores and a
 //     map passed to code outside the analysis, traced to the object
 //     through loads, closures, parameters, results, phis and aliases.
@@ -32,7 +38,14 @@
 //     defer, early returns, lock and unlock helpers, and the locks every
 //     caller holds; when those leave a pair unexcluded, the locks held by
 //     the callers in each access's own root. Locks are named by field or
-//     variable, not instance.
+//     variable, not instance. A method whose name (addLocked,
+//     matchNoLock) or doc comment ("Lock should be held.") says its
+//     callers hold its receiver's lock is taken to hold it, unless a
+//     caller outside the tests holds none of the receiver's mutexes at
+//     the call. A function called back through a parameter holds the
+//     locks held where its caller handed it over. A function that locks
+//     only when a boolean parameter says so is analysed once per
+//     constant its callers pass.
 //     The function run by once.Do is ordered before every access that
 //     follows a once.Do on the same Once.
 //   - Happens-before: a go statement orders what precedes it; Wait on a
