@@ -143,6 +143,13 @@ type analysis struct {
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
 	edges          [][]edge // calls between functions, by function number
+	// guardIdx is, by function number, the index of the boolean
+	// parameter deciding whether some of its calls run, or -1;
+	// guardNeeds the value those calls need; flagRoots the roots calling
+	// each guarded function passing false and true.
+	guardIdx   []int
+	guardNeeds map[ssa.CallInstruction]uint8
+	flagRoots  [][2]bitset
 	// traceMemo memoises traceFunc; opaqueEntries are the entries of
 	// roots whose arguments come from outside the analysed code.
 	traceMemo     map[traceKey]traceResult

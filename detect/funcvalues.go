@@ -368,6 +368,7 @@ func (a *analysis) propagateContexts(edges [][]edge, ctx []ctxEdge) {
 			copy(add, from)
 			add.intersectWith(al)
 			ch := a.fnRoots[e.callee].unionWith(add)
+			ch = a.addFlagRoots(e.callee, passBoth, add) || ch
 			if e.inLoop {
 				ch = a.fnRep[e.callee].unionWith(add) || ch
 			} else {

@@ -17,9 +17,12 @@ func (a *analysis) inLoop(instr ssa.Instruction) bool {
 }
 
 // edge is a call from one function to another, for reach propagation.
+// pass is what the calls pass for the callee's guard parameter, need the
+// value of the caller's guard parameter the calls need (see guards.go).
 type edge struct {
-	callee int
-	inLoop bool
+	callee     int
+	inLoop     bool
+	pass, need uint8
 }
 
 // callEdges returns, for each function, the functions it calls other than
@@ -51,7 +54,7 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 				loop := a.inLoop(instr)
 				for _, c := range callees {
 					if ci, ok := a.index[c]; ok {
-						e := edge{ci, loop}
+						e := edge{callee: ci, inLoop: loop}
 						if !seen[e] {
 							seen[e] = true
 							all[i] = append(all[i], e)
@@ -81,7 +84,7 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 				}
 				for _, c := range callees {
 					if ci, ok := a.index[c]; ok {
-						e := edge{ci, loop}
+						e := edge{callee: ci, inLoop: loop, need: a.guardNeeds[site], pass: passedFlag(site, c, a.guardIdx[ci])}
 						if !seenPlain[e] {
 							seenPlain[e] = true
 							plain[i] = append(plain[i], e)
@@ -100,6 +103,7 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 // root running more than once).
 func (a *analysis) propagate(edges [][]edge, seeds []int) {
 	work := append([]int(nil), seeds...)
+	scratch := newBitset(len(a.roots) + 1)
 	queued := make([]bool, len(a.p.funcs))
 	for _, f := range work {
 		queued[f] = true
@@ -109,11 +113,17 @@ func (a *analysis) propagate(edges [][]edge, seeds []int) {
 		work = work[:len(work)-1]
 		queued[f] = false
 		for _, e := range edges[f] {
-			changed := a.fnRoots[e.callee].unionWith(a.fnRoots[f])
+			src := a.edgeSource(f, e)
+			changed := a.fnRoots[e.callee].unionWith(src)
+			changed = a.addFlagRoots(e.callee, e.pass, src) || changed
 			if e.inLoop {
-				changed = a.fnRep[e.callee].unionWith(a.fnRoots[f]) || changed
-			} else {
+				changed = a.fnRep[e.callee].unionWith(src) || changed
+			} else if e.need == 0 {
 				changed = a.fnRep[e.callee].unionWith(a.fnRep[f]) || changed
+			} else {
+				copy(scratch, a.fnRep[f])
+				scratch.intersectWith(src)
+				changed = a.fnRep[e.callee].unionWith(scratch) || changed
 			}
 			if changed && !queued[e.callee] {
 				queued[e.callee] = true
@@ -135,10 +145,15 @@ func (a *analysis) computeReach() {
 		a.fnRoots[i], a.fnRep[i] = newBitset(nroots), newBitset(nroots)
 	}
 	var seeds []int
+	a.computeGuards()
 	seed := func(r int, root *root) {
 		for _, e := range root.entries {
 			if i, ok := a.index[e]; ok {
 				a.fnRoots[i].add(r)
+				if a.guardIdx[i] >= 0 {
+					a.flagRoots[i][0].add(r)
+					a.flagRoots[i][1].add(r)
+				}
 				if root.multi {
 					a.fnRep[i].add(r)
 				}
