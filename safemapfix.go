@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/semver"
 	"golang.org/x/tools/go/packages"
@@ -142,7 +143,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	prog := progs[0]
 	progress("detecting")
+	// The rewrite's index of every map use is independent of the
+	// findings; it is built on a core that detection's single-threaded
+	// call graph leaves idle.
+	indexes := make([]*rewrite.Index, len(progs))
+	var indexed sync.WaitGroup
+	for i, prog := range progs {
+		indexed.Go(func() { indexes[i] = rewrite.NewIndex(prog.Fset, prog.Packages) })
+	}
 	findings, err := findings(progs, cfg)
+	indexed.Wait()
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +177,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	progress("rewriting")
-	objs, rws, err := rewriteAll(progs, cfg, wrapper, ids)
+	objs, rws, err := rewriteAll(progs, indexes, cfg, wrapper, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +260,7 @@ const maxRewriteRounds = 20
 // object that one platform rewrites (because a map flows into it there) is
 // rewritten on every platform that declares it. It returns one outcome per
 // object and the rewrite of each platform.
-func rewriteAll(progs []*load.Program, cfg Config, wrapper rewrite.Wrapper, ids []string) ([]*rewrite.Object, []*rewrite.Result, error) {
+func rewriteAll(progs []*load.Program, indexes []*rewrite.Index, cfg Config, wrapper rewrite.Wrapper, ids []string) ([]*rewrite.Object, []*rewrite.Result, error) {
 	seeds := map[string]bool{}
 	for _, id := range ids {
 		seeds[id] = true
@@ -275,6 +285,7 @@ func rewriteAll(progs []*load.Program, cfg Config, wrapper rewrite.Wrapper, ids 
 				Generated:     cfg.Generated,
 				KeepAPI:       cfg.KeepAPI,
 				IgnoreMissing: len(progs) > 1,
+				Index:         indexes[i],
 			}, todo)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s%w", platformPrefix(cfg.Platforms, i), err)

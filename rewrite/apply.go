@@ -30,7 +30,10 @@ import (
 // Object per group member, fixed or refused. It reads files from disk only
 // to return their original bytes; it writes nothing.
 func Rewrite(cfg Config, ids []string) (*Result, error) {
-	ix := buildIndex(cfg.Fset, cfg.Packages)
+	if cfg.Index == nil {
+		cfg.Index = NewIndex(cfg.Fset, cfg.Packages)
+	}
+	ix := cfg.Index.ix
 	pl := &planner{cfg: cfg, ix: ix, declFiles: map[string]bool{}, seeds: map[string]bool{}}
 	for _, id := range ids {
 		pl.seeds[id] = true

@@ -49,6 +49,20 @@ type Config struct {
 	// failing: with several build configurations, an object may be
 	// declared in files only another configuration includes.
 	IgnoreMissing bool
+	// Index, when set, is NewIndex of Fset and Packages, built ahead of
+	// time (while detection runs) or shared between calls; nil means
+	// Rewrite builds it.
+	Index *Index
+}
+
+// Index records every use of every map object and function declared in
+// the packages. Building it walks all their syntax, once.
+type Index struct{ ix *index }
+
+// NewIndex indexes the packages for Rewrite. It only reads them, so it may
+// run while other code reads the same packages.
+func NewIndex(fset *token.FileSet, pkgs []*packages.Package) *Index {
+	return &Index{buildIndex(fset, pkgs)}
 }
 
 // Object is the outcome for one map object.
