@@ -150,6 +150,10 @@ type analysis struct {
 	guardIdx   []int
 	guardNeeds map[ssa.CallInstruction]uint8
 	flagRoots  [][2]bitset
+	// testFuncs marks, by function number, code of _test.go files;
+	// noTests are the roots that never run it (main, library types).
+	testFuncs []bool
+	noTests   bitset
 	// traceMemo memoises traceFunc; opaqueEntries are the entries of
 	// roots whose arguments come from outside the analysed code.
 	traceMemo     map[traceKey]traceResult

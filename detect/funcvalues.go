@@ -367,6 +367,9 @@ func (a *analysis) propagateContexts(edges [][]edge, ctx []ctxEdge) {
 			}
 			copy(add, from)
 			add.intersectWith(al)
+			if a.testFuncs[e.callee] {
+				add.andNot(a.noTests)
+			}
 			ch := a.fnRoots[e.callee].unionWith(add)
 			ch = a.addFlagRoots(e.callee, passBoth, add) || ch
 			if e.inLoop {

@@ -3,6 +3,7 @@ package detect
 import (
 	"go/constant"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -177,4 +178,39 @@ func (a *analysis) edgeSource(f int, e edge) bitset {
 		return a.flagRoots[f][1]
 	}
 	return a.fnRoots[f]
+}
+
+// Code in _test.go files is linked into test binaries only: main and the
+// importers calling a library type's methods never run it, whatever an
+// interface call may dispatch to in the analysed packages (a test's mock
+// transport, say). testFuncs marks those functions, by number; noTests
+// are the roots that cannot run them.
+func (a *analysis) computeTestFuncs() {
+	a.testFuncs = make([]bool, len(a.p.funcs))
+	for i, fn := range a.p.funcs {
+		pos := fn.Pos()
+		for f := fn; !pos.IsValid() && f.Parent() != nil; f = f.Parent() {
+			pos = f.Parent().Pos()
+		}
+		if pos.IsValid() {
+			a.testFuncs[i] = strings.HasSuffix(a.p.fset.File(pos).Name(), "_test.go")
+		}
+	}
+	a.noTests = newBitset(len(a.roots) + 1)
+	for r, root := range a.roots {
+		if root.kind == rootMain || root.kind == rootLibrary {
+			a.noTests.add(r)
+		}
+	}
+}
+
+// withoutNoTests returns src, less the roots that cannot run function c
+// when c is test code; scratch is where the difference is built.
+func (a *analysis) withoutNoTests(c int, src, scratch bitset) bitset {
+	if !a.testFuncs[c] || !src.intersects(a.noTests) {
+		return src
+	}
+	copy(scratch, src)
+	scratch.andNot(a.noTests)
+	return scratch
 }

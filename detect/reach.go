@@ -104,6 +104,7 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 func (a *analysis) propagate(edges [][]edge, seeds []int) {
 	work := append([]int(nil), seeds...)
 	scratch := newBitset(len(a.roots) + 1)
+	noTestScratch := newBitset(len(a.roots) + 1)
 	queued := make([]bool, len(a.p.funcs))
 	for _, f := range work {
 		queued[f] = true
@@ -113,7 +114,7 @@ func (a *analysis) propagate(edges [][]edge, seeds []int) {
 		work = work[:len(work)-1]
 		queued[f] = false
 		for _, e := range edges[f] {
-			src := a.edgeSource(f, e)
+			src := a.withoutNoTests(e.callee, a.edgeSource(f, e), noTestScratch)
 			changed := a.fnRoots[e.callee].unionWith(src)
 			changed = a.addFlagRoots(e.callee, e.pass, src) || changed
 			if e.inLoop {
@@ -146,6 +147,7 @@ func (a *analysis) computeReach() {
 	}
 	var seeds []int
 	a.computeGuards()
+	a.computeTestFuncs()
 	seed := func(r int, root *root) {
 		for _, e := range root.entries {
 			if i, ok := a.index[e]; ok {
