@@ -31,6 +31,11 @@
 //     the closures callers pass, and a root runs such a closure only when
 //     it also runs the function that made it (or, for a value handed to a
 //     goroutine, descends from a root that does).
+//   - A call that a function makes only for one value of a boolean
+//     parameter (if !fetch { return }) is reached only by the roots
+//     calling the function with that value, or with a value not
+//     constant. Main and the methods of library types never run code of
+//     _test.go files, whatever an interface call may dispatch to.
 //   - Accesses: index, comma-ok, range, len, delete, clear, stores and a
 //     map passed to code outside the analysis, traced to the object
 //     through loads, closures, parameters, results, phis and aliases.
