@@ -84,8 +84,16 @@ func splitFile(fset *token.FileSet, af *ast.File, nodes []ast.Node) fileParts {
 		fp.imports = span{off(s), off(e)}
 		keptRanges = append(keptRanges, fp.imports)
 	} else {
-		end := off(af.Name.End())
-		fp.imports = span{end, end}
+		// After the package clause and a comment on its line
+		// (package p // import "example.com/p").
+		end := af.Name.End()
+		line := tf.Line(end)
+		for _, c := range af.Comments {
+			if c.Pos() >= end && tf.Line(c.Pos()) == line {
+				end = c.End()
+			}
+		}
+		fp.imports = span{off(end), off(end)}
 	}
 	for _, c := range af.Comments {
 		if slices.ContainsFunc(keptRanges, func(r span) bool { return r.start <= off(c.Pos()) && off(c.End()) <= r.end }) {

@@ -55,6 +55,12 @@ var bb = map[int]int{}  // bb
 var ccc = map[int]int{} // ccc
 func J()                { fmt.Println(a, bb, ccc) }
 `,
+		"importcomment.go": `package p // import "example.com/p"
+
+var x = map[int]bool{}
+
+func H() bool { return x[1] }
+`,
 		"noimports.go": `package p
 
 var x = map[int]bool{}
@@ -129,5 +135,88 @@ func I() { fmt.Println(strings.ToUpper("x"), a, b) }
 	}
 	if checked < 50 {
 		t.Errorf("only %d declarations checked; the golden cases were not found?", checked)
+	}
+}
+
+// TestSpliceImports checks the import declaration added to a file that had
+// none, after a comment on the package clause, and one removed entirely.
+func TestSpliceImports(t *testing.T) {
+	tests := []struct {
+		name string
+		// edited is the kind of declaration the rewrite changes.
+		edited             token.Token
+		src, printed, want string
+	}{{
+		name:   "added",
+		edited: token.VAR,
+		src: `package p // import "example.com/p"
+
+var x = map[int]bool{}
+
+func H() bool { return x[1] }
+`,
+		printed: `package p
+
+import "example.com/p/internal/safemap"
+
+var x = safemap.New[int, bool]()
+`,
+		want: `package p // import "example.com/p"
+
+import "example.com/p/internal/safemap"
+
+var x = safemap.New[int, bool]()
+
+func H() bool { return x[1] }
+`,
+	}, {
+		name:   "removed",
+		edited: token.FUNC,
+		src: `package p
+
+import "maps"
+
+var x = map[int]bool{}
+
+func H() []int { return slices.Collect(maps.Keys(x)) }
+`,
+		printed: `package p
+
+func H() []int { return slices.Collect(x.Keys()) }
+`,
+		want: `package p
+
+var x = map[int]bool{}
+
+func H() []int { return slices.Collect(x.Keys()) }
+`,
+	}}
+	for _, tt := range tests {
+		fset := token.NewFileSet()
+		af, err := parser.ParseFile(fset, tt.name+".go", tt.src, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nodes []ast.Node
+		for _, d := range af.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if tt.edited == token.FUNC {
+					nodes = append(nodes, d)
+				}
+			case *ast.GenDecl:
+				if d.Tok == tt.edited {
+					nodes = append(nodes, d)
+				}
+			}
+		}
+		parts := splitFile(fset, af, nodes)
+		got, err := splice(parts, []byte(tt.src), []byte(tt.printed))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if string(got) != tt.want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, got, tt.want)
+		}
 	}
 }
