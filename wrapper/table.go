@@ -23,7 +23,9 @@ import (
 // and an eighth byte that is always 0xff, a value no tag takes. A group is 64
 // bytes, one cache line, so that a probe touches one line before the entry.
 // A lookup compares the tag with all the bytes at once, follows only the
-// slots that match, and stops at the first group with an empty byte.
+// slots that match, and stops at the first group with an empty byte. Maps
+// with integer keys and one-word values use flat groups instead, which hold
+// the keys and values themselves (see flat.go).
 
 const (
 	groupSize   = 7
