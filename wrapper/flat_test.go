@@ -1,6 +1,8 @@
 package safemap
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -91,4 +93,41 @@ func TestFlatDeletedSlotsReclaimed(t *testing.T) {
 	if limit := 4 * len(m.shards); groups > limit {
 		t.Errorf("tables have %d groups for %d entries, want at most %d", groups, live, limit)
 	}
+}
+
+// TestFlatReadersSeeOnlyTheirKeysValues churns a few keys (stored, deleted,
+// stored again) while readers look them up: a reader that matched a key's
+// slot must never return a value stored for another key, which it would if
+// a deleted slot were reused in place while it was reading. The window is
+// a few instructions wide; under -race, which slows every atomic access,
+// in-place reuse fails this test within a few runs.
+func TestFlatReadersSeeOnlyTheirKeysValues(t *testing.T) {
+	m := New[int, int]()
+	const keys = 64
+	var stop atomic.Bool
+	var writers sync.WaitGroup
+	for w := range 2 {
+		writers.Go(func() {
+			for i := w; !stop.Load(); i += 2 {
+				k := i % keys
+				m.Store(k, -k)
+				m.Delete((i + keys/2) % keys)
+			}
+		})
+	}
+	var readers sync.WaitGroup
+	for r := range 2 {
+		readers.Go(func() {
+			for i := range scale(2_000_000) {
+				k := (i*7 + r) % keys
+				if v, ok := m.Load(k); ok && v != -k {
+					t.Errorf("Load(%d) = %d, a value stored for key %d", k, v, -v)
+					return
+				}
+			}
+		})
+	}
+	readers.Wait()
+	stop.Store(true)
+	writers.Wait()
 }
