@@ -139,6 +139,9 @@ type analysis struct {
 	// rootLockIn and rootBlockIn are lockIn and blockIn per root.
 	rootLockIn  map[rootFunc]lockset
 	rootBlockIn map[rootFunc][]lockset
+	// blockInFrom memoises blockLocks by function and entry locks, which
+	// most roots running a function share.
+	blockInFrom map[entryLocks][]lockset
 	// fnRoots and fnRep are indexed by function number: the roots that
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
@@ -196,6 +199,7 @@ func newAnalysis(p *program) *analysis {
 		rootLockIn:  map[rootFunc]lockset{},
 		passMemo:    map[passKey]bool{},
 		rootBlockIn: map[rootFunc][]lockset{},
+		blockInFrom: map[entryLocks][]lockset{},
 	}
 	for i, fn := range p.funcs {
 		a.index[fn] = i

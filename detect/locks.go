@@ -101,6 +101,20 @@ func (s lockset) meet(t lockset) lockset {
 	return out
 }
 
+// key spells s out, one lock per line with its mode: a map key for
+// memoising by lock set.
+func (s lockset) key() string {
+	var b strings.Builder
+	for _, h := range s {
+		b.WriteString(h.key)
+		if h.read {
+			b.WriteString(" (read)")
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
 func (s lockset) equal(t lockset) bool {
 	if len(s) != len(t) {
 		return false

@@ -20,6 +20,12 @@ type rootFunc struct {
 	root int
 }
 
+// entryLocks is a function entered with a lock set (lockset.key).
+type entryLocks struct {
+	fn    *ssa.Function
+	locks string
+}
+
 // entryLocksIn returns the locks held on entry to fn when root r runs it:
 // those held at every call site of fn in functions that r runs.
 func (a *analysis) entryLocksIn(fn *ssa.Function, r int) lockset {
@@ -82,7 +88,12 @@ func (a *analysis) locksAtIn(fn *ssa.Function, instr ssa.Instruction, r int) loc
 	key := rootFunc{fn, r}
 	in, ok := a.rootBlockIn[key]
 	if !ok {
-		in, _ = a.blockLocks(fn, a.entryLocksIn(fn, r), nil)
+		entry := a.entryLocksIn(fn, r)
+		from := entryLocks{fn, entry.key()}
+		if in, ok = a.blockInFrom[from]; !ok {
+			in, _ = a.blockLocks(fn, entry, nil)
+			a.blockInFrom[from] = in
+		}
 		a.rootBlockIn[key] = in
 	}
 	at := a.locksBefore(in, instr)
