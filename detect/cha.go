@@ -10,9 +10,10 @@ import (
 
 // chaGraph is the class-hierarchy call graph that VTA starts from and
 // refines, restricted to the call sites of callers. A dynamic call may
-// reach any function of all, dependencies included, with its signature; an
-// interface call any method of all whose receiver implements the
-// interface.
+// reach any function of all with its signature, and an interface call any
+// method of all whose receiver implements the interface; all includes the
+// body-less functions of the plain variants of units, which calls are
+// linked through.
 //
 // It is cha.CallGraph without its two costs that detection does not need:
 // enumerating every function of the program again, and adding edges for

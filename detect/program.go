@@ -36,8 +36,8 @@ type program struct {
 	// function with a body.
 	byID  map[string]*ssa.Function
 	graph *callgraph.Graph
-	// all are every function of the SSA program, including those of
-	// dependencies without bodies, until the call graph is built.
+	// all are the functions unitFunctions finds, with bodies or without,
+	// until the call graph is built.
 	all map[*ssa.Function]bool
 	// calls are the functions with bodies each call site may call,
 	// including go statements and function values handed to opaque
