@@ -23,13 +23,11 @@ import (
 // the full load on a large module.
 func importerDirs(root string, files []string, cfg Config) ([]string, *packages.Module, error) {
 	pcfg := &packages.Config{
-		Mode:  packages.NeedName | packages.NeedFiles | packages.NeedImports | packages.NeedModule,
-		Dir:   root,
-		Tests: cfg.Tests,
-		Env:   cfg.Env,
-	}
-	if len(cfg.Tags) > 0 {
-		pcfg.BuildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
+		Mode:       packages.NeedName | packages.NeedFiles | packages.NeedImports | packages.NeedModule,
+		Dir:        root,
+		Tests:      cfg.Tests,
+		Env:        cfg.Env,
+		BuildFlags: buildFlags(cfg),
 	}
 	pkgs, err := packages.Load(pcfg, "./...")
 	if err != nil {

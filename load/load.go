@@ -112,15 +112,13 @@ func Load(cfg Config) (*Program, error) {
 	}
 	fset := token.NewFileSet()
 	pcfg := &packages.Config{
-		Mode:      Mode,
-		Dir:       absDir,
-		Fset:      fset,
-		Tests:     cfg.Tests,
-		Env:       cfg.Env,
-		ParseFile: parseFile,
-	}
-	if len(cfg.Tags) > 0 {
-		pcfg.BuildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
+		Mode:       Mode,
+		Dir:        absDir,
+		Fset:       fset,
+		Tests:      cfg.Tests,
+		Env:        cfg.Env,
+		ParseFile:  parseFile,
+		BuildFlags: buildFlags(cfg),
 	}
 	pkgs, err := packages.Load(pcfg, patterns...)
 	if err != nil {
@@ -141,6 +139,14 @@ func Load(cfg Config) (*Program, error) {
 		}
 	}
 	return prog, nil
+}
+
+// buildFlags are the go command flags cfg asks for.
+func buildFlags(cfg Config) []string {
+	if len(cfg.Tags) == 0 {
+		return nil
+	}
+	return []string{"-tags=" + strings.Join(cfg.Tags, ",")}
 }
 
 // parseFile parses as go/packages does by default, but without the
