@@ -117,9 +117,15 @@ func benchMix[K comparable](b *testing.B, keys []K, readPercent int) {
 	}
 }
 
-// BenchmarkCounter increments one hot key from every goroutine.
+// BenchmarkCounter increments one hot key from every goroutine, an int key
+// (safemap's flat tables) and a string key (its entries).
 func BenchmarkCounter(b *testing.B) {
-	for _, impl := range implementations[string]() {
+	b.Run("type=int", func(b *testing.B) { benchCounter(b, 42) })
+	b.Run("type=string", func(b *testing.B) { benchCounter(b, "hits") })
+}
+
+func benchCounter[K comparable](b *testing.B, key K) {
+	for _, impl := range implementations[K]() {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			m := impl.make()
 			b.ReportAllocs()
@@ -127,7 +133,7 @@ func BenchmarkCounter(b *testing.B) {
 			cpu := startCPUMeter()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					m.Increment("hits")
+					m.Increment(key)
 				}
 			})
 			cpu.report(b, b.N, "op")
