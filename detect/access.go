@@ -33,7 +33,7 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if !pos.IsValid() {
 			pos = m.Pos()
 		}
-		if a.detached(m, instr) || a.privateInstance(m) {
+		if a.detached(m, instr) || a.privateInstance(m) || a.unsharedAt(m, instr) {
 			return
 		}
 		fresh := freshField(m, fn) || a.unpublished(m, instr)

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/safemapfix/safemapfix/load"
+	"golang.org/x/tools/go/ssa"
 )
 
 // TestInspect runs the detector over real code and prints what it finds
@@ -88,6 +90,9 @@ func TestInspect(t *testing.T) {
 				t.Logf("\tcalled at %s in %s holding %v", p.fset.Position(site.Pos()), site.Parent(), a.locksAt(site.Parent(), site))
 			}
 		}
+	}
+	if at := os.Getenv("DETECT_INSPECT_ACCESS"); at != "" {
+		inspectAccess(t, a, at)
 	}
 	var spawns, library, proven int
 	for _, r := range a.roots {
@@ -183,4 +188,42 @@ func peakRSS() uint64 {
 		}
 	}
 	return 0
+}
+
+// inspectAccess prints, for each map access at the position at
+// ("file.go:line", matched as a suffix), why the analysis does or does not
+// take the map's struct to be private there.
+func inspectAccess(t *testing.T, a *analysis, at string) {
+	for _, fn := range a.p.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				pos := a.p.fset.Position(instr.Pos())
+				if !strings.HasSuffix(fmt.Sprintf("%s:%d", pos.Filename, pos.Line), at) {
+					continue
+				}
+				var m ssa.Value
+				switch instr := instr.(type) {
+				case *ssa.Lookup:
+					m = instr.X
+				case *ssa.MapUpdate:
+					m = instr.Map
+				default:
+					continue
+				}
+				t.Logf("access %s in %s: %s", pos, fn, instr)
+				t.Logf("\tprivateInstance %v unsharedAt %v freshField %v unpublished %v",
+					a.privateInstance(m), a.unsharedAt(m, instr), freshField(m, fn), a.unpublished(m, instr))
+				fa := loadedField(m)
+				if fa == nil {
+					continue
+				}
+				t.Logf("\tbase %s = %s", fa.X.Name(), fa.X)
+				for _, r := range *fa.X.Referrers() {
+					if a.sharesInstance(fa.X, r, fa.Field) {
+						t.Logf("\tshared by %s at %s, may precede: %v", r, a.p.fset.Position(r.Pos()), mayPrecede(r, instr))
+					}
+				}
+			}
+		}
+	}
 }

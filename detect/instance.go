@@ -2,6 +2,7 @@ package detect
 
 import (
 	"go/token"
+	"go/types"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -252,6 +253,180 @@ func (a *analysis) publishes(v ssa.Value, r ssa.Instruction) bool {
 		return false
 	case *ssa.Call:
 		return a.escapesInCall(v, r.Common(), a.p.calls[r])
+	}
+	return true
+}
+
+// unsharedAt reports whether the map value m, read or written at instr,
+// is loaded from a field of a struct made in instr's own activation, by a
+// composite literal or variable (var resp T) or by a constructor that
+// returns a fresh allocation, and whether no use of the struct that could
+// publish it (a store, a capture, a send, an interface conversion, a call
+// that may retain it) can run before instr. Such a struct is new in each
+// activation: goroutines started by earlier activations, or by this one
+// before instr without being handed the struct, cannot reach it, so the
+// access races with nothing. A use that publishes it on another path only
+// (an error branch that marshals and returns) does not count.
+func (a *analysis) unsharedAt(m ssa.Value, instr ssa.Instruction) bool {
+	fa := loadedField(m)
+	if fa == nil {
+		return false
+	}
+	base := fa.X
+	switch b := base.(type) {
+	case *ssa.Alloc:
+		if b.Parent() != instr.Parent() {
+			return false
+		}
+	case *ssa.Call:
+		if b.Parent() != instr.Parent() || !a.freshResult(b, 0) {
+			return false
+		}
+	default:
+		return false
+	}
+	refs := base.Referrers()
+	if refs == nil {
+		return false
+	}
+	for _, r := range *refs {
+		if r == instr || !a.sharesInstance(base, r, fa.Field) {
+			continue
+		}
+		if mayPrecede(r, instr) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayPrecede reports whether some path through the control flow graph
+// runs x and later y: x comes first in a shared block, or y's block is
+// reachable from x's block (around a loop, from itself).
+func mayPrecede(x, y ssa.Instruction) bool {
+	bx, by := x.Block(), y.Block()
+	if bx == by && before(x, y) {
+		return true
+	}
+	seen := map[*ssa.BasicBlock]bool{}
+	queue := append([]*ssa.BasicBlock(nil), bx.Succs...)
+	for len(queue) > 0 {
+		b := queue[0]
+		queue = queue[1:]
+		if b == by {
+			return true
+		}
+		if seen[b] {
+			continue
+		}
+		seen[b] = true
+		queue = append(queue, b.Succs...)
+	}
+	return false
+}
+
+// sharesInstance reports whether the use r of the struct pointer v may let
+// another goroutine reach the struct or the map in its field number field:
+// publishes does not look at loads, so a copy of the whole struct, or of
+// the map field's value, that goes anywhere but a map operation counts here
+// too. Loading another field hands out only what was stored in it, which
+// holds this map only if the map or the struct was stored somewhere first.
+func (a *analysis) sharesInstance(v ssa.Value, r ssa.Instruction, field int) bool {
+	switch r := r.(type) {
+	case *ssa.UnOp:
+		if r.Op != token.MUL {
+			return true
+		}
+		return mayHoldMap(r.Type(), nil) && !onlyMapOps(r)
+	case *ssa.FieldAddr:
+		if a.publishes(v, r) {
+			return true
+		}
+		if r.Field != field {
+			return false
+		}
+		refs := r.Referrers()
+		if refs == nil {
+			return false
+		}
+		for _, u := range *refs {
+			if load, ok := u.(*ssa.UnOp); ok && load.Op == token.MUL && !onlyMapOps(load) {
+				return true
+			}
+		}
+		return false
+	}
+	return a.publishes(v, r)
+}
+
+// mayHoldMap reports whether a value of type t may hold or lead to a map:
+// a string, a number or a slice of them cannot, so loading such a field
+// of the struct hands none of its maps to anyone.
+func mayHoldMap(t types.Type, seen map[types.Type]bool) bool {
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		return false
+	case *types.Slice:
+		return mayHoldMapOnce(u.Elem(), seen)
+	case *types.Array:
+		return mayHoldMapOnce(u.Elem(), seen)
+	case *types.Pointer:
+		return mayHoldMapOnce(u.Elem(), seen)
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if mayHoldMapOnce(u.Field(i).Type(), seen) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // maps, channels, interfaces, functions
+}
+
+// mayHoldMapOnce is mayHoldMap guarded against recursive types.
+func mayHoldMapOnce(t types.Type, seen map[types.Type]bool) bool {
+	if seen == nil {
+		seen = map[types.Type]bool{}
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	return mayHoldMap(t, seen)
+}
+
+// onlyMapOps reports whether the loaded value v is a map used only for
+// its elements, length, or a comparison with nil, so that loading it
+// hands the map to no one. A loaded struct (a copy of the whole
+// instance) is never such a value.
+func onlyMapOps(v ssa.Value) bool {
+	if !isMap(v.Type()) {
+		return false
+	}
+	refs := v.Referrers()
+	if refs == nil {
+		return true
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.Lookup, *ssa.Range, *ssa.BinOp, *ssa.DebugRef:
+		case *ssa.MapUpdate:
+			if r.Value == v || r.Key == v {
+				return false
+			}
+		case *ssa.Call:
+			b, ok := r.Call.Value.(*ssa.Builtin)
+			if !ok {
+				return false
+			}
+			switch b.Name() {
+			case "len", "delete", "clear":
+			default:
+				return false
+			}
+		default:
+			return false
+		}
 	}
 	return true
 }
