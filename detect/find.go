@@ -135,7 +135,9 @@ type analysis struct {
 	passMemo map[passKey]bool
 	// freshMemo and escMemo memoise privateInstance.
 	freshMemo, escMemo map[ssa.Value]bool
-	entrySet           map[*ssa.Function]bool
+	// unsharedMemo memoises unsharedBefore.
+	unsharedMemo map[unsharedKey]bool
+	entrySet     map[*ssa.Function]bool
 	// rootLockIn and rootBlockIn are lockIn and blockIn per root.
 	rootLockIn  map[rootFunc]lockset
 	rootBlockIn map[rootFunc][]lockset
@@ -174,32 +176,33 @@ type analysis struct {
 
 func newAnalysis(p *program) *analysis {
 	a := &analysis{
-		p:           p,
-		index:       map[*ssa.Function]int{},
-		spawnAt:     map[ssa.Instruction]int{},
-		srcMemo:     map[ssa.Value][]string{},
-		allocMemo:   map[*ssa.Alloc][]string{},
-		loops:       map[*ssa.Function]map[*ssa.BasicBlock]bool{},
-		effects:     map[*ssa.Function]lockEffect{},
-		lockIn:      map[*ssa.Function]lockset{},
-		blockIn:     map[*ssa.Function][]lockset{},
-		lockNames:   map[string]string{},
-		assumedHeld: map[*ssa.Function]lockset{},
-		esc:         map[*ssa.Function]bitset{},
-		liveBlocks:  map[*ssa.Function][]bitset{},
-		eventMemo:   map[*ssa.Function][][]ssa.Instruction{},
-		mayEscape:   map[*ssa.Function]bool{},
-		childMemo:   map[[2]int]int{},
-		traceMemo:   map[traceKey]traceResult{},
-		callbackIn:  map[*ssa.Function]lockset{},
-		flagMemo:    map[*ssa.Function]*lockFlag{},
-		flagBusy:    map[*ssa.Function]bool{},
-		freshMemo:   map[ssa.Value]bool{},
-		escMemo:     map[ssa.Value]bool{},
-		rootLockIn:  map[rootFunc]lockset{},
-		passMemo:    map[passKey]bool{},
-		rootBlockIn: map[rootFunc][]lockset{},
-		blockInFrom: map[entryLocks][]lockset{},
+		p:            p,
+		index:        map[*ssa.Function]int{},
+		spawnAt:      map[ssa.Instruction]int{},
+		srcMemo:      map[ssa.Value][]string{},
+		allocMemo:    map[*ssa.Alloc][]string{},
+		loops:        map[*ssa.Function]map[*ssa.BasicBlock]bool{},
+		effects:      map[*ssa.Function]lockEffect{},
+		lockIn:       map[*ssa.Function]lockset{},
+		blockIn:      map[*ssa.Function][]lockset{},
+		lockNames:    map[string]string{},
+		assumedHeld:  map[*ssa.Function]lockset{},
+		esc:          map[*ssa.Function]bitset{},
+		liveBlocks:   map[*ssa.Function][]bitset{},
+		eventMemo:    map[*ssa.Function][][]ssa.Instruction{},
+		mayEscape:    map[*ssa.Function]bool{},
+		childMemo:    map[[2]int]int{},
+		traceMemo:    map[traceKey]traceResult{},
+		callbackIn:   map[*ssa.Function]lockset{},
+		flagMemo:     map[*ssa.Function]*lockFlag{},
+		flagBusy:     map[*ssa.Function]bool{},
+		freshMemo:    map[ssa.Value]bool{},
+		escMemo:      map[ssa.Value]bool{},
+		unsharedMemo: map[unsharedKey]bool{},
+		rootLockIn:   map[rootFunc]lockset{},
+		passMemo:     map[passKey]bool{},
+		rootBlockIn:  map[rootFunc][]lockset{},
+		blockInFrom:  map[entryLocks][]lockset{},
 	}
 	for i, fn := range p.funcs {
 		a.index[fn] = i

@@ -217,12 +217,41 @@ func inspectAccess(t *testing.T, a *analysis, at string) {
 				if fa == nil {
 					continue
 				}
-				t.Logf("\tbase %s = %s", fa.X.Name(), fa.X)
-				for _, r := range *fa.X.Referrers() {
-					if a.sharesInstance(fa.X, r, fa.Field) {
-						t.Logf("\tshared by %s at %s, may precede: %v", r, a.p.fset.Position(r.Pos()), mayPrecede(r, instr))
-					}
-				}
+				explainUnshared(t, a, fa.X, instr, fa.Field, "\t", 0)
+			}
+		}
+	}
+}
+
+// explainUnshared prints the uses of base that share it before at, and
+// follows a parameter base to its callers, a few levels deep.
+func explainUnshared(t *testing.T, a *analysis, base ssa.Value, at ssa.Instruction, field int, indent string, depth int) {
+	t.Logf("%sbase %s = %s in %s: unshared before %s: %v", indent, base.Name(), base, base.Parent(), a.p.fset.Position(at.Pos()), a.unsharedBefore(base, at, field, 0))
+	if base.Referrers() != nil {
+		for _, r := range *base.Referrers() {
+			if a.sharesInstance(base, r, field) && mayPrecede(r, at) {
+				t.Logf("%s  shared first by %s at %s", indent, r, a.p.fset.Position(r.Pos()))
+			}
+		}
+	}
+	p, ok := base.(*ssa.Parameter)
+	if !ok || depth > 4 {
+		return
+	}
+	fn := p.Parent()
+	t.Logf("%s  %s: root entry %v, %d callers", indent, fn, a.isRootEntry(fn), len(a.p.callers[fn]))
+	for i, q := range fn.Params {
+		if q != p {
+			continue
+		}
+		for _, site := range a.p.callers[fn] {
+			common := site.Common()
+			if _, isCall := site.(*ssa.Call); !isCall || common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
+				t.Logf("%s  caller %s at %s is not a static call", indent, site, a.p.fset.Position(site.Pos()))
+				continue
+			}
+			if !a.unsharedBefore(common.Args[i], site, field, 0) {
+				explainUnshared(t, a, common.Args[i], site, field, indent+"  ", depth+1)
 			}
 		}
 	}

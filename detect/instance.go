@@ -258,11 +258,12 @@ func (a *analysis) publishes(v ssa.Value, r ssa.Instruction) bool {
 }
 
 // unsharedAt reports whether the map value m, read or written at instr,
-// is loaded from a field of a struct made in instr's own activation, by a
+// is loaded from a field of a struct made in the current activation, by a
 // composite literal or variable (var resp T) or by a constructor that
-// returns a fresh allocation, and whether no use of the struct that could
-// publish it (a store, a capture, a send, an interface conversion, a call
-// that may retain it) can run before instr. Such a struct is new in each
+// returns a fresh allocation, here or in a caller that handed it down as
+// an argument, and whether no use of the struct that could publish it (a
+// store, a capture, a send, an interface conversion, a call that may
+// retain it) can run before instr. Such a struct is new in each
 // activation: goroutines started by earlier activations, or by this one
 // before instr without being handed the struct, cannot reach it, so the
 // access races with nothing. A use that publishes it on another path only
@@ -272,14 +273,47 @@ func (a *analysis) unsharedAt(m ssa.Value, instr ssa.Instruction) bool {
 	if fa == nil {
 		return false
 	}
-	base := fa.X
+	return a.unsharedBefore(fa.X, instr, fa.Field, 0)
+}
+
+// unsharedKey identifies one question unsharedBefore answers.
+type unsharedKey struct {
+	base  ssa.Value
+	at    ssa.Instruction
+	field int
+}
+
+// unsharedBefore reports whether the struct pointer base, a value of
+// at's function, points to a struct of the current activation that
+// nothing has published (with its map in field number field) when at
+// runs. A parameter qualifies when every caller passes such a struct at
+// the call.
+func (a *analysis) unsharedBefore(base ssa.Value, at ssa.Instruction, field, depth int) bool {
+	key := unsharedKey{base, at, field}
+	if r, ok := a.unsharedMemo[key]; ok {
+		return r
+	}
+	if depth > maxFreshDepth {
+		return false
+	}
+	a.unsharedMemo[key] = false // recursion: a cycle proves nothing
+	r := a.unsharedBeforeNow(base, at, field, depth)
+	a.unsharedMemo[key] = r
+	return r
+}
+
+func (a *analysis) unsharedBeforeNow(base ssa.Value, at ssa.Instruction, field, depth int) bool {
 	switch b := base.(type) {
 	case *ssa.Alloc:
-		if b.Parent() != instr.Parent() {
+		if b.Parent() != at.Parent() {
 			return false
 		}
 	case *ssa.Call:
-		if b.Parent() != instr.Parent() || !a.freshResult(b, 0) {
+		if b.Parent() != at.Parent() || !a.freshResult(b, 0) {
+			return false
+		}
+	case *ssa.Parameter:
+		if !a.unsharedParam(b, field, depth) {
 			return false
 		}
 	default:
@@ -290,10 +324,48 @@ func (a *analysis) unsharedAt(m ssa.Value, instr ssa.Instruction) bool {
 		return false
 	}
 	for _, r := range *refs {
-		if r == instr || !a.sharesInstance(base, r, fa.Field) {
+		if !a.sharesInstance(base, r, field) {
 			continue
 		}
-		if mayPrecede(r, instr) {
+		// The call at hands base to the code under examination, which
+		// is judged by its own uses; it counts only when an earlier run
+		// of it, around a loop, may have published base.
+		if mayPrecede(r, at) {
+			return false
+		}
+	}
+	return true
+}
+
+// unsharedParam reports whether every caller of the parameter's function
+// passes, for it, a struct of its own activation that nothing has
+// published at the call. Closures, wrappers and the entries of roots have
+// callers that are not all visible calls.
+func (a *analysis) unsharedParam(p *ssa.Parameter, field, depth int) bool {
+	fn := p.Parent()
+	if fn.Parent() != nil || fn.Synthetic != "" || fn.Object() == nil || a.isRootEntry(fn) {
+		return false
+	}
+	idx := -1
+	for i, q := range fn.Params {
+		if q == p {
+			idx = i
+		}
+	}
+	callers := a.p.callers[fn]
+	if idx < 0 || len(callers) == 0 {
+		return false
+	}
+	for _, site := range callers {
+		call, ok := site.(*ssa.Call)
+		if !ok {
+			return false // go or defer
+		}
+		common := site.Common()
+		if common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
+			return false
+		}
+		if !a.unsharedBefore(common.Args[idx], call, field, depth+1) {
 			return false
 		}
 	}
@@ -302,10 +374,11 @@ func (a *analysis) unsharedAt(m ssa.Value, instr ssa.Instruction) bool {
 
 // mayPrecede reports whether some path through the control flow graph
 // runs x and later y: x comes first in a shared block, or y's block is
-// reachable from x's block (around a loop, from itself).
+// reachable from x's block (around a loop, from itself; so x may precede
+// itself only in a loop).
 func mayPrecede(x, y ssa.Instruction) bool {
 	bx, by := x.Block(), y.Block()
-	if bx == by && before(x, y) {
+	if x != y && bx == by && before(x, y) {
 		return true
 	}
 	seen := map[*ssa.BasicBlock]bool{}
