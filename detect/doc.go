@@ -61,9 +61,12 @@
 //     when started (argument or capture); a map field of a struct
 //     allocated per call and passed only down the call chain (never
 //     stored, captured, sent or converted to an interface), directly or
-//     by a constructor, is private to that call; a constructor's struct
-//     is private to its caller until a store, capture or call publishes
-//     it. An access through a map parameter belongs to an object only in
+//     by a constructor, is private to that call; such a struct made in a
+//     function, or by a constructor it calls, and handed down to the
+//     access through parameters, stays private at an access until a use
+//     that publishes it (store, capture, send, interface conversion, a
+//     call that may retain it, a copy of the map out of it) can run
+//     before the access on some path of the control flow graph. An access through a map parameter belongs to an object only in
 //     the roots whose calls pass that object in.
 //
 // A map is racy when a write and another access can run in concurrent
