@@ -3,6 +3,7 @@ package detect
 import (
 	"go/token"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -91,40 +92,44 @@ func (a *analysis) freshResult(call *ssa.Call, depth int) bool {
 }
 
 // freshParam reports whether every caller of the parameter's function
-// passes a fresh struct for it. A function that is the entry of a root
-// (started as a goroutine, or an exported method assumed to be called
-// from code not analysed) has callers we cannot see.
+// passes a fresh struct for it.
 func (a *analysis) freshParam(p *ssa.Parameter, depth int) bool {
+	idx, calls := a.staticCalls(p)
+	for _, call := range calls {
+		if !a.freshBase(call.Call.Args[idx], depth+1) {
+			return false
+		}
+	}
+	return len(calls) > 0
+}
+
+// staticCalls returns the index of parameter p and every call of its
+// function, when all of them are plain calls naming the function; none
+// otherwise. A closure, a wrapper, or the entry of a root (started as a
+// goroutine, a test, or an exported method assumed to be called from code
+// not analysed) has callers that are not all visible calls.
+func (a *analysis) staticCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 	fn := p.Parent()
-	if fn.Parent() != nil || fn.Synthetic != "" {
-		return false // closures and wrappers: their callers are not all calls
+	if fn.Parent() != nil || fn.Synthetic != "" || fn.Object() == nil || a.isRootEntry(fn) {
+		return -1, nil
 	}
-	if fn.Object() == nil || a.isRootEntry(fn) {
-		return false // called by a goroutine start, a test, or code not analysed
+	idx := slices.Index(fn.Params, p)
+	if idx < 0 {
+		return -1, nil
 	}
-	idx := -1
-	for i, q := range fn.Params {
-		if q == p {
-			idx = i
+	var calls []*ssa.Call
+	for _, site := range a.p.callers[fn] {
+		call, ok := site.(*ssa.Call)
+		if !ok {
+			return -1, nil // go or defer
 		}
-	}
-	callers := a.p.callers[fn]
-	if idx < 0 || len(callers) == 0 {
-		return false
-	}
-	for _, site := range callers {
-		if _, ok := site.(*ssa.Call); !ok {
-			return false // go or defer
-		}
-		common := site.Common()
+		common := call.Common()
 		if common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
-			return false
+			return -1, nil
 		}
-		if !a.freshBase(common.Args[idx], depth+1) {
-			return false
-		}
+		calls = append(calls, call)
 	}
-	return true
+	return idx, calls
 }
 
 // ptrEscapes reports whether the pointer v may become visible outside the
@@ -339,37 +344,15 @@ func (a *analysis) unsharedBeforeNow(base ssa.Value, at ssa.Instruction, field, 
 
 // unsharedParam reports whether every caller of the parameter's function
 // passes, for it, a struct of its own activation that nothing has
-// published at the call. Closures, wrappers and the entries of roots have
-// callers that are not all visible calls.
+// published at the call.
 func (a *analysis) unsharedParam(p *ssa.Parameter, field, depth int) bool {
-	fn := p.Parent()
-	if fn.Parent() != nil || fn.Synthetic != "" || fn.Object() == nil || a.isRootEntry(fn) {
-		return false
-	}
-	idx := -1
-	for i, q := range fn.Params {
-		if q == p {
-			idx = i
-		}
-	}
-	callers := a.p.callers[fn]
-	if idx < 0 || len(callers) == 0 {
-		return false
-	}
-	for _, site := range callers {
-		call, ok := site.(*ssa.Call)
-		if !ok {
-			return false // go or defer
-		}
-		common := site.Common()
-		if common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
-			return false
-		}
-		if !a.unsharedBefore(common.Args[idx], call, field, depth+1) {
+	idx, calls := a.staticCalls(p)
+	for _, call := range calls {
+		if !a.unsharedBefore(call.Call.Args[idx], call, field, depth+1) {
 			return false
 		}
 	}
-	return true
+	return len(calls) > 0
 }
 
 // mayPrecede reports whether some path through the control flow graph
