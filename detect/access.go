@@ -228,19 +228,9 @@ func (a *analysis) trace(v ssa.Value, set map[string]bool) {
 		add(a.localOf(v))
 	case *ssa.Parameter:
 		fn := v.Parent()
-		idx := -1
-		for i, p := range fn.Params {
-			if p == v {
-				idx = i
-			}
-		}
+		idx := paramIndex(v)
 		for _, site := range a.p.callers[fn] {
-			common := site.Common()
-			args := common.Args
-			if common.IsInvoke() {
-				// The receiver is the interface value, not an argument.
-				args = append([]ssa.Value{common.Value}, args...)
-			}
+			args := paramArgs(site)
 			if len(args) != len(fn.Params) {
 				continue
 			}

@@ -60,13 +60,7 @@ func (a *analysis) findFlag(fn *ssa.Function) *lockFlag {
 		if !ok || p.Parent() != fn {
 			continue
 		}
-		idx := -1
-		for i, q := range fn.Params {
-			if q == p {
-				idx = i
-			}
-		}
-		if f := a.flagValues(fn, p, idx, sites); f != nil {
+		if f := a.flagValues(fn, p, paramIndex(p), sites); f != nil {
 			return f
 		}
 	}

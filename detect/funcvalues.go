@@ -208,13 +208,7 @@ func onlyLoaded(mc *ssa.MakeClosure, addr ssa.Value) bool {
 // passes for it.
 func (a *analysis) traceParam(p *ssa.Parameter, depth int) ([]funcOrigin, bool) {
 	fn := p.Parent()
-	idx := -1
-	for i, q := range fn.Params {
-		if q == p {
-			idx = i
-			break
-		}
-	}
+	idx := paramIndex(p)
 	sites := a.p.callers[fn]
 	if idx < 0 || len(sites) == 0 || a.startedOpaquely(fn) {
 		// Called from outside the analysed code, or started as a
@@ -226,15 +220,10 @@ func (a *analysis) traceParam(p *ssa.Parameter, depth int) ([]funcOrigin, bool) 
 		if caller := site.Parent(); caller.Synthetic != "" && len(a.p.callers[caller]) == 0 && !a.isRootEntry(caller) {
 			continue // a wrapper nothing calls is never run
 		}
-		c := site.Common()
-		args := c.Args
-		if c.IsInvoke() {
-			// The receiver is the interface value, not an argument.
-			if idx == 0 {
-				return nil, false
-			}
-			args = append([]ssa.Value{c.Value}, args...)
+		if site.Common().IsInvoke() && idx == 0 {
+			return nil, false // the receiver is the interface value
 		}
+		args := paramArgs(site)
 		if len(args) != len(fn.Params) {
 			return nil, false
 		}

@@ -3,7 +3,6 @@ package detect
 import (
 	"go/token"
 	"go/types"
-	"slices"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -113,7 +112,7 @@ func (a *analysis) staticCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 	if fn.Parent() != nil || fn.Synthetic != "" || fn.Object() == nil || a.isRootEntry(fn) {
 		return -1, nil
 	}
-	idx := slices.Index(fn.Params, p)
+	idx := paramIndex(p)
 	if idx < 0 {
 		return -1, nil
 	}

@@ -38,12 +38,7 @@ func (a *analysis) passedInNow(p *ssa.Parameter, id string, r int) bool {
 			return true
 		}
 	}
-	idx := -1
-	for i, q := range fn.Params {
-		if q == p {
-			idx = i
-		}
-	}
+	idx := paramIndex(p)
 	if idx < 0 {
 		return true
 	}
@@ -53,11 +48,7 @@ func (a *analysis) passedInNow(p *ssa.Parameter, id string, r int) bool {
 		if !a.runs(r, caller) {
 			continue
 		}
-		common := site.Common()
-		args := common.Args
-		if common.IsInvoke() {
-			args = append([]ssa.Value{common.Value}, args...)
-		}
+		args := paramArgs(site)
 		if len(args) != len(fn.Params) {
 			return true
 		}

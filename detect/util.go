@@ -5,10 +5,25 @@ import (
 	"go/token"
 	"math/bits"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"golang.org/x/tools/go/ssa"
 )
+
+// paramIndex returns the position of p among its function's parameters.
+func paramIndex(p *ssa.Parameter) int { return slices.Index(p.Parent().Params, p) }
+
+// paramArgs returns the values site passes for its callee's parameters,
+// in the order of the callee's Params: for an interface call the receiver,
+// the interface value, comes first.
+func paramArgs(site ssa.CallInstruction) []ssa.Value {
+	c := site.Common()
+	if c.IsInvoke() {
+		return append([]ssa.Value{c.Value}, c.Args...)
+	}
+	return c.Args
+}
 
 // bitset is a set of small non-negative integers.
 type bitset []uint64
