@@ -50,16 +50,15 @@ func splitFile(fset *token.FileSet, af *ast.File, nodes []ast.Node) fileParts {
 	// file; dst would convert all of it. The rewrite uses types.Info.
 	part.Scope, part.Unresolved = nil, nil
 	var keptRanges []span // in offsets, for the comments
-	first, last := -1, -1
-	for i, d := range af.Decls {
+	hasImports := false
+	for _, d := range af.Decls {
 		start, end := declSpan(tf, af.Comments, d)
 		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.IMPORT {
-			if first < 0 {
-				first = i
+			if !hasImports {
+				fp.imports.start, hasImports = off(start), true
 			}
-			last = i
+			fp.imports.end = off(end)
 			part.Decls = append(part.Decls, d)
-			keptRanges = append(keptRanges, span{off(start), off(end)})
 			continue
 		}
 		holds := slices.ContainsFunc(nodes, func(n ast.Node) bool { return d.Pos() <= n.Pos() && n.Pos() < d.End() })
@@ -78,22 +77,13 @@ func splitFile(fset *token.FileSet, af *ast.File, nodes []ast.Node) fileParts {
 		fp.decls = append(fp.decls, span{off(start), off(end)})
 		keptRanges = append(keptRanges, span{off(start), off(end)})
 	}
-	if first >= 0 {
-		s, _ := declSpan(tf, af.Comments, af.Decls[first])
-		_, e := declSpan(tf, af.Comments, af.Decls[last])
-		fp.imports = span{off(s), off(e)}
+	if hasImports {
 		keptRanges = append(keptRanges, fp.imports)
 	} else {
 		// After the package clause and a comment on its line
 		// (package p // import "example.com/p").
-		end := af.Name.End()
-		line := tf.Line(end)
-		for _, c := range af.Comments {
-			if c.Pos() >= end && tf.Line(c.Pos()) == line {
-				end = c.End()
-			}
-		}
-		fp.imports = span{off(end), off(end)}
+		end := off(lineEnd(tf, af.Comments, af.Name.End()))
+		fp.imports = span{end, end}
 	}
 	for _, c := range af.Comments {
 		if slices.ContainsFunc(keptRanges, func(r span) bool { return r.start <= off(c.Pos()) && off(c.End()) <= r.end }) {
@@ -151,12 +141,17 @@ func declSpan(tf *token.File, comments []*ast.CommentGroup, d ast.Decl) (start, 
 	if doc != nil {
 		start = doc.Pos()
 	}
+	return start, lineEnd(tf, comments, end)
+}
+
+// lineEnd extends end over the comments that follow it on its line.
+func lineEnd(tf *token.File, comments []*ast.CommentGroup, end token.Pos) token.Pos {
 	line := tf.Line(end)
 	i, _ := slices.BinarySearchFunc(comments, end, func(c *ast.CommentGroup, p token.Pos) int { return cmp.Compare(c.Pos(), p) })
 	for ; i < len(comments) && tf.Line(comments[i].Pos()) == line; i++ {
 		end = comments[i].End()
 	}
-	return start, end
+	return end
 }
 
 // splice puts the declarations printed from the decorated part back into
