@@ -31,6 +31,8 @@ import (
 
 	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
+
+	"github.com/safemapfix/safemapfix/load"
 )
 
 // Config says what to check.
@@ -112,9 +114,6 @@ type result struct {
 	types *types.Package
 }
 
-// parseMode parses every file the check reads, changed or from disk.
-const parseMode = parser.ParseComments | parser.SkipObjectResolution | parser.AllErrors
-
 // errReported is the error of an import whose own errors are reported.
 var errReported = errors.New("does not type-check")
 
@@ -193,7 +192,7 @@ func (c *checker) prepare(affected []*packages.Package) {
 		if !strings.HasSuffix(name, ".go") {
 			continue
 		}
-		f, err := parser.ParseFile(c.cfg.Fset, name, c.cfg.Files[name], parseMode)
+		f, err := parser.ParseFile(c.cfg.Fset, name, c.cfg.Files[name], load.ParseMode)
 		if err != nil {
 			c.errors = append(c.errors, err.Error())
 			continue
@@ -483,7 +482,7 @@ func (c *checker) file(name string, loaded *ast.File) (*ast.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	return parser.ParseFile(c.cfg.Fset, name, src, parseMode)
+	return parser.ParseFile(c.cfg.Fset, name, src, load.ParseMode)
 }
 
 // importFor resolves an import of the package p while packages are checked
