@@ -75,6 +75,13 @@ type Config struct {
 	// Progress, when set, is told the phase a run enters: "loading",
 	// "detecting", "rewriting", "checking".
 	Progress func(phase string)
+	// FindingsOnly is for a caller that shows the findings and not the
+	// rewritten files (--list): the rewrite still runs, so that each
+	// finding says whether it would be fixed, but the rewritten packages
+	// are not type-checked again. That check guards what is written or
+	// shown as a diff; on a large module it costs as much as detection's
+	// call graph.
+	FindingsOnly bool
 }
 
 // Finding is a detected map object and what the rewrite did with it.
@@ -189,6 +196,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(res.Files) > 0 && cfg.WrapperImport == "" {
 		res.Files = append(res.Files, placed...)
 		res.WrapperDir = filepath.Join(prog.Module.Dir, filepath.FromSlash(wrapperDir))
+	}
+	if cfg.FindingsOnly {
+		return res, nil
 	}
 	progress("checking")
 	for i, prog := range progs {

@@ -171,6 +171,7 @@ func execute(ctx context.Context, dir string, patterns []string, opts options, s
 		KeepAPI:       opts.keepAPI,
 		NoStatic:      opts.noStatic,
 		Generated:     opts.generated,
+		FindingsOnly:  opts.list && opts.format == "text" && !opts.write,
 	}
 	var rawLog []byte
 	if len(opts.raceLogs) > 0 {

@@ -231,25 +231,38 @@ func TestWriteRefusesFileChangedMeanwhile(t *testing.T) {
 }
 
 // TestProgressPhases checks that every phase safemapfix.Run reports has a
-// description for the progress line, in the order a run goes through them.
+// description for the progress line, in the order a run goes through them,
+// and that a run for the findings alone (--list) plans the rewrite but does
+// not type-check it.
 func TestProgressPhases(t *testing.T) {
 	dir := writeModule(t, racyModule)
-	var phases []string
-	_, err := safemapfix.Run(context.Background(), safemapfix.Config{
-		Dir:      dir,
-		Patterns: []string{"./..."},
-		Progress: func(p string) { phases = append(phases, p) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"loading", "detecting", "rewriting", "checking"}
-	if !slices.Equal(phases, want) {
-		t.Errorf("phases %q, want %q", phases, want)
-	}
-	for _, p := range phases {
-		if phaseText[p] == "" {
-			t.Errorf("phase %q has no description", p)
+	for _, tc := range []struct {
+		findingsOnly bool
+		want         []string
+	}{
+		{false, []string{"loading", "detecting", "rewriting", "checking"}},
+		{true, []string{"loading", "detecting", "rewriting"}},
+	} {
+		var phases []string
+		res, err := safemapfix.Run(context.Background(), safemapfix.Config{
+			Dir:          dir,
+			Patterns:     []string{"./..."},
+			Progress:     func(p string) { phases = append(phases, p) },
+			FindingsOnly: tc.findingsOnly,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(phases, tc.want) {
+			t.Errorf("FindingsOnly=%v: phases %q, want %q", tc.findingsOnly, phases, tc.want)
+		}
+		if res.Unfixed() == len(res.Findings) {
+			t.Errorf("FindingsOnly=%v: no finding fixed: %+v", tc.findingsOnly, res.Findings)
+		}
+		for _, p := range phases {
+			if phaseText[p] == "" {
+				t.Errorf("phase %q has no description", p)
+			}
 		}
 	}
 }
