@@ -83,3 +83,37 @@ func TestNoAllocationsForExistingKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestNoAllocationsForInsertsIntoFlatTables checks that inserting a new key
+// into a flat table with room for it allocates nothing, for integer and
+// string keys (whose bytes the caller allocated, and the map does not copy).
+func TestNoAllocationsForInsertsIntoFlatTables(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's runtime allocates")
+	}
+	const inserts = 200 // AllocsPerRun(100, f) calls f 101 times
+	names := make([]string, inserts)
+	for i := range names {
+		names[i] = fmt.Sprint("key", i)
+	}
+	ints := NewSized[int, int](100 * inserts)
+	strs := NewSized[string, uint32](100 * inserts)
+	var nextInt, nextString int
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"int Store", func() { ints.Store(nextInt, 1); nextInt++ }},
+		{"int Delete", func() { nextInt--; ints.Delete(nextInt) }},
+		{"string Store", func() { strs.Store(names[nextString], 1); nextString++ }},
+		{"string Delete", func() { nextString--; strs.Delete(names[nextString]) }},
+	}
+	for _, tt := range tests {
+		if n := testing.AllocsPerRun(100, tt.f); n != 0 {
+			t.Errorf("%s allocates %v times per call, want 0", tt.name, n)
+		}
+	}
+	if !ints.flat || !strs.flat {
+		t.Fatal("the maps do not use flat tables")
+	}
+}

@@ -1,68 +1,54 @@
 package safemap
 
-import (
-	"sync/atomic"
-	"unsafe"
-)
+import "sync/atomic"
 
-// A Map whose keys are integers and whose values are stored inline (see
-// storesInline) keeps both in its tables' groups, as 64-bit words, instead of
-// in a separately allocated entry per key: a flat table. A lookup or an
+// A Map whose keys are integers or strings and whose values are stored
+// inline (see storesInline) keeps both in its tables' groups, instead of in
+// a separately allocated entry per key: a flat table. A lookup or an
 // overwrite then touches one group where a table of entries touches a group
 // and an entry, which saves a cache miss per operation once the map is
-// larger than the cache, and an insert allocates nothing.
+// larger than the cache, and an insert allocates nothing. For a string key
+// the group holds the string's header, as the built-in map's does, so a
+// lookup follows the group to the key's bytes and no further.
 //
-// Readers load the control word, then the key and the value of a matching
-// slot, each atomically. That is correct only while the slot still belongs
-// to the key the reader matched, so a slot of a flat table is never reused:
-// its key word is stored before its control byte marks it full and never
-// changes after; deleting the key marks the slot deleted for good, leaving
-// the key and its last value in place for readers that matched it just
-// before; and only a rebuild, which builds a new table, frees deleted slots.
+// The key is stored as a K and read with a plain load, the value as a
+// 64-bit word with atomic operations. Both are correct only while the slot
+// still belongs to the key the reader matched, so a slot of a flat table is
+// never reused: its key is written before the atomic store of its control
+// byte that marks it full, and never written again; deleting the key marks
+// the slot deleted for good, leaving the key and its last value in place for
+// readers that matched it just before; and only a rebuild, which builds a
+// new table, frees deleted slots. A reader reads a slot's key only after an
+// atomic load of the control word showed the slot full, so that load
+// happens after the key's write and the two do not race. (A deleted string
+// key's bytes therefore stay reachable until its shard's next rebuild.)
+//
+// Only keys whose equal values are identical use flat tables: a write of an
+// equal key never has to replace the key stored (see keyUpdate).
+
+// flatSlot is one key and its value word.
+type flatSlot[K comparable] struct {
+	key K
+	val atomic.Uint64
+}
 
 // flatGroup is seven slots of a flat table and their control word, which
-// works as in a group of entries (see table.go). It is 128 bytes, two cache
-// lines: the first holds the control word and slots 0 to 2, the second
-// slots 3 to 6, each slot a key word followed by a value word, so that the
-// key a lookup compares and the value a write then stores share a line.
-type flatGroup struct {
+// works as in a group of entries (see table.go). The slots come first and
+// the control word last, with a word of padding, so that for integer keys
+// the group is 128 bytes, two cache lines, and each slot's key and value, 16
+// bytes at a multiple of 16, share a line: an overwrite stores into the line
+// the key comparison just loaded. For string keys a slot is 24 bytes and
+// the group 184.
+type flatGroup[K comparable] struct {
+	slots [groupSize]flatSlot[K]
 	ctrl  atomic.Uint64
-	words [15]atomic.Uint64 // slot i's key is words[keyWord(i)], its value the next
+	_     uint64
 }
 
-// keyWord returns the index in flatGroup.words of slot i's key: 0, 2, 4 for
-// the first line, then 7, 9, 11, 13 after a word of padding.
-func keyWord(i int) int { return 2*i + (i+1)>>2 }
-
-// key returns slot i's key word.
-func (g *flatGroup) key(i int) *atomic.Uint64 { return &g.words[keyWord(i)] }
-
-// val returns slot i's value word.
-func (g *flatGroup) val(i int) *atomic.Uint64 { return &g.words[keyWord(i)+1] }
-
-// keyFromBits returns the integer key whose bits are x: the inverse of
-// intBits.
-func keyFromBits[K any](x uint64) K {
-	var k K
-	switch unsafe.Sizeof(k) {
-	case 8:
-		*(*uint64)(unsafe.Pointer(&k)) = x
-	case 4:
-		*(*uint32)(unsafe.Pointer(&k)) = uint32(x)
-	case 2:
-		*(*uint16)(unsafe.Pointer(&k)) = uint16(x)
-	case 1:
-		*(*uint8)(unsafe.Pointer(&k)) = uint8(x)
-	default:
-		panic("safemap: not an integer key")
-	}
-	return k
-}
-
-// findFlat returns the group and slot of a flat table holding the key whose
-// bits are x and hash is h, or a nil group. It is safe without the shard's
-// lock. A nil table is empty.
-func (t *table[K, V]) findFlat(h, x uint64) (*flatGroup, int) {
+// findFlat returns the group and slot of a flat table holding k, whose hash
+// is h, or a nil group. It is safe without the shard's lock. A nil table is
+// empty.
+func (t *table[K, V]) findFlat(h uint64, k K) (*flatGroup[K], int) {
 	if t == nil {
 		return nil, 0
 	}
@@ -72,7 +58,9 @@ func (t *table[K, V]) findFlat(h, x uint64) (*flatGroup, int) {
 		grp := &t.flat[g]
 		ctrl := grp.ctrl.Load()
 		for match := matchTag(ctrl, tag); match != 0; match &= match - 1 {
-			if i := firstByte(match); grp.key(i).Load() == x {
+			// matchTag marks only full slots (see matchTag), whose keys
+			// were written before ctrl was stored.
+			if i := firstByte(match); grp.slots[i].key == k {
 				return grp, i
 			}
 		}
@@ -83,11 +71,11 @@ func (t *table[K, V]) findFlat(h, x uint64) (*flatGroup, int) {
 	}
 }
 
-// placeFlat puts key bits x with hash h and value word v into the first
-// empty slot of a flat table along h's probe sequence. The caller holds the
-// shard's lock and knows the key is not in t. Deleted slots are skipped:
-// they are never reused.
-func (t *table[K, V]) placeFlat(h, x, v uint64) {
+// placeFlat puts k, whose hash is h, and value word v into the first empty
+// slot of a flat table along h's probe sequence. The caller holds the
+// shard's lock and knows k is not in t. Deleted slots are skipped: they are
+// never reused.
+func (t *table[K, V]) placeFlat(h uint64, k K, v uint64) {
 	g := t.groupIndex(h)
 	for step := uint64(1); ; step++ {
 		grp := &t.flat[g]
@@ -96,8 +84,8 @@ func (t *table[K, V]) placeFlat(h, x, v uint64) {
 		// higher mark may come from a deleted byte (1) above it.
 		if empty := (ctrl - lsbs) &^ ctrl & slotMsbs; empty != 0 {
 			i := firstByte(empty)
-			grp.key(i).Store(x)
-			grp.val(i).Store(v)
+			grp.slots[i].key = k
+			grp.slots[i].val.Store(v)
 			grp.ctrl.Store(setByte(ctrl, i, tagOf(h)))
 			return
 		}
@@ -105,9 +93,9 @@ func (t *table[K, V]) placeFlat(h, x, v uint64) {
 	}
 }
 
-// eachFlat calls f with the key bits and value word of every full slot of a
-// flat table until f returns false, and reports whether f never did.
-func (t *table[K, V]) eachFlat(f func(x, v uint64) bool) bool {
+// eachFlat calls f with the key and value word of every full slot of a flat
+// table until f returns false, and reports whether f never did.
+func (t *table[K, V]) eachFlat(f func(k K, v uint64) bool) bool {
 	if t == nil {
 		return true
 	}
@@ -116,7 +104,7 @@ func (t *table[K, V]) eachFlat(f func(x, v uint64) bool) bool {
 		ctrl := grp.ctrl.Load()
 		for full := ctrl & slotMsbs; full != 0; full &= full - 1 {
 			i := firstByte(full)
-			if !f(grp.key(i).Load(), grp.val(i).Load()) {
+			if !f(grp.slots[i].key, grp.slots[i].val.Load()) {
 				return false
 			}
 		}

@@ -58,8 +58,8 @@ func (m *Map[K, V]) eachLive(s *shard[K, V], yield func(K, V) bool) bool {
 // and reports whether f never did.
 func (m *Map[K, V]) each(t *table[K, V], f func(K, V) bool) bool {
 	if m.flat {
-		return t.eachFlat(func(x, v uint64) bool {
-			return f(keyFromBits[K](x), fromWord[V](v))
+		return t.eachFlat(func(k K, v uint64) bool {
+			return f(k, fromWord[V](v))
 		})
 	}
 	return t.each(func(e *entry[K, V]) bool {

@@ -55,8 +55,9 @@ type Map[K comparable, V any] struct {
 	// key holding a slice.
 	mayPanic bool
 	inline   bool // values are stored in entry.word; see storesInline
-	// flat is set when keys are integers and values are stored inline:
-	// both are then kept in the tables' groups (see flat.go).
+	// flat is set when keys are integers or strings and values are
+	// stored inline: both are then kept in the tables' groups (see
+	// flat.go).
 	flat bool
 	// pointerWords marks the machine words of a cell[V] that hold
 	// pointers, when values are not stored inline.
@@ -112,7 +113,7 @@ func (m *Map[K, V]) init(n int) {
 	m.mayPanic = holdsInterface(reflect.TypeFor[K]())
 	m.intSeed = rand.Uint64()
 	m.inline = storesInline[V]()
-	m.flat = m.inline && m.keyKind == integerKey
+	m.flat = m.inline && m.keyKind != otherKey
 	if !m.inline {
 		m.pointerWords = pointerWordsOf[V]()
 	}
@@ -297,7 +298,7 @@ func (m *Map[K, V]) newEntry(k K, v V) *entry[K, V] {
 type slot[K comparable, V any] struct {
 	grp  *group[K, V]
 	e    *entry[K, V]
-	flat *flatGroup
+	flat *flatGroup[K]
 	i    int
 }
 
@@ -308,7 +309,7 @@ func (r slot[K, V]) found() bool { return r.e != nil || r.flat != nil }
 // without the shard's lock; writers call it with the lock held.
 func (m *Map[K, V]) lookup(t *table[K, V], h uint64, k K) slot[K, V] {
 	if m.flat {
-		grp, i := t.findFlat(h, intBits(k))
+		grp, i := t.findFlat(h, k)
 		return slot[K, V]{flat: grp, i: i}
 	}
 	grp, i, e := t.find(h, k)
@@ -318,7 +319,7 @@ func (m *Map[K, V]) lookup(t *table[K, V], h uint64, k K) slot[K, V] {
 // value returns the value held at r, a slot that holds a key.
 func (m *Map[K, V]) value(r slot[K, V]) V {
 	if r.flat != nil {
-		return fromWord[V](r.flat.val(r.i).Load())
+		return fromWord[V](r.flat.slots[r.i].val.Load())
 	}
 	return m.valueOf(r.e)
 }
@@ -329,10 +330,11 @@ func (m *Map[K, V]) value(r slot[K, V]) V {
 // Like an assignment to a built-in map, it also stores k, which differs
 // from the key stored when the two are equal but not identical, as 0 and
 // -0 are. Keys never change in place, so the entry is then replaced.
-// Integer keys, the only keys of flat tables, are identical when equal.
+// Integer and string keys, the only keys of flat tables, are identical when
+// equal.
 func (m *Map[K, V]) set(r slot[K, V], k K, v V) {
 	if r.flat != nil {
-		r.flat.val(r.i).Store(toWord(v)) // kept small enough to inline
+		r.flat.slots[r.i].val.Store(toWord(v)) // kept small enough to inline
 		return
 	}
 	if m.inline && m.keyUpdate == noKeyUpdate {
@@ -401,13 +403,12 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 	tag := tagOf(h)
 	g := t.groupIndex(h)
 	if m.flat {
-		x := intBits(k)
 		for step := uint64(1); ; step++ {
 			grp := &t.flat[g]
 			ctrl := grp.ctrl.Load()
 			for match := matchTag(ctrl, tag); match != 0; match &= match - 1 {
-				if i := firstByte(match); grp.key(i).Load() == x {
-					return fromWord[V](grp.val(i).Load()), true
+				if s := &grp.slots[firstByte(match)]; s.key == k {
+					return fromWord[V](s.val.Load()), true
 				}
 			}
 			if hasEmpty(ctrl) {

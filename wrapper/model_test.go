@@ -30,6 +30,13 @@ func TestModel(t *testing.T) {
 	t.Run("string-string", func(t *testing.T) {
 		runModel(t, func(r *rand.Rand) string { return fmt.Sprint("k", r.IntN(300)) }, func(r *rand.Rand) string { return fmt.Sprint(r.IntN(50)) })
 	})
+	t.Run("string-int", func(t *testing.T) {
+		runModel(t, func(r *rand.Rand) string { return fmt.Sprint("k", r.IntN(300)) }, func(r *rand.Rand) int { return r.IntN(50) })
+	})
+	t.Run("namedstring-uint16-wide", func(t *testing.T) {
+		type name string
+		runModel(t, func(r *rand.Rand) name { return name(fmt.Sprint(r.IntN(5000))) }, func(r *rand.Rand) uint16 { return uint16(r.Uint32()) })
+	})
 	t.Run("int32-float32", func(t *testing.T) {
 		runModel(t, func(r *rand.Rand) int32 { return int32(r.IntN(400)) - 200 }, func(r *rand.Rand) float32 { return float32(r.IntN(100)) / 8 })
 	})

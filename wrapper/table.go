@@ -24,8 +24,8 @@ import (
 // bytes, one cache line, so that a probe touches one line before the entry.
 // A lookup compares the tag with all the bytes at once, follows only the
 // slots that match, and stops at the first group with an empty byte. Maps
-// with integer keys and one-word values use flat groups instead, which hold
-// the keys and values themselves (see flat.go).
+// with integer or string keys and one-word values use flat groups instead,
+// which hold the keys and values themselves (see flat.go).
 
 const (
 	groupSize   = 7
@@ -67,7 +67,7 @@ type group[K comparable, V any] struct {
 // table is replaced, not resized.
 type table[K comparable, V any] struct {
 	groups []group[K, V]
-	flat   []flatGroup
+	flat   []flatGroup[K]
 	mask   uint64 // len(groups)-1 or len(flat)-1: a power of two, less one
 }
 
@@ -91,7 +91,8 @@ func (t *table[K, V]) groupIndex(h uint64) uint64 { return (h >> 7) & t.mask }
 
 // matchTag returns a word with the high bit set in each slot's byte of ctrl
 // equal to tag. It may also mark a byte just above a true match, which
-// callers filter out by comparing keys.
+// callers filter out by comparing keys; such a byte equals tag^1, so every
+// byte marked is that of a full slot.
 func matchTag(ctrl, tag uint64) uint64 {
 	x := ctrl ^ (lsbs * tag)
 	return (x - lsbs) &^ x & slotMsbs
@@ -150,7 +151,7 @@ func groupsFor(n int) int {
 func newTable[K comparable, V any](groups int, flat bool) *table[K, V] {
 	t := &table[K, V]{mask: uint64(groups - 1)}
 	if flat {
-		t.flat = make([]flatGroup, groups)
+		t.flat = make([]flatGroup[K], groups)
 		for i := range t.flat {
 			t.flat[i].ctrl.Store(emptyGroup)
 		}
@@ -193,7 +194,7 @@ func (s *shard[K, V]) insert(m *Map[K, V], h uint64, k K, v V) {
 		t = s.rebuild(m, t, 2*int(s.count.Load()))
 	}
 	if m.flat {
-		t.placeFlat(h, intBits(k), toWord(v))
+		t.placeFlat(h, k, toWord(v))
 		s.used++
 	} else if t.place(h, m.newEntry(k, v)) {
 		s.used++
@@ -209,8 +210,8 @@ func (s *shard[K, V]) rebuild(m *Map[K, V], old *table[K, V], n int) *table[K, V
 	t := newTable[K, V](groupsFor(n), m.flat)
 	used := 0
 	if old != nil && m.flat {
-		old.eachFlat(func(x, v uint64) bool {
-			t.placeFlat(hashInt(m.intSeed, x), x, v)
+		old.eachFlat(func(k K, v uint64) bool {
+			t.placeFlat(m.hash(k), k, v)
 			used++
 			return true
 		})
