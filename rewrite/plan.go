@@ -520,7 +520,7 @@ func (pl *planner) classify(s site, g *group) classification {
 		for j, v := range p.Values {
 			if v == e && j < len(p.Names) {
 				if obj := info.Defs[p.Names[j]]; obj != nil && obj.Name() != "_" {
-					return classification{flows: []types.Object{origin(obj)}}
+					return storedIn(obj)
 				}
 				return classification{}
 			}
@@ -534,14 +534,14 @@ func (pl *planner) classify(s site, g *group) classification {
 		if lit, ok := grand.(*ast.CompositeLit); ok && isStructLit(info, lit) {
 			if key, ok := p.Key.(*ast.Ident); ok {
 				if obj := info.Uses[key]; obj != nil {
-					return classification{flows: []types.Object{origin(obj)}}
+					return storedIn(obj)
 				}
 			}
 		}
 		return refuse("stored in a composite literal of another type")
 	case *ast.CompositeLit:
 		if f := positionalField(info, p, e); f != nil {
-			return classification{flows: []types.Object{origin(f)}}
+			return storedIn(f)
 		}
 		return refuse("stored in a composite literal of another type")
 	case *ast.ReturnStmt:
@@ -859,6 +859,17 @@ func (pl *planner) classifyValue(s site, g *group, v ast.Expr) classification {
 	return refuse("assigned from %s, which is not a map object that can be rewritten with it", types.ExprString(v))
 }
 
+// storedIn classifies a map stored whole in the variable or field obj: a
+// map variable is rewritten together with it, and a variable of another
+// type, such as an interface, would hold a *Map where its users expect a
+// map, so the map cannot be rewritten.
+func storedIn(obj types.Object) classification {
+	if !detect.IsMapVar(obj) {
+		return refuse("stored in %s, of type %s, which is not a map type", obj.Name(), types.TypeString(obj.Type(), types.RelativeTo(obj.Pkg())))
+	}
+	return classification{flows: []types.Object{origin(obj)}}
+}
+
 // mapObjectOf returns the map variable or field that e denotes, if any.
 func mapObjectOf(info *types.Info, e ast.Expr) types.Object {
 	var id *ast.Ident
@@ -920,7 +931,7 @@ func (pl *planner) classifyAssign(s site, g *group, a *ast.AssignStmt, e ast.Exp
 		}
 		if id, ok := l.(*ast.Ident); ok {
 			if obj := info.Defs[id]; obj != nil {
-				return classification{flows: []types.Object{origin(obj)}}
+				return storedIn(obj)
 			}
 		}
 		return refuse("assigned to %s, which is not a map variable", types.ExprString(l))
