@@ -22,6 +22,7 @@ func TestConcurrentIncrementsAreExact(t *testing.T) {
 	perGoroutine := scale(2000)
 	counters := New[int, int]()
 	floats := New[string, float64]()
+	strCounters := New[string, int64]()
 	lists := New[int, []int]()
 	computed := New[int, uint8]()
 	var wg sync.WaitGroup
@@ -32,6 +33,8 @@ func TestConcurrentIncrementsAreExact(t *testing.T) {
 				Add(counters, k, 1)
 				counters.Update(k, func(old int) int { return old + 2 })
 				Add(floats, fmt.Sprint(k), 0.5)
+				Add(strCounters, fmt.Sprint(k), -1)
+				strCounters.Update(fmt.Sprint(k), func(old int64) int64 { return old - 1 })
 				lists.Update(k, func(old []int) []int { return append(old, g) })
 				computed.Compute(k, func(old uint8, loaded bool) (uint8, Op) { return old + 1, UpdateOp })
 			}
@@ -50,6 +53,9 @@ func TestConcurrentIncrementsAreExact(t *testing.T) {
 		}
 		if got := floats.Get(fmt.Sprint(k)); got != float64(want)/2 {
 			t.Errorf("float counter %d = %v, want %v", k, got, float64(want)/2)
+		}
+		if got := strCounters.Get(fmt.Sprint(k)); got != int64(-2*want) {
+			t.Errorf("string-keyed counter %d = %d, want %d", k, got, -2*want)
 		}
 		if got := len(lists.Get(k)); got != want {
 			t.Errorf("list %d has %d elements, want %d", k, got, want)

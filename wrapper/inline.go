@@ -40,6 +40,17 @@ func pointerFree(t reflect.Type) bool {
 	}
 }
 
+// isWordInteger reports whether V is a 64-bit integer type, whose sums
+// wrap around in a uint64 word exactly as in V.
+func isWordInteger[V any]() bool {
+	t := reflect.TypeFor[V]()
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64, reflect.Uintptr:
+		return t.Size() == 8
+	}
+	return false
+}
+
 // cell holds a value in whole machine words, so that it can be copied one
 // word at a time with atomic loads and stores.
 type cell[V any] struct {

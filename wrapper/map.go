@@ -59,6 +59,11 @@ type Map[K comparable, V any] struct {
 	// stored inline: both are then kept in the tables' groups (see
 	// flat.go).
 	flat bool
+	// addWord is set for flat tables with 64-bit integer values, whose
+	// sums the value words compute themselves: Add then changes a value
+	// with one atomic add, under the shard's lock as any write, instead
+	// of a load and a store.
+	addWord bool
 	// pointerWords marks the machine words of a cell[V] that hold
 	// pointers, when values are not stored inline.
 	pointerWords []bool
@@ -114,6 +119,7 @@ func (m *Map[K, V]) init(n int) {
 	m.intSeed = rand.Uint64()
 	m.inline = storesInline[V]()
 	m.flat = m.inline && m.keyKind != otherKey
+	m.addWord = m.flat && isWordInteger[V]()
 	if !m.inline {
 		m.pointerWords = pointerWordsOf[V]()
 	}
@@ -639,8 +645,15 @@ func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
 	h, s := m.lock(k, false)
 	v := delta
 	if r := m.lookup(s.table.Load(), h, k); r.found() {
-		v = m.value(r) + delta // old + delta: for strings the order matters
-		m.set(r, k, v)
+		if r.flat != nil && m.addWord {
+			// One locked instruction that takes the value's cache line
+			// once, where a load and a store may take it twice when
+			// another core wrote it last, as for a hot key.
+			v = fromWord[V](r.flat.slots[r.i].val.Add(toWord(delta)))
+		} else {
+			v = m.value(r) + delta // old + delta: for strings the order matters
+			m.set(r, k, v)
+		}
 	} else {
 		s.insert(m, h, k, v)
 	}

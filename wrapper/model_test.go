@@ -347,6 +347,7 @@ func compareContents[K, V comparable](t *testing.T, fail func(string, ...any), m
 // Addable type, including string, where the order of the operands matters.
 func TestAddModel(t *testing.T) {
 	t.Run("int", func(t *testing.T) { runAddModel(t, func(r *rand.Rand) int { return r.IntN(20) - 10 }) })
+	t.Run("uint64", func(t *testing.T) { runAddModel(t, func(r *rand.Rand) uint64 { return r.Uint64() }) })
 	t.Run("uint8", func(t *testing.T) { runAddModel(t, func(r *rand.Rand) uint8 { return uint8(r.IntN(256)) }) })
 	t.Run("float64", func(t *testing.T) { runAddModel(t, func(r *rand.Rand) float64 { return float64(r.IntN(8)) / 4 }) })
 	t.Run("complex64", func(t *testing.T) {
