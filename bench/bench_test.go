@@ -118,7 +118,7 @@ func benchMix[K comparable](b *testing.B, keys []K, readPercent int) {
 }
 
 // BenchmarkCounter increments one hot key from every goroutine, an int key
-// (safemap's flat tables) and a string key (its entries).
+// and a string key.
 func BenchmarkCounter(b *testing.B) {
 	b.Run("type=int", func(b *testing.B) { benchCounter(b, 42) })
 	b.Run("type=string", func(b *testing.B) { benchCounter(b, "hits") })
