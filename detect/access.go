@@ -21,6 +21,11 @@ type access struct {
 	// param is the parameter the map value is, or nil: such an access
 	// touches the object only in roots whose calls pass it in.
 	param *ssa.Parameter
+	// sharedIn, when not nil, lists the functions in which the map's
+	// struct may be shared before the access: only roots running one of
+	// them touch a shared struct there; other roots reach it with a
+	// struct private to their activation.
+	sharedIn []*ssa.Function
 }
 
 // collectAccesses finds every access to a map object declared in the units,
@@ -33,7 +38,11 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if !pos.IsValid() {
 			pos = m.Pos()
 		}
-		if a.detached(m, instr) || a.privateInstance(m) || a.unsharedAt(m, instr) {
+		if a.detached(m, instr) || a.privateInstance(m) {
+			return
+		}
+		shared := a.sharedAt(m, instr)
+		if shared.private() {
 			return
 		}
 		fresh := freshField(m, fn) || a.unpublished(m, instr)
@@ -44,7 +53,7 @@ func (a *analysis) collectAccesses() map[string][]access {
 			param = nil
 		}
 		for _, id := range ids {
-			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh, param: param})
+			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh, param: param, sharedIn: shared.origins})
 		}
 	}
 	for _, fn := range a.p.funcs {

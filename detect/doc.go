@@ -66,8 +66,15 @@
 //     access through parameters, stays private at an access until a use
 //     that publishes it (store, capture, send, interface conversion, a
 //     call that may retain it, a copy of the map out of it) can run
-//     before the access on some path of the control flow graph. An access through a map parameter belongs to an object only in
-//     the roots whose calls pass that object in.
+//     before the access on some path of the control flow graph. A
+//     receiver or local captured by a closure that the function only
+//     calls is followed through the variable the closure shares. A
+//     pointer to a field that cannot lead to a map (&o.Debug handed to
+//     the flag package) publishes nothing. When some callers hand the
+//     access a private struct and others one that may be shared, the
+//     access counts only in the roots that run a function where sharing
+//     may start. An access through a map parameter belongs to an object
+//     only in the roots whose calls pass that object in.
 //
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only

@@ -135,8 +135,10 @@ type analysis struct {
 	passMemo map[passKey]bool
 	// freshMemo and escMemo memoise privateInstance.
 	freshMemo, escMemo map[ssa.Value]bool
-	// unsharedMemo memoises unsharedBefore.
-	unsharedMemo map[unsharedKey]bool
+	// cellMemo memoises cellEscapes.
+	cellMemo map[ssa.Value]bool
+	// unsharedMemo memoises sharedBefore.
+	unsharedMemo map[unsharedKey]sharing
 	entrySet     map[*ssa.Function]bool
 	// rootLockIn and rootBlockIn are lockIn and blockIn per root.
 	rootLockIn  map[rootFunc]lockset
@@ -198,7 +200,8 @@ func newAnalysis(p *program) *analysis {
 		flagBusy:     map[*ssa.Function]bool{},
 		freshMemo:    map[ssa.Value]bool{},
 		escMemo:      map[ssa.Value]bool{},
-		unsharedMemo: map[unsharedKey]bool{},
+		cellMemo:     map[ssa.Value]bool{},
+		unsharedMemo: map[unsharedKey]sharing{},
 		rootLockIn:   map[rootFunc]lockset{},
 		passMemo:     map[passKey]bool{},
 		rootBlockIn:  map[rootFunc][]lockset{},
@@ -282,6 +285,9 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			}
 			if x.param != nil && !a.passedIn(x.param, id, r) {
 				return // this root passes other maps for the parameter
+			}
+			if x.sharedIn != nil && !a.runsOrigin(r, x.sharedIn) {
+				return // the struct is private in the chains this root runs
 			}
 			if !computed {
 				locks, computed = a.locksAt(x.fn, x.instr), true

@@ -19,8 +19,10 @@ import (
 // TestInspect runs the detector over real code and prints what it finds
 // and what each phase costs. It is skipped unless DETECT_INSPECT_DIR names
 // a directory; DETECT_INSPECT_PATTERN (default ./...) selects packages and
-// DETECT_INSPECT_TESTS=0 leaves tests out; DETECT_INSPECT_FUNC names a
-// function (as ssa prints it) whose lock state to print;
+// DETECT_INSPECT_TESTS=0 leaves tests out; DETECT_INSPECT_FUNC names
+// functions (as ssa prints them, comma-separated) whose lock state to print;
+// DETECT_INSPECT_ACCESS=file.go:line[,file.go:line...] explains, for the
+// map accesses on those lines, whether their struct is taken to be private;
 // DETECT_INSPECT_HEAP=prefix writes a heap profile after each phase, to
 // prefix.<phase>.heap (after a collection, which perturbs the timings).
 //
@@ -80,9 +82,13 @@ func TestInspect(t *testing.T) {
 	a.run()
 	phase("analysis", start)
 
-	if name := os.Getenv("DETECT_INSPECT_FUNC"); name != "" {
+	if names := os.Getenv("DETECT_INSPECT_FUNC"); names != "" {
+		wanted := map[string]bool{}
+		for _, name := range strings.Split(names, ",") {
+			wanted[name] = true
+		}
 		for _, fn := range p.funcs {
-			if fn.String() != name {
+			if !wanted[fn.String()] {
 				continue
 			}
 			t.Logf("%s: locks on entry %v, effect %+v", fn, a.lockIn[fn], a.effects[fn])
@@ -91,8 +97,10 @@ func TestInspect(t *testing.T) {
 			}
 		}
 	}
-	if at := os.Getenv("DETECT_INSPECT_ACCESS"); at != "" {
-		inspectAccess(t, a, at)
+	for _, at := range strings.Split(os.Getenv("DETECT_INSPECT_ACCESS"), ",") {
+		if at != "" {
+			inspectAccess(t, a, at)
+		}
 	}
 	var spawns, library, proven int
 	for _, r := range a.roots {
@@ -211,8 +219,8 @@ func inspectAccess(t *testing.T, a *analysis, at string) {
 					continue
 				}
 				t.Logf("access %s in %s: %s", pos, fn, instr)
-				t.Logf("\tprivateInstance %v unsharedAt %v freshField %v unpublished %v",
-					a.privateInstance(m), a.unsharedAt(m, instr), freshField(m, fn), a.unpublished(m, instr))
+				t.Logf("\tprivateInstance %v sharedAt %v freshField %v unpublished %v",
+					a.privateInstance(m), a.sharedAt(m, instr), freshField(m, fn), a.unpublished(m, instr))
 				fa := loadedField(m)
 				if fa == nil {
 					continue
@@ -226,7 +234,7 @@ func inspectAccess(t *testing.T, a *analysis, at string) {
 // explainUnshared prints the uses of base that share it before at, and
 // follows a parameter base to its callers, a few levels deep.
 func explainUnshared(t *testing.T, a *analysis, base ssa.Value, at ssa.Instruction, field int, indent string, depth int) {
-	t.Logf("%sbase %s = %s in %s: unshared before %s: %v", indent, base.Name(), base, base.Parent(), a.p.fset.Position(at.Pos()), a.unsharedBefore(base, at, field, 0))
+	t.Logf("%sbase %s = %s in %s: unshared before %s: %v", indent, base.Name(), base, base.Parent(), a.p.fset.Position(at.Pos()), a.sharedBefore(base, at, field, 0))
 	if base.Referrers() != nil {
 		for _, r := range *base.Referrers() {
 			if a.sharesInstance(base, r, field) && mayPrecede(r, at) {
@@ -250,7 +258,7 @@ func explainUnshared(t *testing.T, a *analysis, base ssa.Value, at ssa.Instructi
 				t.Logf("%s  caller %s at %s is not a static call", indent, site, a.p.fset.Position(site.Pos()))
 				continue
 			}
-			if !a.unsharedBefore(common.Args[i], site, field, 0) {
+			if !a.sharedBefore(common.Args[i], site, field, 0).private() {
 				explainUnshared(t, a, common.Args[i], site, field, indent+"  ", depth+1)
 			}
 		}

@@ -3,6 +3,7 @@ package detect
 import (
 	"go/token"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -56,6 +57,11 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 		// A constructor's result: fresh when every callee returns a
 		// fresh allocation and the caller does not publish it.
 		r = a.freshResult(v, depth) && !a.ptrEscapes(v)
+	case *ssa.UnOp:
+		// The variable a closure captures: the value stored in it.
+		if stored, c := cellValue(v); c != nil {
+			r = a.freshBase(stored, depth+1)
+		}
 	}
 	a.freshMemo[v] = r
 	return r
@@ -152,7 +158,11 @@ func (a *analysis) escapesNow(v ssa.Value) bool {
 	}
 	for _, r := range *refs {
 		switch r := r.(type) {
-		case *ssa.FieldAddr, *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
+		case *ssa.FieldAddr:
+			if fieldMayHoldMap(r) && a.ptrEscapes(r) {
+				return true
+			}
+		case *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
 			if a.ptrEscapes(r.(ssa.Value)) {
 				return true
 			}
@@ -161,7 +171,7 @@ func (a *analysis) escapesNow(v ssa.Value) bool {
 				return true
 			}
 		case *ssa.Store:
-			if r.Val == v {
+			if r.Val == v && a.storeEscapes(r, v) {
 				return true
 			}
 		case *ssa.DebugRef, *ssa.BinOp, *ssa.Return:
@@ -178,6 +188,14 @@ func (a *analysis) escapesNow(v ssa.Value) bool {
 		}
 	}
 	return false
+}
+
+// storeEscapes reports whether storing the pointer v may publish it:
+// anywhere but in a local variable whose loads and closures keep it in
+// the activation.
+func (a *analysis) storeEscapes(store *ssa.Store, v ssa.Value) bool {
+	c := storedInCell(store, v)
+	return c == nil || a.cellEscapes(c)
 }
 
 // escapesInCall reports whether v, an argument of the call, may escape in
@@ -247,12 +265,14 @@ func (a *analysis) unpublished(m ssa.Value, instr ssa.Instruction) bool {
 // publishes reports whether the use r of pointer v may let it escape.
 func (a *analysis) publishes(v ssa.Value, r ssa.Instruction) bool {
 	switch r := r.(type) {
-	case *ssa.FieldAddr, *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
+	case *ssa.FieldAddr:
+		return fieldMayHoldMap(r) && a.ptrEscapes(r)
+	case *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
 		return a.ptrEscapes(r.(ssa.Value))
 	case *ssa.UnOp:
 		return r.Op != token.MUL
 	case *ssa.Store:
-		return r.Val == v
+		return r.Val == v && a.storeEscapes(r, v)
 	case *ssa.DebugRef, *ssa.BinOp:
 		return false
 	case *ssa.Call:
@@ -261,73 +281,154 @@ func (a *analysis) publishes(v ssa.Value, r ssa.Instruction) bool {
 	return true
 }
 
-// unsharedAt reports whether the map value m, read or written at instr,
+// sharedAt says where the map value m, read or written at instr, may
+// belong to a struct that other goroutines can reach. It is private when m
 // is loaded from a field of a struct made in the current activation, by a
 // composite literal or variable (var resp T) or by a constructor that
 // returns a fresh allocation, here or in a caller that handed it down as
-// an argument, and whether no use of the struct that could publish it (a
-// store, a capture, a send, an interface conversion, a call that may
-// retain it) can run before instr. Such a struct is new in each
-// activation: goroutines started by earlier activations, or by this one
-// before instr without being handed the struct, cannot reach it, so the
-// access races with nothing. A use that publishes it on another path only
-// (an error branch that marshals and returns) does not count.
-func (a *analysis) unsharedAt(m ssa.Value, instr ssa.Instruction) bool {
+// an argument, and no use of the struct that could publish it (a store, a
+// capture, a send, an interface conversion, a call that may retain it)
+// can run before instr. Such a struct is new in each activation:
+// goroutines started by earlier activations, or by this one before instr
+// without being handed the struct, cannot reach it, so the access races
+// with nothing. A use that publishes it on another path only (an error
+// branch that marshals and returns) does not count.
+//
+// Where some callers hand down a struct that may be shared and others a
+// private one, the access touches a shared struct only in the roots that
+// run one of the functions where sharing may start (sharing.origins).
+func (a *analysis) sharedAt(m ssa.Value, instr ssa.Instruction) sharing {
 	fa := loadedField(m)
 	if fa == nil {
-		return false
+		return sharedAnywhere
 	}
-	return a.unsharedBefore(fa.X, instr, fa.Field, 0)
+	return a.sharedBefore(fa.X, instr, fa.Field, 0)
 }
 
-// unsharedKey identifies one question unsharedBefore answers.
+// sharing says where a struct handed down to an access may already be
+// reachable by other goroutines.
+type sharing struct {
+	// anywhere: in any root that runs the access.
+	anywhere bool
+	// origins are the functions in which the struct may come from code
+	// not followed (a field, a global, a caller not seen) or be published
+	// before it is handed down: every call chain that brings a shared
+	// struct to the access passes through one of them, so only roots
+	// running one of them can touch a shared struct there. None, with
+	// anywhere false: the struct is private at the access.
+	origins []*ssa.Function
+}
+
+// sharedAnywhere is a struct that may be shared whichever root runs the
+// access.
+var sharedAnywhere = sharing{anywhere: true}
+
+// maxOrigins bounds the origins kept for one access; past it, the struct
+// is taken to be shared anywhere.
+const maxOrigins = 16
+
+// sharedIn is a struct that may be shared in the roots that run fn.
+func sharedIn(fn *ssa.Function) sharing {
+	return sharing{origins: []*ssa.Function{fn}}
+}
+
+// private reports whether the struct is private at the access.
+func (s sharing) private() bool {
+	return !s.anywhere && len(s.origins) == 0
+}
+
+// join returns where a struct that either s or t describes may be shared.
+func (s sharing) join(t sharing) sharing {
+	if s.anywhere || t.anywhere {
+		return sharedAnywhere
+	}
+	out := sharing{origins: slices.Clone(s.origins)}
+	for _, fn := range t.origins {
+		if !slices.Contains(out.origins, fn) {
+			out.origins = append(out.origins, fn)
+		}
+	}
+	if len(out.origins) > maxOrigins {
+		return sharedAnywhere
+	}
+	return out
+}
+
+// unsharedKey identifies one question sharedBefore answers.
 type unsharedKey struct {
 	base  ssa.Value
 	at    ssa.Instruction
 	field int
 }
 
-// unsharedBefore reports whether the struct pointer base, a value of
-// at's function, points to a struct of the current activation that
-// nothing has published (with its map in field number field) when at
-// runs. A parameter qualifies when every caller passes such a struct at
-// the call.
-func (a *analysis) unsharedBefore(base ssa.Value, at ssa.Instruction, field, depth int) bool {
+// sharedBefore says where the struct pointer base, a value of at's
+// function, may point to a struct that other goroutines can reach (with
+// its map in field number field) when at runs: nowhere when it is a
+// struct of the current activation that nothing has published yet. For a
+// parameter, that is where the structs its callers pass may be shared.
+func (a *analysis) sharedBefore(base ssa.Value, at ssa.Instruction, field, depth int) sharing {
 	key := unsharedKey{base, at, field}
 	if r, ok := a.unsharedMemo[key]; ok {
 		return r
 	}
+	here := sharedIn(at.Parent())
 	if depth > maxFreshDepth {
-		return false
+		return here // the callers not followed run this function
 	}
-	a.unsharedMemo[key] = false // recursion: a cycle proves nothing
-	r := a.unsharedBeforeNow(base, at, field, depth)
+	a.unsharedMemo[key] = here // recursion: a cycle proves nothing
+	r := a.sharedBeforeNow(base, at, field, depth)
 	a.unsharedMemo[key] = r
 	return r
 }
 
-func (a *analysis) unsharedBeforeNow(base ssa.Value, at ssa.Instruction, field, depth int) bool {
+func (a *analysis) sharedBeforeNow(base ssa.Value, at ssa.Instruction, field, depth int) sharing {
+	here := sharedIn(at.Parent())
+	var s sharing
 	switch b := base.(type) {
 	case *ssa.Alloc:
 		if b.Parent() != at.Parent() {
-			return false
+			return sharedAnywhere
 		}
 	case *ssa.Call:
-		if b.Parent() != at.Parent() || !a.freshResult(b, 0) {
-			return false
+		if b.Parent() != at.Parent() {
+			return sharedAnywhere
+		}
+		if !a.freshResult(b, 0) {
+			return here
 		}
 	case *ssa.Parameter:
-		if !a.unsharedParam(b, field, depth) {
-			return false
+		s = a.sharedParam(b, field, depth)
+		if s.anywhere {
+			return s
 		}
+	case *ssa.UnOp:
+		// The variable a closure captures: judged as the value stored
+		// in it, whose uses include the loads of the variable; inside
+		// the closure, at each call of it.
+		if fv, ok := b.X.(*ssa.FreeVar); ok && b.Op == token.MUL {
+			return a.sharedCaptured(fv, field, depth)
+		}
+		stored, c := cellValue(b)
+		if c == nil || c.Parent() != at.Parent() {
+			return here
+		}
+		return a.sharedBefore(stored, at, field, depth+1)
 	default:
-		return false
+		return here
 	}
 	refs := base.Referrers()
 	if refs == nil {
-		return false
+		return here
 	}
 	for _, r := range *refs {
+		if st, ok := r.(*ssa.Store); ok {
+			if c := storedInCell(st, base); c != nil {
+				if a.cellSharedBefore(c, at, field) {
+					return s.join(here)
+				}
+				continue
+			}
+		}
 		if !a.sharesInstance(base, r, field) {
 			continue
 		}
@@ -335,23 +436,41 @@ func (a *analysis) unsharedBeforeNow(base ssa.Value, at ssa.Instruction, field, 
 		// is judged by its own uses; it counts only when an earlier run
 		// of it, around a loop, may have published base.
 		if mayPrecede(r, at) {
-			return false
+			return s.join(here)
 		}
 	}
-	return true
+	return s
 }
 
-// unsharedParam reports whether every caller of the parameter's function
-// passes, for it, a struct of its own activation that nothing has
-// published at the call.
-func (a *analysis) unsharedParam(p *ssa.Parameter, field, depth int) bool {
+// sharedParam says where the structs that the callers of the parameter's
+// function pass for it may be shared at the call. When not every caller
+// is a plain call that can be followed, the function itself is where
+// sharing may start.
+func (a *analysis) sharedParam(p *ssa.Parameter, field, depth int) sharing {
 	idx, calls := a.staticCalls(p)
+	if len(calls) == 0 {
+		return sharedIn(p.Parent())
+	}
+	var s sharing
 	for _, call := range calls {
-		if !a.unsharedBefore(call.Call.Args[idx], call, field, depth+1) {
-			return false
+		s = s.join(a.sharedBefore(call.Call.Args[idx], call, field, depth+1))
+		if s.anywhere {
+			break
 		}
 	}
-	return len(calls) > 0
+	return s
+}
+
+// runsOrigin reports whether root r runs one of the functions in which
+// the struct of an access may be shared, or one whose roots are not
+// known.
+func (a *analysis) runsOrigin(r int, origins []*ssa.Function) bool {
+	for _, fn := range origins {
+		if _, ok := a.index[fn]; !ok || a.runs(r, fn) {
+			return true
+		}
+	}
+	return false
 }
 
 // mayPrecede reports whether some path through the control flow graph
@@ -469,8 +588,9 @@ func onlyMapOps(v ssa.Value) bool {
 			if r.Value == v || r.Key == v {
 				return false
 			}
-		case *ssa.Call:
-			b, ok := r.Call.Value.(*ssa.Builtin)
+		case *ssa.Call, *ssa.Defer:
+			// A deferred delete or clear runs in the same goroutine.
+			b, ok := r.(ssa.CallInstruction).Common().Value.(*ssa.Builtin)
 			if !ok {
 				return false
 			}

@@ -1,0 +1,315 @@
+package detect
+
+import (
+	"go/token"
+	"go/types"
+	"slices"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A parameter or local variable captured by a closure lives in a cell: an
+// Alloc of its function, stored into once and read back by loads there
+// and, through a free variable, in the closures that capture it
+// (func (p *parser) processItem(...) { setValue := func(v any) {
+// p.setValue(v) }; ... }). Storing a struct pointer in such a cell does
+// not publish it: it stays in the activation as long as no value loaded
+// from the cell is published, the closures are only called or deferred by
+// the function (never started, stored or passed on), and their bodies
+// publish nothing loaded from the free variable either.
+
+// cellValue returns the one value stored in the cell that load reads, and
+// the cell, when load reads a cell of its own function that only that
+// store writes (the closures never assign to it); nil otherwise.
+func cellValue(load *ssa.UnOp) (ssa.Value, *ssa.Alloc) {
+	if load.Op != token.MUL {
+		return nil, nil
+	}
+	c, ok := load.X.(*ssa.Alloc)
+	if !ok || c.Parent() != load.Parent() {
+		return nil, nil
+	}
+	stored := cellStored(c)
+	if stored == nil {
+		return nil, nil
+	}
+	return stored, c
+}
+
+// cellStored returns the one value stored in the cell c, when a single
+// store of its function writes it and no closure assigns to it; nil
+// otherwise.
+func cellStored(c *ssa.Alloc) ssa.Value {
+	var stored ssa.Value
+	for _, r := range *c.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Addr != c || stored != nil {
+				return nil
+			}
+			stored = r.Val
+		case *ssa.MakeClosure:
+			if assignedInClosure(r, c) {
+				return nil
+			}
+		}
+	}
+	return stored
+}
+
+// capturedFrom returns the closure that binds the free variable fv and
+// the cell of the enclosing function it binds, when exactly one closure
+// of that function makes fv's function.
+func capturedFrom(fv *ssa.FreeVar) (*ssa.MakeClosure, *ssa.Alloc) {
+	fn := fv.Parent()
+	outer := fn.Parent()
+	i := slices.Index(fn.FreeVars, fv)
+	if outer == nil || i < 0 {
+		return nil, nil
+	}
+	var found *ssa.MakeClosure
+	for _, b := range outer.Blocks {
+		for _, instr := range b.Instrs {
+			if mc, ok := instr.(*ssa.MakeClosure); ok && mc.Fn == fn {
+				if found != nil {
+					return nil, nil
+				}
+				found = mc
+			}
+		}
+	}
+	if found == nil || i >= len(found.Bindings) {
+		return nil, nil
+	}
+	c, ok := found.Bindings[i].(*ssa.Alloc)
+	if !ok {
+		return nil, nil
+	}
+	return found, c
+}
+
+// sharedCaptured says where the struct pointer a closure loads from its
+// free variable fv may be shared, wherever the closure runs. It is private
+// when the closure is only called (not deferred, started or passed on) by
+// the function that makes it, its body shares nothing loaded from fv, and
+// at each call the value the enclosing function stored in the captured
+// variable is private; otherwise the closure is where sharing may start.
+func (a *analysis) sharedCaptured(fv *ssa.FreeVar, field, depth int) sharing {
+	here := sharedIn(fv.Parent())
+	mc, c := capturedFrom(fv)
+	if mc == nil || closureEscapes(mc) || a.freeVarShares(fv, field) {
+		return here
+	}
+	stored := cellStored(c)
+	if stored == nil {
+		return here
+	}
+	var s sharing
+	calls := 0
+	for _, r := range *mc.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Call:
+			s = s.join(a.sharedBefore(stored, r, field, depth+1))
+			calls++
+		case *ssa.DebugRef:
+		default:
+			return here // a deferred call runs after whatever follows it
+		}
+	}
+	if calls == 0 {
+		return here
+	}
+	return s
+}
+
+// assignedInClosure reports whether the closure mc, or a closure nested
+// in it, stores into the variable captured from cell c.
+func assignedInClosure(mc *ssa.MakeClosure, c ssa.Value) bool {
+	fv := capturedAs(mc, c)
+	if fv == nil {
+		return true
+	}
+	for _, r := range *fv.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Addr == fv {
+				return true
+			}
+		case *ssa.MakeClosure:
+			if assignedInClosure(r, fv) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// capturedAs returns the free variable of the closure mc that binds the
+// cell c, or nil.
+func capturedAs(mc *ssa.MakeClosure, c ssa.Value) *ssa.FreeVar {
+	fn, ok := mc.Fn.(*ssa.Function)
+	if !ok {
+		return nil
+	}
+	i := slices.Index(mc.Bindings, c)
+	if i < 0 || i >= len(fn.FreeVars) {
+		return nil
+	}
+	return fn.FreeVars[i]
+}
+
+// cellEscapes reports whether a pointer stored in the cell c (an Alloc or
+// a closure's free variable) may become visible outside the call chain of
+// its activation: a load of it escapes, a closure capturing it escapes,
+// or the cell itself is handed to anyone.
+func (a *analysis) cellEscapes(c ssa.Value) bool {
+	if r, ok := a.cellMemo[c]; ok {
+		return r
+	}
+	a.cellMemo[c] = false // recursion: assume the rest decides
+	r := a.cellEscapesNow(c)
+	a.cellMemo[c] = r
+	return r
+}
+
+func (a *analysis) cellEscapesNow(c ssa.Value) bool {
+	refs := c.Referrers()
+	if refs == nil {
+		return false
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Val == c {
+				return true
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL || a.ptrEscapes(r) {
+				return true
+			}
+		case *ssa.MakeClosure:
+			fv := capturedAs(r, c)
+			if fv == nil || closureEscapes(r) || a.cellEscapes(fv) {
+				return true
+			}
+		case *ssa.DebugRef:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// closureEscapes reports whether the closure mc is used otherwise than
+// called or deferred by its function: started as a goroutine, stored,
+// passed on or returned, it may run anywhere.
+func closureEscapes(mc *ssa.MakeClosure) bool {
+	refs := mc.Referrers()
+	if refs == nil {
+		return false
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.Call, *ssa.Defer:
+			common := r.(ssa.CallInstruction).Common()
+			if common.Value != mc || slices.Contains(common.Args, ssa.Value(mc)) {
+				return true
+			}
+		case *ssa.DebugRef:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// storedInCell returns the cell that store writes v into, when it is a
+// local variable of the function (Alloc) captured by closures or merely
+// spilled; nil otherwise.
+func storedInCell(store *ssa.Store, v ssa.Value) *ssa.Alloc {
+	if store.Val != v {
+		return nil
+	}
+	c, ok := store.Addr.(*ssa.Alloc)
+	if !ok || c.Parent() != store.Parent() {
+		return nil
+	}
+	return c
+}
+
+// cellSharedBefore reports whether a struct pointer stored in the cell c
+// may be handed to another goroutine, with its map in field number field,
+// before at runs: a use of a load of the cell that shares it and may run
+// first, or a closure capturing the cell that escapes or shares it at all.
+func (a *analysis) cellSharedBefore(c *ssa.Alloc, at ssa.Instruction, field int) bool {
+	for _, r := range *c.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Val == c {
+				return true
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				return true
+			}
+			if refs := r.Referrers(); refs != nil {
+				for _, u := range *refs {
+					if a.sharesInstance(r, u, field) && mayPrecede(u, at) {
+						return true
+					}
+				}
+			}
+		case *ssa.MakeClosure:
+			fv := capturedAs(r, c)
+			if fv == nil || closureEscapes(r) || a.freeVarShares(fv, field) {
+				return true
+			}
+		case *ssa.DebugRef:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// freeVarShares reports whether a closure's body (or a closure nested in
+// it) may hand the struct pointer held by its free variable fv to another
+// goroutine, whenever it runs.
+func (a *analysis) freeVarShares(fv ssa.Value, field int) bool {
+	for _, r := range *fv.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Val == fv {
+				return true
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				return true
+			}
+			if refs := r.Referrers(); refs != nil {
+				for _, u := range *refs {
+					if a.sharesInstance(r, u, field) {
+						return true
+					}
+				}
+			}
+		case *ssa.MakeClosure:
+			nested := capturedAs(r, fv)
+			if nested == nil || closureEscapes(r) || a.freeVarShares(nested, field) {
+				return true
+			}
+		case *ssa.DebugRef:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// fieldMayHoldMap reports whether the field that fa addresses may hold or
+// lead to a map. A pointer to a field that cannot (a bool, a mutex, a
+// slice of strings) gives whoever receives it no way to the struct's
+// maps: Go cannot step back from a field to its struct without unsafe.
+func fieldMayHoldMap(fa *ssa.FieldAddr) bool {
+	return mayHoldMap(fa.Type().(*types.Pointer).Elem(), nil)
+}
