@@ -314,9 +314,9 @@ type planner struct {
 	declFiles map[string]bool
 	// seeds are the objects chosen for rewriting.
 	seeds map[string]bool
-	// printed holds, by declaring position, the named types that are
-	// printed with fmt, and where; computed on first use.
-	printed map[token.Pos]string
+	// reflectCalls holds the calls that look at values through
+	// reflection; computed on first use.
+	reflectCalls *reflectedCalls
 }
 
 // group is a set of objects that must be rewritten together.
@@ -603,9 +603,12 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		if p.Tag != nil && omitsEmpty(p.Tag.Value) {
 			return refuse("its JSON tag has omitempty, which omits an empty map but not an empty safe map")
 		}
-		if owner := ownerType(info, s.stack); owner != nil && !obj.Exported() {
-			if at := pl.printedAt(owner); at != "" {
+		if owner := ownerType(info, s.stack); owner != nil {
+			if at := pl.printedAt(owner); at != "" && !obj.Exported() {
 				return refuse("its struct %s is printed with fmt at %s, which shows an unexported safe map field as a pointer", owner.Obj().Name(), at)
+			}
+			if at := pl.comparedAt(owner); at != "" {
+				return refuse("its struct %s is compared with %s, which would compare two safe maps by their internals, not their entries", owner.Obj().Name(), at)
 			}
 		}
 		if p.Names[0] != s.id {
@@ -648,22 +651,50 @@ func ownerType(info *types.Info, stack []ast.Node) *types.Named {
 	return nil
 }
 
-// printedAt returns the position of a call that formats a value of type
-// t (or *t) with fmt, or "". fmt prints a struct's exported fields through
-// their String methods, but an unexported field only by its value: a safe
-// map there would print as an address where the map printed its entries.
+// printedAt returns the position of a call that formats a value holding
+// a t with fmt, or "". fmt prints a struct's exported fields through their
+// String methods, but an unexported field only by its value: a safe map
+// there would print as an address where the map printed its entries.
 func (pl *planner) printedAt(t *types.Named) string {
-	if pl.printed == nil {
-		pl.printed = printCalls(pl.cfg.Packages, pl.ix.fset)
-	}
-	return pl.printed[t.Obj().Pos()]
+	return pl.reflected().printed[t.Obj().Pos()]
 }
 
-// printCalls finds every call of a fmt print function and returns, for
-// each named type printed (by value or pointer), the position of the first
-// such call, keyed by the position of the type's declaration.
-func printCalls(pkgs []*packages.Package, fset *token.FileSet) map[token.Pos]string {
-	printed := map[token.Pos]string{}
+// comparedAt returns the name and position of a call that compares values
+// holding a t with reflect.DeepEqual or a function built on it, or "".
+// DeepEqual compares two safe maps by their internals, which differ
+// between maps holding the same entries.
+func (pl *planner) comparedAt(t *types.Named) string {
+	return pl.reflected().compared[t.Obj().Pos()]
+}
+
+// reflected returns the calls that look at values through reflection,
+// found on first use.
+func (pl *planner) reflected() *reflectedCalls {
+	if pl.reflectCalls == nil {
+		pl.reflectCalls = findReflected(pl.cfg.Packages, pl.ix.fset)
+	}
+	return pl.reflectCalls
+}
+
+// reflectedCalls records, for each named struct type whose fields a call of
+// fmt's print functions (printed) or of a deep-equality function
+// (compared) looks at, the first such call, keyed by the position of the
+// type's declaration.
+//
+// A call looks at the fields of an argument, of what a pointer argument
+// points to, and of the elements, keys and fields those hold by value, at
+// any depth. A pointer held inside is printed as an address; DeepEqual
+// follows it, but what it reaches is more often the same object on both
+// sides (which DeepEqual does not look into) than a copy, so it is left
+// out. fmt does not look at the fields of a value it can format with its
+// String, Error or Format method.
+type reflectedCalls struct {
+	printed  map[token.Pos]string
+	compared map[token.Pos]string
+}
+
+func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCalls {
+	rc := &reflectedCalls{printed: map[token.Pos]string{}, compared: map[token.Pos]string{}}
 	for _, p := range pkgs {
 		for _, f := range p.Syntax {
 			ast.Inspect(f, func(n ast.Node) bool {
@@ -672,27 +703,144 @@ func printCalls(pkgs []*packages.Package, fset *token.FileSet) map[token.Pos]str
 					return true
 				}
 				fn := calledFunc(p.TypesInfo, call)
-				if fn == nil || fn.Pkg() == nil || !isPrintFunc(fn) {
+				if fn == nil || fn.Pkg() == nil {
 					return true
 				}
+				var into map[token.Pos]string
+				var at string
+				printing := isPrintFunc(fn)
+				switch {
+				case printing:
+					into, at = rc.printed, fset.Position(call.Pos()).String()
+				case isDeepEqualFunc(fn):
+					into, at = rc.compared, funcName(fn)+" at "+fset.Position(call.Pos()).String()
+				default:
+					return true
+				}
+				seen := map[heldType]bool{}
 				for _, a := range call.Args {
-					typ := p.TypesInfo.TypeOf(a)
-					if ptr, ok := typ.(*types.Pointer); ok {
-						typ = ptr.Elem()
-					}
-					named, ok := typ.(*types.Named)
-					if !ok {
+					t := p.TypesInfo.TypeOf(a)
+					if printing && formatsItself(t) {
 						continue
 					}
-					if pos := named.Origin().Obj().Pos(); printed[pos] == "" {
-						printed[pos] = fset.Position(call.Pos()).String()
+					if ptr, ok := t.(*types.Pointer); ok {
+						t = ptr.Elem()
 					}
+					heldValues(t, true, seen, func(named *types.Named, methods bool) bool {
+						if printing && methods && formatsItself(named) {
+							return false
+						}
+						if pos := named.Origin().Obj().Pos(); into[pos] == "" {
+							into[pos] = at
+						}
+						return true
+					})
 				}
 				return true
 			})
 		}
 	}
-	return printed
+	return rc
+}
+
+// heldType is a named type reached by heldValues, and whether fmt would
+// call its methods there.
+type heldType struct {
+	obj     types.Object
+	methods bool
+}
+
+// heldValues calls visit for every named type of a value of type t and of
+// the values it holds by value: its elements, keys and fields, at any
+// depth, but not what its pointers point to. It looks into a named type
+// only when visit returns true. methods says whether the value is reached
+// through exported fields only, so that fmt would call its methods; seen
+// holds the types already visited.
+func heldValues(t types.Type, methods bool, seen map[heldType]bool, visit func(named *types.Named, methods bool) bool) {
+	switch t := t.(type) {
+	case *types.Alias:
+		heldValues(types.Unalias(t), methods, seen, visit)
+	case *types.Named:
+		key := heldType{t.Origin().Obj(), methods}
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		if visit(t, methods) {
+			heldValues(t.Underlying(), methods, seen, visit)
+		}
+	case *types.Slice:
+		heldValues(t.Elem(), methods, seen, visit)
+	case *types.Array:
+		heldValues(t.Elem(), methods, seen, visit)
+	case *types.Map:
+		heldValues(t.Key(), methods, seen, visit)
+		heldValues(t.Elem(), methods, seen, visit)
+	case *types.Struct:
+		for i := range t.NumFields() {
+			f := t.Field(i)
+			heldValues(f.Type(), methods && f.Exported(), seen, visit)
+		}
+	}
+}
+
+// formatsItself reports whether fmt prints a value of type t through one of
+// its methods (String, Error or Format) rather than field by field.
+func formatsItself(t types.Type) bool {
+	ms := types.NewMethodSet(t)
+	for i := range ms.Len() {
+		sig, _ := ms.At(i).Type().(*types.Signature)
+		if sig == nil {
+			continue
+		}
+		switch ms.At(i).Obj().Name() {
+		case "String", "Error":
+			if sig.Params().Len() == 0 && sig.Results().Len() == 1 {
+				return true
+			}
+		case "Format":
+			if sig.Params().Len() == 2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isDeepEqualFunc reports whether fn compares its arguments with
+// reflect.DeepEqual or in the same way, field by field: reflect.DeepEqual
+// itself, and the equality assertions of testify and go-cmp, which tests
+// use to compare structs.
+func isDeepEqualFunc(fn *types.Func) bool {
+	switch fn.Pkg().Path() {
+	case "reflect":
+		return fn.Name() == "DeepEqual"
+	case "github.com/stretchr/testify/assert", "github.com/stretchr/testify/require":
+		switch strings.TrimSuffix(fn.Name(), "f") {
+		case "Equal", "NotEqual", "EqualValues", "NotEqualValues", "Exactly", "ElementsMatch", "NotElementsMatch",
+			"ObjectsAreEqual", "ObjectsAreEqualValues", "Contains", "NotContains", "Subset", "NotSubset":
+			return true
+		}
+	case "github.com/google/go-cmp/cmp":
+		return fn.Name() == "Equal" || fn.Name() == "Diff"
+	}
+	return false
+}
+
+// funcName returns pkg.Func or pkg.Type.Method for a function of a named
+// package, as a reader would write it.
+func funcName(fn *types.Func) string {
+	name := fn.Pkg().Name() + "." + fn.Name()
+	if recv := fn.Signature().Recv(); recv != nil {
+		t := recv.Type()
+		if ptr, ok := t.(*types.Pointer); ok {
+			t = ptr.Elem()
+		}
+		if named, ok := t.(*types.Named); ok {
+			name = fn.Pkg().Name() + "." + named.Obj().Name() + "." + fn.Name()
+		}
+	}
+	return name
 }
 
 // omitsEmpty reports whether a quoted struct tag gives the field the
