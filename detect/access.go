@@ -26,6 +26,8 @@ type access struct {
 	// them touch a shared struct there; other roots reach it with a
 	// struct private to their activation.
 	sharedIn []*ssa.Function
+	// mapv is the map value accessed.
+	mapv ssa.Value
 }
 
 // collectAccesses finds every access to a map object declared in the units,
@@ -53,7 +55,7 @@ func (a *analysis) collectAccesses() map[string][]access {
 			param = nil
 		}
 		for _, id := range ids {
-			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh, param: param, sharedIn: shared.origins})
+			out[id] = append(out[id], access{fn: fn, instr: instr, pos: pos, write: write, op: op, fresh: fresh, param: param, sharedIn: shared.origins, mapv: m})
 		}
 	}
 	for _, fn := range a.p.funcs {

@@ -52,7 +52,16 @@
 //     only when a boolean parameter says so is analysed once per
 //     constant its callers pass.
 //     The function run by once.Do is ordered before every access that
-//     follows a once.Do on the same Once.
+//     follows a once.Do on the same Once. When a pair still holds no
+//     common lock, the struct pointer of each access is followed up the
+//     plain calls that hand it down, in its root, to the field it was
+//     loaded from (its owner) or to where it was made: two chains whose
+//     owner fields only ever receive fresh structs, and differ, reach
+//     different structs, and a chain that made its struct and shared it
+//     with no one reaches a struct no other goroutine sees; every other
+//     pair of chains needs a common lock (a scheduler kept by a file
+//     store under the file store's lock and another kept by a memory
+//     store under its own).
 //   - Happens-before: a go statement orders what precedes it; Wait on a
 //     WaitGroup or errgroup.Group joins the goroutines started before it;
 //     a channel receive joins goroutines that send on or close a channel

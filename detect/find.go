@@ -137,6 +137,12 @@ type analysis struct {
 	freshMemo, escMemo map[ssa.Value]bool
 	// cellMemo memoises cellEscapes.
 	cellMemo map[ssa.Value]bool
+	// ownerMemo memoises contextOwners; freshOwnerMemo records which
+	// fields only ever hold fresh structs; fieldAddrs indexes the
+	// addresses of each field.
+	ownerMemo      map[ownerKey][]ownerAlt
+	freshOwnerMemo map[*types.Var]bool
+	fieldAddrs     map[*types.Var][]*ssa.FieldAddr
 	// unsharedMemo memoises sharedBefore.
 	unsharedMemo map[unsharedKey]sharing
 	entrySet     map[*ssa.Function]bool
@@ -178,34 +184,36 @@ type analysis struct {
 
 func newAnalysis(p *program) *analysis {
 	a := &analysis{
-		p:            p,
-		index:        map[*ssa.Function]int{},
-		spawnAt:      map[ssa.Instruction]int{},
-		srcMemo:      map[ssa.Value][]string{},
-		allocMemo:    map[*ssa.Alloc][]string{},
-		loops:        map[*ssa.Function]map[*ssa.BasicBlock]bool{},
-		effects:      map[*ssa.Function]lockEffect{},
-		lockIn:       map[*ssa.Function]lockset{},
-		blockIn:      map[*ssa.Function][]lockset{},
-		lockNames:    map[string]string{},
-		assumedHeld:  map[*ssa.Function]lockset{},
-		esc:          map[*ssa.Function]bitset{},
-		liveBlocks:   map[*ssa.Function][]bitset{},
-		eventMemo:    map[*ssa.Function][][]ssa.Instruction{},
-		mayEscape:    map[*ssa.Function]bool{},
-		childMemo:    map[[2]int]int{},
-		traceMemo:    map[traceKey]traceResult{},
-		callbackIn:   map[*ssa.Function]lockset{},
-		flagMemo:     map[*ssa.Function]*lockFlag{},
-		flagBusy:     map[*ssa.Function]bool{},
-		freshMemo:    map[ssa.Value]bool{},
-		escMemo:      map[ssa.Value]bool{},
-		cellMemo:     map[ssa.Value]bool{},
-		unsharedMemo: map[unsharedKey]sharing{},
-		rootLockIn:   map[rootFunc]lockset{},
-		passMemo:     map[passKey]bool{},
-		rootBlockIn:  map[rootFunc][]lockset{},
-		blockInFrom:  map[entryLocks][]lockset{},
+		p:              p,
+		index:          map[*ssa.Function]int{},
+		spawnAt:        map[ssa.Instruction]int{},
+		srcMemo:        map[ssa.Value][]string{},
+		allocMemo:      map[*ssa.Alloc][]string{},
+		loops:          map[*ssa.Function]map[*ssa.BasicBlock]bool{},
+		effects:        map[*ssa.Function]lockEffect{},
+		lockIn:         map[*ssa.Function]lockset{},
+		blockIn:        map[*ssa.Function][]lockset{},
+		lockNames:      map[string]string{},
+		assumedHeld:    map[*ssa.Function]lockset{},
+		esc:            map[*ssa.Function]bitset{},
+		liveBlocks:     map[*ssa.Function][]bitset{},
+		eventMemo:      map[*ssa.Function][][]ssa.Instruction{},
+		mayEscape:      map[*ssa.Function]bool{},
+		childMemo:      map[[2]int]int{},
+		traceMemo:      map[traceKey]traceResult{},
+		callbackIn:     map[*ssa.Function]lockset{},
+		flagMemo:       map[*ssa.Function]*lockFlag{},
+		flagBusy:       map[*ssa.Function]bool{},
+		freshMemo:      map[ssa.Value]bool{},
+		escMemo:        map[ssa.Value]bool{},
+		cellMemo:       map[ssa.Value]bool{},
+		ownerMemo:      map[ownerKey][]ownerAlt{},
+		freshOwnerMemo: map[*types.Var]bool{},
+		unsharedMemo:   map[unsharedKey]sharing{},
+		rootLockIn:     map[rootFunc]lockset{},
+		passMemo:       map[passKey]bool{},
+		rootBlockIn:    map[rootFunc][]lockset{},
+		blockInFrom:    map[entryLocks][]lockset{},
 	}
 	for i, fn := range p.funcs {
 		a.index[fn] = i
@@ -331,6 +339,9 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			}
 			if info.local && !carrying.has(w.root) && !carrying.has(x.root) {
 				continue // one activation's map, seen by one goroutine
+			}
+			if a.ownersExclude(w, x) {
+				continue // a common lock along every chain that may share the struct
 			}
 			ok, viaAssumed := a.concurrent(w, x, info)
 			if !ok {

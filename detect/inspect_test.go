@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"go/types"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -209,6 +210,14 @@ func inspectAccess(t *testing.T, a *analysis, at string) {
 				if !strings.HasSuffix(fmt.Sprintf("%s:%d", pos.Filename, pos.Line), at) {
 					continue
 				}
+				if call, ok := instr.(*ssa.Call); ok {
+					for _, arg := range call.Call.Args {
+						if _, isPtr := arg.Type().Underlying().(*types.Pointer); isPtr && a.ptrEscapes(arg) {
+							t.Logf("call %s in %s: argument %s escapes", pos, fn, arg.Name())
+							explainEscape(t, a, arg, "\t", 0)
+						}
+					}
+				}
 				var m ssa.Value
 				switch instr := instr.(type) {
 				case *ssa.Lookup:
@@ -226,6 +235,10 @@ func inspectAccess(t *testing.T, a *analysis, at string) {
 					continue
 				}
 				explainUnshared(t, a, fa.X, instr, fa.Field, "\t", 0)
+				explainOwners(t, a, fn, instr, m)
+				if a.ptrEscapes(fa.X) {
+					explainEscape(t, a, fa.X, "\t", 0)
+				}
 			}
 		}
 	}
@@ -262,5 +275,62 @@ func explainUnshared(t *testing.T, a *analysis, base ssa.Value, at ssa.Instructi
 				explainUnshared(t, a, common.Args[i], site, field, indent+"  ", depth+1)
 			}
 		}
+	}
+}
+
+// explainOwners prints, for a few roots that run the access at instr,
+// the owner field and the locks along each chain that hands base down.
+func explainOwners(t *testing.T, a *analysis, fn *ssa.Function, instr ssa.Instruction, m ssa.Value) {
+	shown := 0
+	for r := range a.roots {
+		if !a.runs(r, fn) || shown >= 4 {
+			continue
+		}
+		shown++
+		fa := loadedField(m)
+		alts, ok := a.ownerAlts(fn, instr, fa.X, fa.Field, r, 0)
+		t.Logf("\towners in %s (complete %v):", a.roots[r].desc, ok)
+		for _, alt := range alts {
+			t.Logf("\t\t%v private %v locks %v", alt.owner, alt.private, alt.locks)
+		}
+	}
+}
+
+// explainEscape prints the chain of uses by which the pointer v may
+// escape, following calls into callees' parameters and stores into the
+// variables closures capture, a few levels deep.
+func explainEscape(t *testing.T, a *analysis, v ssa.Value, indent string, depth int) {
+	if depth > 6 || v.Referrers() == nil {
+		return
+	}
+	for _, r := range *v.Referrers() {
+		if !a.publishes(v, r) {
+			continue
+		}
+		t.Logf("%s%s escapes by %s at %s in %s", indent, v.Name(), r, a.p.fset.Position(r.Pos()), r.Parent())
+		switch r := r.(type) {
+		case *ssa.Call:
+			for i, arg := range r.Call.Args {
+				if arg != v {
+					continue
+				}
+				for _, callee := range a.p.calls[r] {
+					if i < len(callee.Params) && a.ptrEscapes(callee.Params[i]) {
+						explainEscape(t, a, callee.Params[i], indent+"  ", depth+1)
+					}
+				}
+			}
+		case *ssa.FieldAddr:
+			explainEscape(t, a, r, indent+"  ", depth+1)
+		case *ssa.Store:
+			if c := storedInCell(r, v); c != nil && c.Referrers() != nil {
+				for _, u := range *c.Referrers() {
+					if load, ok := u.(*ssa.UnOp); ok && a.ptrEscapes(load) {
+						explainEscape(t, a, load, indent+"  ", depth+1)
+					}
+				}
+			}
+		}
+		return
 	}
 }

@@ -416,15 +416,25 @@ func (a *analysis) sharedBeforeNow(base ssa.Value, at ssa.Instruction, field, de
 	default:
 		return here
 	}
+	if base.Referrers() == nil || a.usedSharedBefore(base, at, field) {
+		return s.join(here)
+	}
+	return s
+}
+
+// usedSharedBefore reports whether a use of the struct pointer base in its
+// own function may share it, with its map in field number field, before
+// at runs.
+func (a *analysis) usedSharedBefore(base ssa.Value, at ssa.Instruction, field int) bool {
 	refs := base.Referrers()
 	if refs == nil {
-		return here
+		return false
 	}
 	for _, r := range *refs {
 		if st, ok := r.(*ssa.Store); ok {
 			if c := storedInCell(st, base); c != nil {
 				if a.cellSharedBefore(c, at, field) {
-					return s.join(here)
+					return true
 				}
 				continue
 			}
@@ -436,10 +446,10 @@ func (a *analysis) sharedBeforeNow(base ssa.Value, at ssa.Instruction, field, de
 		// is judged by its own uses; it counts only when an earlier run
 		// of it, around a loop, may have published base.
 		if mayPrecede(r, at) {
-			return s.join(here)
+			return true
 		}
 	}
-	return s
+	return false
 }
 
 // sharedParam says where the structs that the callers of the parameter's

@@ -1,0 +1,266 @@
+package detect
+
+import (
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A struct may be reached from owners of different types, each guarding
+// it with its own mutex: a scheduler kept in a file store's field and
+// used under the file store's lock, and another kept in a memory store's
+// field and used under that store's lock. The helper that touches the
+// scheduler's map is entered with either lock, so the locks every caller
+// holds are none. When each owner field only ever receives a fresh
+// struct, the owners' structs are distinct, and an access needs a common
+// lock only with accesses that may reach the same owner's struct.
+//
+// ownerAlts follows the struct pointer of an access up the plain calls
+// that hand it down, within one root, to where it is loaded from a field
+// (the owner), and computes the locks held at the access along each such
+// chain.
+
+// ownerAlt is one way a root brings the struct of an access to it.
+type ownerAlt struct {
+	// owner is the pointer field the struct was loaded from, when every
+	// struct stored in that field is fresh; nil when not known.
+	owner *types.Var
+	// locks are the locks held at the access along this way.
+	locks lockset
+	// private: along this way the struct is made by the activation at
+	// the top and shared with no one before the access.
+	private bool
+}
+
+// maxOwnerAlts and maxOwnerDepth bound the chains followed for one
+// access.
+const (
+	maxOwnerAlts  = 16
+	maxOwnerDepth = 6
+)
+
+// ownerKey identifies one access as run by one root.
+type ownerKey struct {
+	instr ssa.Instruction
+	root  int
+}
+
+// ownersExclude reports whether the accesses of contexts w and x, which
+// hold no common lock when every caller is taken together, hold one along
+// every pair of call chains that may bring them the same struct.
+func (a *analysis) ownersExclude(w, x context) bool {
+	aw, ok := a.contextOwners(w)
+	if !ok {
+		return false
+	}
+	ax, ok := a.contextOwners(x)
+	if !ok {
+		return false
+	}
+	for _, p := range aw {
+		for _, q := range ax {
+			if p.private || q.private {
+				continue // no other goroutine sees that struct
+			}
+			if p.owner != nil && q.owner != nil && p.owner != q.owner {
+				continue // distinct structs
+			}
+			if !common(p.locks, q.locks) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// contextOwners returns the ways the root of c brings the struct of its
+// access to it; false when it cannot tell.
+func (a *analysis) contextOwners(c context) ([]ownerAlt, bool) {
+	key := ownerKey{c.acc.instr, c.root}
+	if alts, ok := a.ownerMemo[key]; ok {
+		return alts, alts != nil
+	}
+	var alts []ownerAlt
+	if fa := loadedField(c.acc.mapv); fa != nil {
+		alts, _ = a.ownerAlts(c.acc.fn, c.acc.instr, fa.X, fa.Field, c.root, 0)
+	}
+	a.ownerMemo[key] = alts
+	return alts, alts != nil
+}
+
+// ownerAlts returns, for the struct pointer base used at instr in fn as
+// run by root r (with its map in field number field), the owner, the locks
+// held at instr and whether the struct is private there, along each chain
+// of plain calls that hands it down; false when there are too many.
+func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, field, r, depth int) ([]ownerAlt, bool) {
+	p, isParam := base.(*ssa.Parameter)
+	var calls []*ssa.Call
+	idx := -1
+	if isParam && depth < maxOwnerDepth && a.flagFor(fn) == nil {
+		idx, calls = a.staticCalls(p)
+	}
+	if len(calls) == 0 {
+		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
+	}
+	sharedHere := a.usedSharedBefore(base, instr, field)
+	var alts []ownerAlt
+	for _, call := range calls {
+		caller := call.Parent()
+		if !a.runs(r, caller) {
+			continue
+		}
+		up, ok := a.ownerAlts(caller, call, call.Call.Args[idx], field, r, depth+1)
+		if !ok {
+			return nil, false
+		}
+		for _, u := range up {
+			entry := u.locks
+			for _, h := range a.assumedHeld[fn] {
+				entry = entry.with(h)
+			}
+			for _, h := range a.callbackIn[fn] {
+				entry = entry.with(h)
+			}
+			alts = append(alts, ownerAlt{
+				owner:   u.owner,
+				locks:   a.locksAtEntry(fn, instr, entry),
+				private: u.private && !sharedHere,
+			})
+		}
+		if len(alts) > maxOwnerAlts {
+			return nil, false
+		}
+	}
+	if len(alts) == 0 {
+		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
+	}
+	return alts, true
+}
+
+// topAlt is the way that starts where the struct pointer base is not
+// handed down by a plain call: loaded from an owner field, or made here.
+func (a *analysis) topAlt(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, field, r int) ownerAlt {
+	return ownerAlt{
+		owner:   a.freshOwner(base),
+		locks:   a.locksAtIn(fn, instr, r),
+		private: a.sharedBefore(base, instr, field, 0).private(),
+	}
+}
+
+// locksAtEntry returns the locks held at instr when fn is entered holding
+// entry.
+func (a *analysis) locksAtEntry(fn *ssa.Function, instr ssa.Instruction, entry lockset) lockset {
+	from := entryLocks{fn, entry.key()}
+	in, ok := a.blockInFrom[from]
+	if !ok {
+		in, _ = a.blockLocks(fn, entry, nil)
+		a.blockInFrom[from] = in
+	}
+	return a.locksBefore(in, instr)
+}
+
+// freshOwner returns the field the struct pointer base is loaded from,
+// when that field only ever holds structs made fresh for it (or nil):
+// every store into it stores a new allocation or a constructor's fresh
+// result that is stored nowhere else, and the field's address is never
+// handed on. Two such fields never hold the same struct.
+func (a *analysis) freshOwner(base ssa.Value) *types.Var {
+	load, ok := base.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return nil
+	}
+	fa, ok := load.X.(*ssa.FieldAddr)
+	if !ok {
+		return nil
+	}
+	f := fieldOf(fa)
+	if f == nil {
+		return nil
+	}
+	if fresh, ok := a.freshOwnerMemo[f]; ok {
+		if fresh {
+			return f
+		}
+		return nil
+	}
+	fresh := a.onlyFreshStored(f)
+	a.freshOwnerMemo[f] = fresh
+	if fresh {
+		return f
+	}
+	return nil
+}
+
+// fieldOf returns the field that fa addresses.
+func fieldOf(fa *ssa.FieldAddr) *types.Var {
+	ptr, ok := fa.X.Type().Underlying().(*types.Pointer)
+	if !ok {
+		return nil
+	}
+	st, ok := ptr.Elem().Underlying().(*types.Struct)
+	if !ok || fa.Field >= st.NumFields() {
+		return nil
+	}
+	return st.Field(fa.Field)
+}
+
+// onlyFreshStored reports whether every address of field f in the
+// analysed code is only loaded from or stored into, and every value
+// stored is nil or a fresh struct stored nowhere else.
+func (a *analysis) onlyFreshStored(f *types.Var) bool {
+	if a.fieldAddrs == nil {
+		a.fieldAddrs = map[*types.Var][]*ssa.FieldAddr{}
+		for _, fn := range a.p.funcs {
+			for _, b := range fn.Blocks {
+				for _, instr := range b.Instrs {
+					if fa, ok := instr.(*ssa.FieldAddr); ok {
+						if v := fieldOf(fa); v != nil {
+							a.fieldAddrs[v] = append(a.fieldAddrs[v], fa)
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, fa := range a.fieldAddrs[f] {
+		for _, r := range *fa.Referrers() {
+			switch r := r.(type) {
+			case *ssa.UnOp:
+				if r.Op != token.MUL {
+					return false
+				}
+			case *ssa.Store:
+				if r.Addr != fa || !a.freshForField(r) {
+					return false
+				}
+			case *ssa.DebugRef:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// freshForField reports whether store puts nil or a struct made for it,
+// and stored nowhere else, into a field.
+func (a *analysis) freshForField(store *ssa.Store) bool {
+	switch v := store.Val.(type) {
+	case *ssa.Const:
+		return v.IsNil()
+	case *ssa.Alloc:
+	case *ssa.Call:
+		if !a.freshResult(v, 0) {
+			return false
+		}
+	default:
+		return false
+	}
+	for _, r := range *store.Val.Referrers() {
+		if r != ssa.Instruction(store) && a.publishes(store.Val, r) {
+			return false
+		}
+	}
+	return true
+}
