@@ -552,6 +552,9 @@ func (fe *fileEditor) build(e *edit, n dst.Node) (before []dst.Stmt, repl dst.No
 			return nil, nil, err
 		}
 		return nil, n, fe.loadOrComputes(block, e)
+	case editTag:
+		lit := n.(*dst.BasicLit)
+		return nil, &dst.BasicLit{Kind: lit.Kind, Value: e.tag, Decs: lit.Decs}, nil
 	case editHelper:
 		c := n.(*dst.CallExpr)
 		return nil, call(sel(c.Args[0], e.method)), nil

@@ -256,6 +256,7 @@ const (
 	editTuple                       // m[a], m[b] = x, y → temporaries, then stores
 	editLoadOrStore                 // if _, ok := m[k]; !ok { m[k] = v } → m.LoadOrStore(k, v)
 	editReset                       // m = make(...) after m was written → m.Clear()
+	editTag                         // `json:",omitempty"` → `json:",omitzero"`
 	// editBlock rewrites statement sequences of a block: read-modify-
 	// write folds (v := m[k]; v.f++; m[k] = v → v := m.Update(k, ...)),
 	// drains (old := m; m = make(...) → old := m.TakeAll()) and
@@ -273,6 +274,8 @@ type edit struct {
 	mapType types.Type
 	// method is the safe map method that replaces a helper call.
 	method string
+	// tag is the new struct tag, quoted, for editTag.
+	tag string
 	// alt is the edit that replaces an editReset when the group has
 	// aliases, which must keep the old contents; note is then added to the
 	// group's notes.
@@ -600,8 +603,20 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 		if other != "" {
 			return refuse("declared in one field list with %s, which is not rewritten", other)
 		}
-		if p.Tag != nil && omitsEmpty(p.Tag.Value) {
-			return refuse("its JSON tag has omitempty, which omits an empty map but not an empty safe map")
+		var tagEdits []*edit
+		if p.Tag != nil {
+			if tag, changed := omitZeroTag(p.Tag.Value); changed {
+				// omitempty omits only a nil pointer; omitzero omits a
+				// safe map whose IsZero reports it empty, as omitempty
+				// omits an empty map. Names sharing the tag are
+				// rewritten together; the first one's site edits it.
+				tagEdits = append(tagEdits, &edit{kind: editTag, node: p.Tag, tag: tag})
+			}
+		}
+		if p.Tag != nil && obj.Exported() {
+			if key := encodingTag(p.Tag.Value); key != "" {
+				return refuse("its struct tag has a %q key: that encoder reads the field by reflection and would see the safe map as a struct, not a mapping (the safe map encodes only as JSON)", key)
+			}
 		}
 		if owner := ownerType(info, s.stack); owner != nil {
 			if at := pl.printedAt(owner); at != "" && !obj.Exported() {
@@ -610,11 +625,14 @@ func (pl *planner) classifyDecl(s site, g *group) classification {
 			if at := pl.comparedAt(owner); at != "" {
 				return refuse("its struct %s is compared with %s, which would compare two safe maps by their internals, not their entries", owner.Obj().Name(), at)
 			}
+			if at := pl.encodedAt(owner); at != "" && obj.Exported() {
+				return refuse("its struct %s is encoded or decoded with %s, which would see the safe map as a struct where the map was a mapping", owner.Obj().Name(), at)
+			}
 		}
 		if p.Names[0] != s.id {
 			return classification{flows: joins}
 		}
-		return classification{edits: []*edit{{kind: editType, node: p.Type, mapType: obj.Type()}}, flows: joins}
+		return classification{edits: append(tagEdits, &edit{kind: editType, node: p.Type, mapType: obj.Type()}), flows: joins}
 	case *ast.AssignStmt:
 		if p.Tok != token.DEFINE {
 			return refuse("declared in an unexpected assignment")
@@ -667,6 +685,13 @@ func (pl *planner) comparedAt(t *types.Named) string {
 	return pl.reflected().compared[t.Obj().Pos()]
 }
 
+// encodedAt returns the name and position of a call that encodes or
+// decodes values holding a t, and sees its exported fields, with an
+// encoder other than encoding/json, or "".
+func (pl *planner) encodedAt(t *types.Named) string {
+	return pl.reflected().encoded[t.Obj().Pos()]
+}
+
 // reflected returns the calls that look at values through reflection,
 // found on first use.
 func (pl *planner) reflected() *reflectedCalls {
@@ -688,13 +713,19 @@ func (pl *planner) reflected() *reflectedCalls {
 // sides (which DeepEqual does not look into) than a copy, so it is left
 // out. fmt does not look at the fields of a value it can format with its
 // String, Error or Format method.
+//
+// encoded records the same for encoders and decoders other than
+// encoding/json (gob, XML, YAML, TOML): they see only exported fields, and
+// a safe map there as a struct of unexported fields, where a map was a
+// mapping.
 type reflectedCalls struct {
 	printed  map[token.Pos]string
 	compared map[token.Pos]string
+	encoded  map[token.Pos]string
 }
 
 func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCalls {
-	rc := &reflectedCalls{printed: map[token.Pos]string{}, compared: map[token.Pos]string{}}
+	rc := &reflectedCalls{printed: map[token.Pos]string{}, compared: map[token.Pos]string{}, encoded: map[token.Pos]string{}}
 	for _, p := range pkgs {
 		for _, f := range p.Syntax {
 			ast.Inspect(f, func(n ast.Node) bool {
@@ -708,12 +739,14 @@ func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCall
 				}
 				var into map[token.Pos]string
 				var at string
-				printing := isPrintFunc(fn)
+				printing, encoding := isPrintFunc(fn), isReflectEncoder(fn)
 				switch {
 				case printing:
 					into, at = rc.printed, fset.Position(call.Pos()).String()
 				case isDeepEqualFunc(fn):
 					into, at = rc.compared, funcName(fn)+" at "+fset.Position(call.Pos()).String()
+				case encoding:
+					into, at = rc.encoded, funcName(fn)+" at "+fset.Position(call.Pos()).String()
 				default:
 					return true
 				}
@@ -727,7 +760,7 @@ func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCall
 						t = ptr.Elem()
 					}
 					heldValues(t, true, seen, func(named *types.Named, methods bool) bool {
-						if printing && methods && formatsItself(named) {
+						if printing && methods && formatsItself(named) || encoding && !methods {
 							return false
 						}
 						if pos := named.Origin().Obj().Pos(); into[pos] == "" {
@@ -827,6 +860,46 @@ func isDeepEqualFunc(fn *types.Func) bool {
 	return false
 }
 
+// isReflectEncoder reports whether fn encodes or decodes a value by
+// reflection over its exported fields in a format other than JSON: gob,
+// XML, YAML and TOML, whose encoders do not use MarshalJSON.
+func isReflectEncoder(fn *types.Func) bool {
+	switch fn.Pkg().Path() {
+	case "encoding/gob":
+		switch fn.Name() {
+		case "Encode", "EncodeValue", "Decode", "DecodeValue":
+			return true
+		}
+	case "encoding/xml", "gopkg.in/yaml.v2", "gopkg.in/yaml.v3", "go.yaml.in/yaml/v2", "go.yaml.in/yaml/v3", "go.yaml.in/yaml/v4",
+		"github.com/BurntSushi/toml", "github.com/pelletier/go-toml", "github.com/pelletier/go-toml/v2":
+		switch fn.Name() {
+		case "Marshal", "MarshalIndent", "Unmarshal", "UnmarshalStrict", "Encode", "Decode", "DecodeFile":
+			return true
+		}
+	}
+	return false
+}
+
+// encodingTags are the struct tag keys of encoders that see a field by
+// reflection and do not use MarshalJSON: a field tagged for one is encoded
+// that way somewhere, even where no call shows it.
+var encodingTags = []string{"yaml", "toml", "xml", "bson", "msgpack", "mapstructure", "hcl"}
+
+// encodingTag returns the first key of encodingTags that a quoted struct
+// tag names for the field, other than to skip it ("-"), or "".
+func encodingTag(quoted string) string {
+	tag, err := strconv.Unquote(quoted)
+	if err != nil {
+		return ""
+	}
+	for _, key := range encodingTags {
+		if v, ok := reflect.StructTag(tag).Lookup(key); ok && v != "-" {
+			return key
+		}
+	}
+	return ""
+}
+
 // funcName returns pkg.Func or pkg.Type.Method for a function of a named
 // package, as a reader would write it.
 func funcName(fn *types.Func) string {
@@ -843,19 +916,68 @@ func funcName(fn *types.Func) string {
 	return name
 }
 
-// omitsEmpty reports whether a quoted struct tag gives the field the
-// omitempty option of encoding/json.
-func omitsEmpty(quoted string) bool {
+// omitZeroTag returns a quoted struct tag with the omitempty option of its
+// json key replaced by omitzero, and whether that changed it. A tag that
+// already has omitzero needs no change: omitempty then omits a nil safe
+// map and omitzero an empty one.
+func omitZeroTag(quoted string) (string, bool) {
 	tag, err := strconv.Unquote(quoted)
 	if err != nil {
-		return false
+		return quoted, false
 	}
-	opts, ok := reflect.StructTag(tag).Lookup("json")
+	start, end, ok := tagValue(tag, "json")
 	if !ok {
-		return false
+		return quoted, false
 	}
-	_, rest, _ := strings.Cut(opts, ",")
-	return slices.Contains(strings.Split(rest, ","), "omitempty")
+	opts := strings.Split(tag[start:end], ",")
+	i := slices.Index(opts[1:], "omitempty") + 1
+	if i == 0 || slices.Contains(opts[1:], "omitzero") {
+		return quoted, false
+	}
+	opts[i] = "omitzero"
+	tag = tag[:start] + strings.Join(opts, ",") + tag[end:]
+	if strings.HasPrefix(quoted, "`") && !strings.Contains(tag, "`") {
+		return "`" + tag + "`", true
+	}
+	return strconv.Quote(tag), true
+}
+
+// tagValue returns the bounds of the value of key in a struct tag, between
+// its quotes, following the conventions reflect.StructTag.Lookup reads. The
+// value is returned only when it needs no unquoting, as every json option
+// list does.
+func tagValue(tag, key string) (start, end int, ok bool) {
+	i := 0
+	for i < len(tag) {
+		for i < len(tag) && tag[i] == ' ' {
+			i++
+		}
+		nameStart := i
+		for i < len(tag) && tag[i] > ' ' && tag[i] != ':' && tag[i] != '"' && tag[i] != 0x7f {
+			i++
+		}
+		if i == nameStart || i+1 >= len(tag) || tag[i] != ':' || tag[i+1] != '"' {
+			return 0, 0, false
+		}
+		name := tag[nameStart:i]
+		i += 2
+		valueStart, escaped := i, false
+		for i < len(tag) && tag[i] != '"' {
+			if tag[i] == '\\' {
+				i++
+				escaped = true
+			}
+			i++
+		}
+		if i >= len(tag) {
+			return 0, 0, false
+		}
+		if name == key {
+			return valueStart, i, !escaped
+		}
+		i++
+	}
+	return 0, 0, false
 }
 
 // classifyParam handles a parameter that joins the group: the function's

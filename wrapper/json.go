@@ -45,3 +45,9 @@ func (m *Map[K, V]) UnmarshalJSON(data []byte) error {
 	}
 	return err
 }
+
+// IsZero reports whether m holds no entries, as for a nil m. encoding/json
+// calls it for a field tagged omitzero, which then omits an empty Map as
+// omitempty omits an empty built-in map: safemapfix rewrites the omitempty
+// option of a map field it rewrites to omitzero.
+func (m *Map[K, V]) IsZero() bool { return m.Len() == 0 }

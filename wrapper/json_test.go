@@ -98,3 +98,36 @@ func TestJSONUnsupportedKey(t *testing.T) {
 		t.Fatalf("Marshal with a struct key: error %v, want %v", gotErr, wantErr)
 	}
 }
+
+// TestOmitZero checks that a Map field tagged omitzero is omitted exactly
+// when a built-in map field tagged omitempty is: nil or empty.
+func TestOmitZero(t *testing.T) {
+	type builtin struct {
+		M map[string]int `json:"m,omitempty"`
+	}
+	type safe struct {
+		M *Map[string, int] `json:"m,omitzero"`
+	}
+	for _, m := range []map[string]int{nil, {}, {"a": 1}} {
+		want, err := json.Marshal(builtin{M: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sm *Map[string, int]
+		if m != nil {
+			sm = From(maps.Clone(m))
+		}
+		got, err := json.Marshal(safe{M: sm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("map %v: safe map encodes to %s, built-in map to %s", m, got, want)
+		}
+	}
+	emptied := From(map[string]int{"a": 1})
+	emptied.Delete("a")
+	if got, _ := json.Marshal(safe{M: emptied}); string(got) != "{}" {
+		t.Errorf("emptied safe map encodes to %s, want {}", got)
+	}
+}
