@@ -444,6 +444,16 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 // Store sets the value for k. It replaces the assignment m[k] = v.
 func (m *Map[K, V]) Store(k K, v V) {
 	h, s := m.lock(k, false)
+	if m.flat {
+		// The same steps as below, with two calls fewer.
+		if grp, i := s.table.Load().findFlat(h, k); grp != nil {
+			grp.slots[i].val.Store(toWord(v))
+		} else {
+			s.insert(m, h, k, v)
+		}
+		s.mu.Unlock()
+		return
+	}
 	if r := m.lookup(s.table.Load(), h, k); r.found() {
 		m.set(r, k, v)
 	} else {
@@ -644,16 +654,19 @@ type Addable interface {
 func Add[K comparable, V Addable](m *Map[K, V], k K, delta V) V {
 	h, s := m.lock(k, false)
 	v := delta
-	if r := m.lookup(s.table.Load(), h, k); r.found() {
-		if r.flat != nil && m.addWord {
-			// One locked instruction that takes the value's cache line
-			// once, where a load and a store may take it twice when
-			// another core wrote it last, as for a hot key.
-			v = fromWord[V](r.flat.slots[r.i].val.Add(toWord(delta)))
+	if m.addWord {
+		// A flat table, written as in Store, and one locked instruction
+		// that takes the value's cache line once, where a load and a
+		// store may take it twice when another core wrote it last, as
+		// for a hot key.
+		if grp, i := s.table.Load().findFlat(h, k); grp != nil {
+			v = fromWord[V](grp.slots[i].val.Add(toWord(delta)))
 		} else {
-			v = m.value(r) + delta // old + delta: for strings the order matters
-			m.set(r, k, v)
+			s.insert(m, h, k, v)
 		}
+	} else if r := m.lookup(s.table.Load(), h, k); r.found() {
+		v = m.value(r) + delta // old + delta: for strings the order matters
+		m.set(r, k, v)
 	} else {
 		s.insert(m, h, k, v)
 	}
