@@ -261,6 +261,10 @@ type context struct {
 	acc   *access
 	root  int
 	locks lockset
+	// owners are the ways the root brings the access its struct, once
+	// computed (ownersDone); nil when not known.
+	owners     []ownerAlt
+	ownersDone bool
 }
 
 // maxPairChecks bounds the pairs examined for one object, so that a map
@@ -340,7 +344,7 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			if info.local && !carrying.has(w.root) && !carrying.has(x.root) {
 				continue // one activation's map, seen by one goroutine
 			}
-			if a.ownersExclude(w, x) {
+			if a.ownersExclude(&ctxs[i], &ctxs[j]) {
 				continue // a common lock along every chain that may share the struct
 			}
 			ok, viaAssumed := a.concurrent(w, x, info)

@@ -3,6 +3,7 @@ package detect
 import (
 	"go/token"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -49,13 +50,13 @@ type ownerKey struct {
 // ownersExclude reports whether the accesses of contexts w and x, which
 // hold no common lock when every caller is taken together, hold one along
 // every pair of call chains that may bring them the same struct.
-func (a *analysis) ownersExclude(w, x context) bool {
-	aw, ok := a.contextOwners(w)
-	if !ok {
+func (a *analysis) ownersExclude(w, x *context) bool {
+	aw := a.contextOwners(w)
+	if aw == nil {
 		return false
 	}
-	ax, ok := a.contextOwners(x)
-	if !ok {
+	ax := a.contextOwners(x)
+	if ax == nil {
 		return false
 	}
 	for _, p := range aw {
@@ -75,18 +76,22 @@ func (a *analysis) ownersExclude(w, x context) bool {
 }
 
 // contextOwners returns the ways the root of c brings the struct of its
-// access to it; false when it cannot tell.
-func (a *analysis) contextOwners(c context) ([]ownerAlt, bool) {
+// access to it; nil when it cannot tell.
+func (a *analysis) contextOwners(c *context) []ownerAlt {
+	if c.ownersDone {
+		return c.owners
+	}
+	c.ownersDone = true
 	key := ownerKey{c.acc.instr, c.root}
-	if alts, ok := a.ownerMemo[key]; ok {
-		return alts, alts != nil
+	alts, ok := a.ownerMemo[key]
+	if !ok {
+		if fa := loadedField(c.acc.mapv); fa != nil {
+			alts, _ = a.ownerAlts(c.acc.fn, c.acc.instr, fa.X, fa.Field, c.root, 0)
+		}
+		a.ownerMemo[key] = alts
 	}
-	var alts []ownerAlt
-	if fa := loadedField(c.acc.mapv); fa != nil {
-		alts, _ = a.ownerAlts(c.acc.fn, c.acc.instr, fa.X, fa.Field, c.root, 0)
-	}
-	a.ownerMemo[key] = alts
-	return alts, alts != nil
+	c.owners = alts
+	return alts
 }
 
 // ownerAlts returns, for the struct pointer base used at instr in fn as
@@ -103,7 +108,9 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 	if len(calls) == 0 {
 		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
 	}
-	sharedHere := a.usedSharedBefore(base, instr, field)
+	// Whether fn shares the struct before instr matters only for a
+	// struct private so far; computed once, when first needed.
+	sharedHere, sharedKnown := false, false
 	var alts []ownerAlt
 	for _, call := range calls {
 		caller := call.Parent()
@@ -115,6 +122,9 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 			return nil, false
 		}
 		for _, u := range up {
+			if u.private && !sharedKnown {
+				sharedHere, sharedKnown = a.usedSharedBefore(base, instr, field), true
+			}
 			entry := u.locks
 			for _, h := range a.assumedHeld[fn] {
 				entry = entry.with(h)
@@ -184,7 +194,7 @@ func (a *analysis) freshOwner(base ssa.Value) *types.Var {
 		}
 		return nil
 	}
-	fresh := a.onlyFreshStored(f)
+	fresh := a.onlyFreshStored(f, fa.Field)
 	a.freshOwnerMemo[f] = fresh
 	if fresh {
 		return f
@@ -192,7 +202,9 @@ func (a *analysis) freshOwner(base ssa.Value) *types.Var {
 	return nil
 }
 
-// fieldOf returns the field that fa addresses.
+// fieldOf returns the field that fa addresses; for a field of an
+// instantiated generic type, the field of the generic type, so that every
+// instantiation counts as one owner.
 func fieldOf(fa *ssa.FieldAddr) *types.Var {
 	ptr, ok := fa.X.Type().Underlying().(*types.Pointer)
 	if !ok {
@@ -202,28 +214,35 @@ func fieldOf(fa *ssa.FieldAddr) *types.Var {
 	if !ok || fa.Field >= st.NumFields() {
 		return nil
 	}
-	return st.Field(fa.Field)
+	return st.Field(fa.Field).Origin()
 }
 
-// onlyFreshStored reports whether every address of field f in the
-// analysed code is only loaded from or stored into, and every value
-// stored is nil or a fresh struct stored nowhere else.
-func (a *analysis) onlyFreshStored(f *types.Var) bool {
+// onlyFreshStored reports whether every address of field f (number idx
+// of its struct) in the analysed code is only loaded from or stored into,
+// and every value stored is nil or a fresh struct stored nowhere else. An
+// address taken through a type parameter, whose struct is not known, is
+// taken to be f's when its field number is idx.
+func (a *analysis) onlyFreshStored(f *types.Var, idx int) bool {
 	if a.fieldAddrs == nil {
 		a.fieldAddrs = map[*types.Var][]*ssa.FieldAddr{}
 		for _, fn := range a.p.funcs {
 			for _, b := range fn.Blocks {
 				for _, instr := range b.Instrs {
 					if fa, ok := instr.(*ssa.FieldAddr); ok {
-						if v := fieldOf(fa); v != nil {
-							a.fieldAddrs[v] = append(a.fieldAddrs[v], fa)
-						}
+						v := fieldOf(fa) // nil: a struct not known
+						a.fieldAddrs[v] = append(a.fieldAddrs[v], fa)
 					}
 				}
 			}
 		}
 	}
-	for _, fa := range a.fieldAddrs[f] {
+	addrs := slices.Clone(a.fieldAddrs[f])
+	for _, fa := range a.fieldAddrs[nil] {
+		if fa.Field == idx {
+			addrs = append(addrs, fa)
+		}
+	}
+	for _, fa := range addrs {
 		for _, r := range *fa.Referrers() {
 			switch r := r.(type) {
 			case *ssa.UnOp:
