@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 	"sort"
 	"strings"
@@ -27,14 +28,32 @@ const (
 )
 
 // lockOp recognises calls of Lock, RLock, Unlock and RUnlock on
-// sync.Mutex and sync.RWMutex, returning the operation and the mutex.
+// sync.Mutex and sync.RWMutex, returning the operation and the mutex. It
+// also recognises them on other mutex types, which programs use to find
+// deadlocks or to log contention: on a value of an interface type with Lock
+// and Unlock methods (sync.Locker, or a package's own Mutex interface), and
+// on a type of a package outside the analysed code with such methods. A
+// mutex type declared in the analysed code is left to its methods' bodies,
+// whose effects on the locks they take are followed through the call.
 func lockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
+	if c.IsInvoke() {
+		if op := lockMethod(c.Method); op != opNone && isLocker(c.Value.Type()) {
+			return op, c.Value
+		}
+		return opNone, nil
+	}
 	callee := c.StaticCallee()
 	if callee == nil || len(c.Args) == 0 {
 		return opNone, nil
 	}
 	obj, _ := callee.Object().(*types.Func)
-	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync" {
+	if obj == nil || obj.Pkg() == nil {
+		return opNone, nil
+	}
+	if obj.Pkg().Path() != "sync" {
+		if recv := obj.Signature().Recv(); recv != nil && len(callee.Blocks) == 0 && isLocker(recv.Type()) {
+			return lockMethod(obj), c.Args[0]
+		}
 		return opNone, nil
 	}
 	if recvName(obj) == "Once" && obj.Name() == "Do" {
@@ -43,17 +62,48 @@ func lockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
 	if r := recvName(obj); r != "Mutex" && r != "RWMutex" {
 		return opNone, nil
 	}
-	switch obj.Name() {
-	case "Lock":
-		return opLock, c.Args[0]
-	case "RLock":
-		return opRLock, c.Args[0]
-	case "Unlock":
-		return opUnlock, c.Args[0]
-	case "RUnlock":
-		return opRUnlock, c.Args[0]
+	return lockMethod(obj), c.Args[0]
+}
+
+// lockMethod returns the lock operation a method named Lock, RLock, Unlock
+// or RUnlock, with no parameters and no results, performs.
+func lockMethod(fn *types.Func) lockOpKind {
+	if sig := fn.Signature(); sig.Recv() == nil || sig.Params().Len() != 0 || sig.Results().Len() != 0 {
+		return opNone
 	}
-	return opNone, nil
+	switch fn.Name() {
+	case "Lock":
+		return opLock
+	case "RLock":
+		return opRLock
+	case "Unlock":
+		return opUnlock
+	case "RUnlock":
+		return opRUnlock
+	}
+	return opNone
+}
+
+// locker is the method set of sync.Locker.
+var locker = func() *types.Interface {
+	empty := types.NewSignatureType(nil, nil, nil, nil, nil, false)
+	it := types.NewInterfaceType([]*types.Func{
+		types.NewFunc(token.NoPos, nil, "Lock", empty),
+		types.NewFunc(token.NoPos, nil, "Unlock", empty),
+	}, nil)
+	return it.Complete()
+}()
+
+// isLocker reports whether t, or a pointer to t, has the methods of
+// sync.Locker.
+func isLocker(t types.Type) bool {
+	if types.Implements(t, locker) {
+		return true
+	}
+	if _, isPtr := t.Underlying().(*types.Pointer); isPtr || types.IsInterface(t) {
+		return false
+	}
+	return types.Implements(types.NewPointer(t), locker)
 }
 
 // held is a lock held at a point, in read (RLock) or write mode.
@@ -184,6 +234,8 @@ func (a *analysis) lockKey(v ssa.Value) string {
 	case *ssa.UnOp:
 		return a.lockKey(x.X)
 	case *ssa.ChangeType:
+		return a.lockKey(x.X)
+	case *ssa.MakeInterface:
 		return a.lockKey(x.X)
 	}
 	return fmt.Sprintf("value %p", v)
