@@ -536,7 +536,11 @@ func (a *analysis) findLibraryRoots(add func(*root) int) {
 		if len(entries) == 0 {
 			continue
 		}
-		add(&root{kind: rootLibrary, desc: "exported methods of " + tn.Name(), entries: entries, spawn: -1, multi: true, anyProc: true})
+		// The callers assumed are outside the analysed code, so they run
+		// in a process of their own, with the unknown callers: in the
+		// analysed binaries (main packages and tests) every caller is
+		// seen, and a package's tests never run in another program.
+		add(&root{kind: rootLibrary, desc: "exported methods of " + tn.Name(), entries: entries, spawn: -1, multi: true, procs: []int{a.nprocs}})
 	}
 }
 
