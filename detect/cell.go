@@ -61,31 +61,12 @@ func cellStored(c *ssa.Alloc) ssa.Value {
 // the cell of the enclosing function it binds, when exactly one closure
 // of that function makes fv's function.
 func capturedFrom(fv *ssa.FreeVar) (*ssa.MakeClosure, *ssa.Alloc) {
-	fn := fv.Parent()
-	outer := fn.Parent()
-	i := slices.Index(fn.FreeVars, fv)
-	if outer == nil || i < 0 {
+	mc, bound := capturedBinding(fv)
+	c, ok := bound.(*ssa.Alloc)
+	if mc == nil || !ok {
 		return nil, nil
 	}
-	var found *ssa.MakeClosure
-	for _, b := range outer.Blocks {
-		for _, instr := range b.Instrs {
-			if mc, ok := instr.(*ssa.MakeClosure); ok && mc.Fn == fn {
-				if found != nil {
-					return nil, nil
-				}
-				found = mc
-			}
-		}
-	}
-	if found == nil || i >= len(found.Bindings) {
-		return nil, nil
-	}
-	c, ok := found.Bindings[i].(*ssa.Alloc)
-	if !ok {
-		return nil, nil
-	}
-	return found, c
+	return mc, c
 }
 
 // sharedCaptured says where the struct pointer a closure loads from its
@@ -202,7 +183,10 @@ func (a *analysis) cellEscapesNow(c ssa.Value) bool {
 
 // closureEscapes reports whether the closure mc is used otherwise than
 // called or deferred by its function: started as a goroutine, stored,
-// passed on or returned, it may run anywhere.
+// passed on or returned, it may run anywhere. The body of a
+// range-over-func loop handed to its iterator is called: the language
+// forbids the iterator to call it once the range statement has moved on,
+// so it runs within that call, on the caller's goroutine.
 func closureEscapes(mc *ssa.MakeClosure) bool {
 	refs := mc.Referrers()
 	if refs == nil {
@@ -212,6 +196,9 @@ func closureEscapes(mc *ssa.MakeClosure) bool {
 		switch r := r.(type) {
 		case *ssa.Call, *ssa.Defer:
 			common := r.(ssa.CallInstruction).Common()
+			if _, isCall := r.(*ssa.Call); isCall && yieldHandedTo(mc, common) {
+				continue
+			}
 			if common.Value != mc || slices.Contains(common.Args, ssa.Value(mc)) {
 				return true
 			}
@@ -312,4 +299,97 @@ func (a *analysis) freeVarShares(fv ssa.Value, field int) bool {
 // maps: Go cannot step back from a field to its struct without unsafe.
 func fieldMayHoldMap(fa *ssa.FieldAddr) bool {
 	return mayHoldMap(fa.Type().(*types.Pointer).Elem(), nil)
+}
+
+// yieldHandedTo reports whether the call hands the body mc of a
+// range-over-func loop to its iterator: the call of the range statement,
+// which runs the body.
+func yieldHandedTo(mc *ssa.MakeClosure, common *ssa.CallCommon) bool {
+	fn, ok := mc.Fn.(*ssa.Function)
+	if !ok || !isYield(fn) || common.Value == ssa.Value(mc) || common.IsInvoke() {
+		return false
+	}
+	return slices.Contains(common.Args, ssa.Value(mc))
+}
+
+// capturedBinding returns the closure that binds the free variable fv and
+// the value of the enclosing function it binds (a variable of that
+// function, or a free variable it captures in turn), when exactly one
+// closure of that function makes fv's function.
+func capturedBinding(fv *ssa.FreeVar) (*ssa.MakeClosure, ssa.Value) {
+	fn := fv.Parent()
+	outer := fn.Parent()
+	i := slices.Index(fn.FreeVars, fv)
+	if outer == nil || i < 0 {
+		return nil, nil
+	}
+	var found *ssa.MakeClosure
+	for _, b := range outer.Blocks {
+		for _, instr := range b.Instrs {
+			if mc, ok := instr.(*ssa.MakeClosure); ok && mc.Fn == fn {
+				if found != nil {
+					return nil, nil
+				}
+				found = mc
+			}
+		}
+	}
+	if found == nil || i >= len(found.Bindings) {
+		return nil, nil
+	}
+	return found, found.Bindings[i]
+}
+
+// sharedCapturedStruct says where the struct variable that a closure
+// captures as its free variable fv (l := link{...}; func() { l.params[k]
+// = v }, or the body of a range-over-func loop filling l) may be shared,
+// wherever the closure runs. The closure reaches the enclosing function's
+// variable itself, so the struct is private when the closure is only
+// called there (directly or, as the body of a range-over-func loop, by
+// its iterator), its body shares nothing of the struct, and the variable
+// is private at each call; otherwise the closure is where sharing may
+// start.
+func (a *analysis) sharedCapturedStruct(fv *ssa.FreeVar, field, depth int) sharing {
+	here := sharedIn(fv.Parent())
+	mc, bound := capturedBinding(fv)
+	if mc == nil || closureEscapes(mc) || a.structFreeVarShares(fv, field) {
+		return here
+	}
+	var s sharing
+	calls := 0
+	for _, r := range *mc.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Call:
+			s = s.join(a.sharedBefore(bound, r, field, depth+1))
+			calls++
+		case *ssa.DebugRef:
+		default:
+			return here // a deferred call runs after whatever follows it
+		}
+	}
+	if calls == 0 {
+		return here
+	}
+	return s
+}
+
+// structFreeVarShares reports whether a closure's body (or a closure
+// nested in it) may hand the struct variable it captures as fv, with its
+// map in field number field, to another goroutine, whenever it runs.
+func (a *analysis) structFreeVarShares(fv ssa.Value, field int) bool {
+	for _, r := range *fv.Referrers() {
+		switch r := r.(type) {
+		case *ssa.MakeClosure:
+			nested := capturedAs(r, fv)
+			if nested == nil || closureEscapes(r) || a.structFreeVarShares(nested, field) {
+				return true
+			}
+		case *ssa.DebugRef:
+		default:
+			if a.sharesInstance(fv, r, field) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -77,7 +77,12 @@
 //     call that may retain it, a copy of the map out of it) can run
 //     before the access on some path of the control flow graph. A
 //     receiver or local captured by a closure that the function only
-//     calls is followed through the variable the closure shares. A
+//     calls is followed through the variable the closure shares; so is
+//     a struct variable such a closure captures (l := link{...}; set :=
+//     func(k, v string) { l.params[k] = v }), judged at each call. The
+//     body of a range-over-func loop counts as called by the range
+//     statement: the language forbids the iterator to call it once that
+//     statement is done, so it runs on the loop's goroutine. A
 //     pointer to a field that cannot lead to a map (&o.Debug handed to
 //     the flag package) publishes nothing. When some callers hand the
 //     access a private struct and others one that may be shared, the

@@ -401,6 +401,10 @@ func (a *analysis) sharedBeforeNow(base ssa.Value, at ssa.Instruction, field, de
 		if s.anywhere {
 			return s
 		}
+	case *ssa.FreeVar:
+		// A struct variable a closure captures: judged as the
+		// enclosing function's variable, at each call of the closure.
+		return a.sharedCapturedStruct(b, field, depth)
 	case *ssa.UnOp:
 		// The variable a closure captures: judged as the value stored
 		// in it, whose uses include the loads of the variable; inside
@@ -439,7 +443,13 @@ func (a *analysis) usedSharedBefore(base ssa.Value, at ssa.Instruction, field in
 				continue
 			}
 		}
-		if !a.sharesInstance(base, r, field) {
+		if mc, ok := r.(*ssa.MakeClosure); ok {
+			// A closure capturing the struct variable itself: its body
+			// is judged by its own uses, wherever it runs.
+			if fv := capturedAs(mc, base); fv != nil && !closureEscapes(mc) && !a.structFreeVarShares(fv, field) {
+				continue
+			}
+		} else if !a.sharesInstance(base, r, field) {
 			continue
 		}
 		// The call at hands base to the code under examination, which
