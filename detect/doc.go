@@ -70,7 +70,8 @@
 //     when started (argument or capture); a map field of a struct
 //     allocated per call and passed only down the call chain (never
 //     stored, captured, sent or converted to an interface), directly or
-//     by a constructor, is private to that call; such a struct made in a
+//     by a constructor, is private to that call, also when the variable
+//     holding it starts nil and the struct is made lazily; such a struct made in a
 //     function, or by a constructor it calls, and handed down to the
 //     access through parameters, stays private at an access until a use
 //     that publishes it (store, capture, send, interface conversion, a

@@ -30,8 +30,8 @@ func (a *analysis) privateInstance(m ssa.Value) bool {
 const maxFreshDepth = 8
 
 // freshBase reports whether every value the struct pointer v may hold is
-// an allocation that does not escape its goroutine, reached only through
-// parameters, results of constructors, phis and embedded fields.
+// an allocation that does not escape its goroutine, or nil, reached only
+// through parameters, results of constructors, phis and embedded fields.
 func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	if r, ok := a.freshMemo[v]; ok {
 		return r
@@ -51,6 +51,10 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 		for _, e := range v.Edges {
 			r = r && a.freshBase(e, depth+1)
 		}
+	case *ssa.Const:
+		// A nil pointer, before a struct is made lazily (var c *cache;
+		// if c == nil { c = &cache{...} }): it has no map to reach.
+		r = v.IsNil()
 	case *ssa.Parameter:
 		r = a.freshParam(v, depth)
 	case *ssa.Call:
