@@ -85,20 +85,13 @@ func (a *analysis) sharedCaptured(fv *ssa.FreeVar, field, depth int) sharing {
 	if stored == nil {
 		return here
 	}
-	var s sharing
-	calls := 0
-	for _, r := range *mc.Referrers() {
-		switch r := r.(type) {
-		case *ssa.Call:
-			s = s.join(a.sharedBefore(stored, r, field, depth+1))
-			calls++
-		case *ssa.DebugRef:
-		default:
-			return here // a deferred call runs after whatever follows it
-		}
-	}
-	if calls == 0 {
+	calls := closureCalls(mc)
+	if len(calls) == 0 {
 		return here
+	}
+	var s sharing
+	for _, call := range calls {
+		s = s.join(a.sharedBefore(stored, call, field, depth+1))
 	}
 	return s
 }
@@ -186,8 +179,21 @@ func (a *analysis) cellEscapesNow(c ssa.Value) bool {
 // passed on or returned, it may run anywhere. The body of a
 // range-over-func loop handed to its iterator is called: the language
 // forbids the iterator to call it once the range statement has moved on,
-// so it runs within that call, on the caller's goroutine.
+// so it runs within that call, on the caller's goroutine. A closure kept
+// in a local function variable that is only ever called (var visit
+// func(string); visit = func(s string) { ...; visit(t) }) is called too.
 func closureEscapes(mc *ssa.MakeClosure) bool {
+	return closureEscapesSeen(mc, map[ssa.Value]bool{})
+}
+
+// closureEscapesSeen is closureEscapes, with the closures and function
+// variables already under examination in seen: a recursive closure
+// reaches itself through the variable it is kept in.
+func closureEscapesSeen(mc *ssa.MakeClosure, seen map[ssa.Value]bool) bool {
+	if seen[mc] {
+		return false // the rest decides
+	}
+	seen[mc] = true
 	refs := mc.Referrers()
 	if refs == nil {
 		return false
@@ -202,12 +208,72 @@ func closureEscapes(mc *ssa.MakeClosure) bool {
 			if common.Value != mc || slices.Contains(common.Args, ssa.Value(mc)) {
 				return true
 			}
+		case *ssa.Store:
+			c, ok := r.Addr.(*ssa.Alloc)
+			if r.Val != mc || !ok || c.Parent() != mc.Parent() || !funcVarOnlyCalled(c, seen) {
+				return true
+			}
 		case *ssa.DebugRef:
 		default:
 			return true
 		}
 	}
 	return false
+}
+
+// funcVarOnlyCalled reports whether the function variable v (a local
+// variable, or the free variable of a closure capturing it) is only
+// assigned and called or deferred: what it holds runs on the goroutine
+// of the function that calls it. Closures capturing it must neither
+// escape nor use it otherwise.
+func funcVarOnlyCalled(v ssa.Value, seen map[ssa.Value]bool) bool {
+	if seen[v] {
+		return true // the rest decides
+	}
+	seen[v] = true
+	for _, r := range *v.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Addr != v {
+				return false
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL || !onlyCalled(r) {
+				return false
+			}
+		case *ssa.MakeClosure:
+			fv := capturedAs(r, v)
+			if fv == nil || closureEscapesSeen(r, seen) || !funcVarOnlyCalled(fv, seen) {
+				return false
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// onlyCalled reports whether the function value f is only called or
+// deferred, never started, stored or passed on.
+func onlyCalled(f ssa.Value) bool {
+	refs := f.Referrers()
+	if refs == nil {
+		return true
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.Call, *ssa.Defer:
+			common := r.(ssa.CallInstruction).Common()
+			if common.Value != f || slices.Contains(common.Args, f) {
+				return false
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // storedInCell returns the cell that store writes v into, when it is a
@@ -355,20 +421,13 @@ func (a *analysis) sharedCapturedStruct(fv *ssa.FreeVar, field, depth int) shari
 	if mc == nil || closureEscapes(mc) || a.structFreeVarShares(fv, field) {
 		return here
 	}
-	var s sharing
-	calls := 0
-	for _, r := range *mc.Referrers() {
-		switch r := r.(type) {
-		case *ssa.Call:
-			s = s.join(a.sharedBefore(bound, r, field, depth+1))
-			calls++
-		case *ssa.DebugRef:
-		default:
-			return here // a deferred call runs after whatever follows it
-		}
-	}
-	if calls == 0 {
+	calls := closureCalls(mc)
+	if len(calls) == 0 {
 		return here
+	}
+	var s sharing
+	for _, call := range calls {
+		s = s.join(a.sharedBefore(bound, call, field, depth+1))
 	}
 	return s
 }
@@ -392,4 +451,63 @@ func (a *analysis) structFreeVarShares(fv ssa.Value, field int) bool {
 		}
 	}
 	return false
+}
+
+// closureCalls returns the calls by which the function that makes the
+// closure mc runs it, when mc does not escape: calls of mc, the call of
+// the iterator a range-over-func body is handed to, and calls through a
+// local function variable holding mc (the recursive calls mc makes of
+// itself through that variable run within those). None when mc is also
+// deferred, or run through the variable by another closure: a deferred
+// call runs after whatever follows it.
+func closureCalls(mc *ssa.MakeClosure) []*ssa.Call {
+	var calls []*ssa.Call
+	for _, r := range *mc.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Call:
+			calls = append(calls, r)
+		case *ssa.Store:
+			c, ok := r.Addr.(*ssa.Alloc)
+			if !ok {
+				return nil
+			}
+			through, ok := callsThroughVar(c, mc)
+			if !ok {
+				return nil
+			}
+			calls = append(calls, through...)
+		case *ssa.DebugRef:
+		default:
+			return nil
+		}
+	}
+	return calls
+}
+
+// callsThroughVar returns the calls that the function of the local
+// function variable c makes through it; ok is false when c is deferred,
+// or called by a closure other than mc.
+func callsThroughVar(c *ssa.Alloc, mc *ssa.MakeClosure) (calls []*ssa.Call, ok bool) {
+	for _, r := range *c.Referrers() {
+		switch r := r.(type) {
+		case *ssa.UnOp:
+			for _, u := range *r.Referrers() {
+				switch u := u.(type) {
+				case *ssa.Call:
+					calls = append(calls, u)
+				case *ssa.DebugRef:
+				default:
+					return nil, false
+				}
+			}
+		case *ssa.MakeClosure:
+			if r != mc {
+				return nil, false
+			}
+		case *ssa.Store, *ssa.DebugRef:
+		default:
+			return nil, false
+		}
+	}
+	return calls, true
 }

@@ -83,7 +83,10 @@
 //     func(k, v string) { l.params[k] = v }), judged at each call. The
 //     body of a range-over-func loop counts as called by the range
 //     statement: the language forbids the iterator to call it once that
-//     statement is done, so it runs on the loop's goroutine. A
+//     statement is done, so it runs on the loop's goroutine. So is a
+//     closure kept in a local function variable that is only called
+//     (var visit func(string); visit = func(n string) { ...; visit(m)
+//     }), judged at the calls through the variable. A
 //     pointer to a field that cannot lead to a map (&o.Debug handed to
 //     the flag package) publishes nothing. When some callers hand the
 //     access a private struct and others one that may be shared, the
