@@ -58,7 +58,8 @@
 //     loaded from (its owner) or to where it was made: two chains whose
 //     owner fields only ever receive fresh structs, and differ, reach
 //     different structs, and a chain that made its struct and shared it
-//     with no one reaches a struct no other goroutine sees; every other
+//     with no one reaches a struct no other goroutine sees (the chains
+//     pass through instantiation wrappers of generic methods); every other
 //     pair of chains needs a common lock (a scheduler kept by a file
 //     store under the file store's lock and another kept by a memory
 //     store under its own).

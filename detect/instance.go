@@ -51,6 +51,10 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 		for _, e := range v.Edges {
 			r = r && a.freshBase(e, depth+1)
 		}
+	case *ssa.ChangeType:
+		// The same pointer, converted between an instantiated and a
+		// generic struct type by an instantiation wrapper.
+		r = a.freshBase(v.X, depth+1)
 	case *ssa.Const:
 		// A nil pointer, before a struct is made lazily (var c *cache;
 		// if c == nil { c = &cache{...} }): it has no map to reach.

@@ -4,6 +4,7 @@ import (
 	"go/token"
 	"go/types"
 	"slices"
+	"strings"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -99,11 +100,16 @@ func (a *analysis) contextOwners(c *context) []ownerAlt {
 // held at instr and whether the struct is private there, along each chain
 // of plain calls that hands it down; false when there are too many.
 func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, field, r, depth int) ([]ownerAlt, bool) {
+	if ct, ok := base.(*ssa.ChangeType); ok {
+		// An instantiation wrapper hands its generic method the same
+		// struct, as a pointer to the generic type.
+		base = ct.X
+	}
 	p, isParam := base.(*ssa.Parameter)
 	var calls []*ssa.Call
 	idx := -1
 	if isParam && depth < maxOwnerDepth && a.flagFor(fn) == nil {
-		idx, calls = a.staticCalls(p)
+		idx, calls = a.callsInRoot(p, r)
 	}
 	if len(calls) == 0 {
 		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
@@ -282,4 +288,36 @@ func (a *analysis) freshForField(store *ssa.Store) bool {
 		}
 	}
 	return true
+}
+
+// callsInRoot returns the index of parameter p and every call of its
+// function, as staticCalls does, for root r: the function may also be
+// the entry of other roots, whose callers r does not run, and an
+// instantiation wrapper of a generic method is followed like the method
+// it calls.
+func (a *analysis) callsInRoot(p *ssa.Parameter, r int) (int, []*ssa.Call) {
+	fn := p.Parent()
+	if !a.isRootEntry(fn) && (fn.Synthetic == "" || !strings.HasPrefix(fn.Synthetic, "instantiation wrapper")) {
+		return a.staticCalls(p)
+	}
+	if fn.Parent() != nil || fn.Object() == nil || slices.Contains(a.roots[r].entries, fn) {
+		return -1, nil
+	}
+	idx := paramIndex(p)
+	if idx < 0 {
+		return -1, nil
+	}
+	var calls []*ssa.Call
+	for _, site := range a.p.callers[fn] {
+		call, ok := site.(*ssa.Call)
+		if !ok {
+			return -1, nil // go or defer
+		}
+		common := call.Common()
+		if common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
+			return -1, nil
+		}
+		calls = append(calls, call)
+	}
+	return idx, calls
 }
