@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"go/ast"
+	"go/constant"
 	"go/token"
 	"go/types"
 	"reflect"
@@ -751,9 +752,13 @@ func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCall
 					return true
 				}
 				seen := map[heldType]bool{}
-				for _, a := range call.Args {
+				var addressOnly map[int]byte
+				if printing {
+					addressOnly = addressVerbs(p.TypesInfo, fn, call)
+				}
+				for i, a := range call.Args {
 					t := p.TypesInfo.TypeOf(a)
-					if printing && formatsItself(t) {
+					if printing && (formatsItself(t) || addressOnly[i] == 'T' || addressOnly[i] == 'p' && isReference(t)) {
 						continue
 					}
 					if ptr, ok := t.(*types.Pointer); ok {
@@ -774,6 +779,68 @@ func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCall
 		}
 	}
 	return rc
+}
+
+// addressVerbs returns the arguments of a call of a Printf-like function
+// that its constant format prints with %p or %T, and the verb: %p prints a
+// reference's address and %T the type, never the fields. It returns nil
+// when the format is not a constant or picks arguments by index.
+func addressVerbs(info *types.Info, fn *types.Func, call *ast.CallExpr) map[int]byte {
+	sig := fn.Signature()
+	n := sig.Params().Len()
+	if !sig.Variadic() || n < 2 || !strings.HasSuffix(fn.Name(), "f") {
+		return nil
+	}
+	formatArg := n - 2 // the parameter before the variadic one
+	if formatArg >= len(call.Args) {
+		return nil
+	}
+	tv := info.Types[call.Args[formatArg]]
+	if tv.Value == nil || tv.Value.Kind() != constant.String {
+		return nil
+	}
+	format := constant.StringVal(tv.Value)
+	out := map[int]byte{}
+	arg := formatArg + 1
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		// Flags, width and precision; a * takes an argument.
+		for i < len(format) && strings.IndexByte("+-# 0123456789.*", format[i]) >= 0 {
+			if format[i] == '*' {
+				arg++
+			}
+			i++
+		}
+		if i >= len(format) {
+			break
+		}
+		switch format[i] {
+		case '%':
+			continue
+		case '[':
+			return nil // an explicit argument index
+		case 'p', 'T':
+			out[arg] = format[i]
+		}
+		arg++
+	}
+	return out
+}
+
+// isReference reports whether %p prints a value of type t as an address:
+// a pointer, map, channel, function or slice. fmt prints any other value
+// whole after a %!p error.
+func isReference(t types.Type) bool {
+	switch u := t.Underlying().(type) {
+	case *types.Pointer, *types.Map, *types.Chan, *types.Signature, *types.Slice:
+		return true
+	case *types.Basic:
+		return u.Kind() == types.UnsafePointer
+	}
+	return false
 }
 
 // heldType is a named type reached by heldValues, and whether fmt would
