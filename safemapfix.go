@@ -166,6 +166,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(prog.Files) > 0 {
 		findings = concerning(findings, prog.Files)
 	}
+	if prog.Module == nil {
+		res := &Result{}
+		for _, f := range findings {
+			out := Finding{Finding: f, Below: f.Confidence < cfg.MinConfidence}
+			if !out.Below {
+				out.Refusal = "the package is not in a Go module, and safemapfix rewrites only the code of a module"
+			}
+			res.Findings = append(res.Findings, out)
+		}
+		return res, nil
+	}
 	res := &Result{ModuleDir: prog.Module.Dir, Named: prog.Files}
 	var ids []string
 	for _, f := range findings {
@@ -242,7 +253,13 @@ func loadAll(ctx context.Context, cfg Config) ([]*load.Program, error) {
 			return nil, err
 		}
 		if prog.Module == nil {
-			return nil, fmt.Errorf("the packages are not in a Go module; run safemapfix inside a module (a directory tree with go.mod)")
+			if cfg.FindingsOnly && len(platforms) == 1 {
+				// The standard library, say: it can be analysed but
+				// not rewritten.
+				progs = append(progs, prog)
+				continue
+			}
+			return nil, fmt.Errorf("the packages are not in a Go module, so they cannot be rewritten: run safemapfix on the packages of a module (a directory tree with go.mod); --list reports the findings of others, such as the standard library's")
 		}
 		if i > 0 && prog.Module.Dir != progs[0].Module.Dir {
 			return nil, fmt.Errorf("platform %s loads module %s, but %s loads %s", platform, prog.Module.Dir, platforms[0], progs[0].Module.Dir)

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/packages"
+	"golang.org/x/tools/go/types/typeutil"
 
 	"github.com/safemapfix/safemapfix/detect"
 	"github.com/safemapfix/safemapfix/typeinfer"
@@ -727,6 +728,7 @@ type reflectedCalls struct {
 
 func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCalls {
 	rc := &reflectedCalls{printed: map[token.Pos]string{}, compared: map[token.Pos]string{}, encoded: map[token.Pos]string{}}
+	implementers := newImplementers(pkgs)
 	for _, p := range pkgs {
 		for _, f := range p.Syntax {
 			ast.Inspect(f, func(n ast.Node) bool {
@@ -761,24 +763,88 @@ func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCall
 					if printing && (formatsItself(t) || addressOnly[i] == 'T' || addressOnly[i] == 'p' && isReference(t)) {
 						continue
 					}
-					if ptr, ok := t.(*types.Pointer); ok {
-						t = ptr.Elem()
+					// A value of a non-empty interface type may hold any
+					// type of the program that implements it.
+					for _, t := range implementers.of(t) {
+						if printing && formatsItself(t) {
+							continue
+						}
+						if ptr, ok := t.(*types.Pointer); ok {
+							t = ptr.Elem()
+						}
+						heldValues(t, true, seen, func(named *types.Named, methods bool) bool {
+							if printing && methods && formatsItself(named) || encoding && !methods {
+								return false
+							}
+							if pos := named.Origin().Obj().Pos(); into[pos] == "" {
+								into[pos] = at
+							}
+							return true
+						})
 					}
-					heldValues(t, true, seen, func(named *types.Named, methods bool) bool {
-						if printing && methods && formatsItself(named) || encoding && !methods {
-							return false
-						}
-						if pos := named.Origin().Obj().Pos(); into[pos] == "" {
-							into[pos] = at
-						}
-						return true
-					})
 				}
 				return true
 			})
 		}
 	}
 	return rc
+}
+
+// implementers finds the types of the loaded packages that may be held by
+// a value of an interface type.
+type implementers struct {
+	named []*types.Named // the named non-interface types declared at package level
+	memo  typeutil.Map   // interface type -> []types.Type
+}
+
+func newImplementers(pkgs []*packages.Package) *implementers {
+	im := &implementers{}
+	seen := map[*types.Package]bool{}
+	for _, p := range pkgs {
+		if p.Types == nil || seen[p.Types] {
+			continue
+		}
+		seen[p.Types] = true
+		scope := p.Types.Scope()
+		for _, name := range scope.Names() {
+			tn, ok := scope.Lookup(name).(*types.TypeName)
+			if !ok || tn.IsAlias() {
+				continue
+			}
+			if named, ok := tn.Type().(*types.Named); ok && !types.IsInterface(named) && named.TypeParams() == nil {
+				im.named = append(im.named, named)
+			}
+		}
+	}
+	return im
+}
+
+// of returns the types a value of type t may hold: t itself, or for a
+// non-empty interface every loaded named type, or pointer to one, that
+// implements it. The empty interface, which any type implements, gives
+// nothing.
+func (im *implementers) of(t types.Type) []types.Type {
+	iface, ok := t.Underlying().(*types.Interface)
+	if !ok {
+		return []types.Type{t}
+	}
+	if iface.NumMethods() == 0 {
+		return nil
+	}
+	if ts, ok := im.memo.At(t).([]types.Type); ok {
+		return ts
+	}
+	var ts []types.Type
+	for _, named := range im.named {
+		switch ptr := types.NewPointer(named); {
+		case types.Implements(named, iface):
+			ts = append(ts, named)
+		case types.Implements(ptr, iface):
+			ts = append(ts, ptr)
+		}
+	}
+	im.memo.Set(t, ts)
+	return ts
 }
 
 // addressVerbs returns the arguments of a call of a Printf-like function
