@@ -78,7 +78,7 @@ func capturedFrom(fv *ssa.FreeVar) (*ssa.MakeClosure, *ssa.Alloc) {
 func (a *analysis) sharedCaptured(fv *ssa.FreeVar, field, depth int) sharing {
 	here := sharedIn(fv.Parent())
 	mc, c := capturedFrom(fv)
-	if mc == nil || closureEscapes(mc) || a.freeVarShares(fv, field) {
+	if mc == nil || closureEscapes(mc) || a.cellShares(fv, nil, field) {
 		return here
 	}
 	stored := cellStored(c)
@@ -290,15 +290,17 @@ func storedInCell(store *ssa.Store, v ssa.Value) *ssa.Alloc {
 	return c
 }
 
-// cellSharedBefore reports whether a struct pointer stored in the cell c
-// may be handed to another goroutine, with its map in field number field,
-// before at runs: a use of a load of the cell that shares it and may run
-// first, or a closure capturing the cell that escapes or shares it at all.
-func (a *analysis) cellSharedBefore(c *ssa.Alloc, at ssa.Instruction, field int) bool {
-	for _, r := range *c.Referrers() {
+// cellShares reports whether a struct pointer held in the variable v may be
+// handed to another goroutine, with its map in field number field. v is a
+// cell (a local variable of the function) or the free variable of a
+// closure capturing one. It may when a load of v has a use that shares
+// the struct and, unless at is nil, may run before at; or when a closure
+// capturing v escapes or shares the struct at all, whenever it runs.
+func (a *analysis) cellShares(v ssa.Value, at ssa.Instruction, field int) bool {
+	for _, r := range *v.Referrers() {
 		switch r := r.(type) {
 		case *ssa.Store:
-			if r.Val == c {
+			if r.Val == v {
 				return true
 			}
 		case *ssa.UnOp:
@@ -307,48 +309,14 @@ func (a *analysis) cellSharedBefore(c *ssa.Alloc, at ssa.Instruction, field int)
 			}
 			if refs := r.Referrers(); refs != nil {
 				for _, u := range *refs {
-					if a.sharesInstance(r, u, field) && mayPrecede(u, at) {
+					if a.sharesInstance(r, u, field) && (at == nil || mayPrecede(u, at)) {
 						return true
 					}
 				}
 			}
 		case *ssa.MakeClosure:
-			fv := capturedAs(r, c)
-			if fv == nil || closureEscapes(r) || a.freeVarShares(fv, field) {
-				return true
-			}
-		case *ssa.DebugRef:
-		default:
-			return true
-		}
-	}
-	return false
-}
-
-// freeVarShares reports whether a closure's body (or a closure nested in
-// it) may hand the struct pointer held by its free variable fv to another
-// goroutine, whenever it runs.
-func (a *analysis) freeVarShares(fv ssa.Value, field int) bool {
-	for _, r := range *fv.Referrers() {
-		switch r := r.(type) {
-		case *ssa.Store:
-			if r.Val == fv {
-				return true
-			}
-		case *ssa.UnOp:
-			if r.Op != token.MUL {
-				return true
-			}
-			if refs := r.Referrers(); refs != nil {
-				for _, u := range *refs {
-					if a.sharesInstance(r, u, field) {
-						return true
-					}
-				}
-			}
-		case *ssa.MakeClosure:
-			nested := capturedAs(r, fv)
-			if nested == nil || closureEscapes(r) || a.freeVarShares(nested, field) {
+			fv := capturedAs(r, v)
+			if fv == nil || closureEscapes(r) || a.cellShares(fv, nil, field) {
 				return true
 			}
 		case *ssa.DebugRef:

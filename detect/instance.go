@@ -445,7 +445,7 @@ func (a *analysis) usedSharedBefore(base ssa.Value, at ssa.Instruction, field in
 	for _, r := range *refs {
 		if st, ok := r.(*ssa.Store); ok {
 			if c := storedInCell(st, base); c != nil {
-				if a.cellSharedBefore(c, at, field) {
+				if a.cellShares(c, at, field) {
 					return true
 				}
 				continue
