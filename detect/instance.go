@@ -126,6 +126,14 @@ func (a *analysis) staticCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 	if fn.Parent() != nil || fn.Synthetic != "" || fn.Object() == nil || a.isRootEntry(fn) {
 		return -1, nil
 	}
+	return a.paramCalls(p)
+}
+
+// paramCalls returns the index of parameter p and every call of its
+// function, when all of them are plain calls naming the function with all
+// its arguments; none otherwise.
+func (a *analysis) paramCalls(p *ssa.Parameter) (int, []*ssa.Call) {
+	fn := p.Parent()
 	idx := paramIndex(p)
 	if idx < 0 {
 		return -1, nil

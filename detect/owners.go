@@ -303,21 +303,5 @@ func (a *analysis) callsInRoot(p *ssa.Parameter, r int) (int, []*ssa.Call) {
 	if fn.Parent() != nil || fn.Object() == nil || slices.Contains(a.roots[r].entries, fn) {
 		return -1, nil
 	}
-	idx := paramIndex(p)
-	if idx < 0 {
-		return -1, nil
-	}
-	var calls []*ssa.Call
-	for _, site := range a.p.callers[fn] {
-		call, ok := site.(*ssa.Call)
-		if !ok {
-			return -1, nil // go or defer
-		}
-		common := call.Common()
-		if common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
-			return -1, nil
-		}
-		calls = append(calls, call)
-	}
-	return idx, calls
+	return a.paramCalls(p)
 }
