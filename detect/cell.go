@@ -137,16 +137,30 @@ func capturedAs(mc *ssa.MakeClosure, c ssa.Value) *ssa.FreeVar {
 // its activation: a load of it escapes, a closure capturing it escapes,
 // or the cell itself is handed to anyone.
 func (a *analysis) cellEscapes(c ssa.Value) bool {
-	if r, ok := a.cellMemo[c]; ok {
+	return memoized(a.cellMemo, c, func(c ssa.Value) bool {
+		return cellUses(c, func(load *ssa.UnOp) bool { return a.ptrEscapes(load) }, a.cellEscapes)
+	})
+}
+
+// memoized returns compute(v), computed once per v and kept in memo.
+// While it is being computed, v counts as false, so that a recursion
+// through v is decided by the rest of the walk.
+func memoized(memo map[ssa.Value]bool, v ssa.Value, compute func(ssa.Value) bool) bool {
+	if r, ok := memo[v]; ok {
 		return r
 	}
-	a.cellMemo[c] = false // recursion: assume the rest decides
-	r := a.cellEscapesNow(c)
-	a.cellMemo[c] = r
+	memo[v] = false
+	r := compute(v)
+	memo[v] = r
 	return r
 }
 
-func (a *analysis) cellEscapesNow(c ssa.Value) bool {
+// cellUses reports whether a use of the cell c (a local variable, or the
+// free variable of a closure capturing one) may hand what it holds on:
+// the cell itself stored or used otherwise than loaded or captured, a
+// load for which loaded reports true, or a closure capturing it that
+// escapes or whose free variable captured reports true.
+func cellUses(c ssa.Value, loaded func(*ssa.UnOp) bool, captured func(fv ssa.Value) bool) bool {
 	refs := c.Referrers()
 	if refs == nil {
 		return false
@@ -158,12 +172,12 @@ func (a *analysis) cellEscapesNow(c ssa.Value) bool {
 				return true
 			}
 		case *ssa.UnOp:
-			if r.Op != token.MUL || a.ptrEscapes(r) {
+			if r.Op != token.MUL || loaded(r) {
 				return true
 			}
 		case *ssa.MakeClosure:
 			fv := capturedAs(r, c)
-			if fv == nil || closureEscapes(r) || a.cellEscapes(fv) {
+			if fv == nil || closureEscapes(r) || captured(fv) {
 				return true
 			}
 		case *ssa.DebugRef:
@@ -297,34 +311,19 @@ func storedInCell(store *ssa.Store, v ssa.Value) *ssa.Alloc {
 // the struct and, unless at is nil, may run before at; or when a closure
 // capturing v escapes or shares the struct at all, whenever it runs.
 func (a *analysis) cellShares(v ssa.Value, at ssa.Instruction, field int) bool {
-	for _, r := range *v.Referrers() {
-		switch r := r.(type) {
-		case *ssa.Store:
-			if r.Val == v {
-				return true
-			}
-		case *ssa.UnOp:
-			if r.Op != token.MUL {
-				return true
-			}
-			if refs := r.Referrers(); refs != nil {
-				for _, u := range *refs {
-					if a.sharesInstance(r, u, field) && (at == nil || mayPrecede(u, at)) {
-						return true
-					}
-				}
-			}
-		case *ssa.MakeClosure:
-			fv := capturedAs(r, v)
-			if fv == nil || closureEscapes(r) || a.cellShares(fv, nil, field) {
-				return true
-			}
-		case *ssa.DebugRef:
-		default:
-			return true
+	loaded := func(load *ssa.UnOp) bool {
+		refs := load.Referrers()
+		if refs == nil {
+			return false
 		}
+		for _, u := range *refs {
+			if a.sharesInstance(load, u, field) && (at == nil || mayPrecede(u, at)) {
+				return true
+			}
+		}
+		return false
 	}
-	return false
+	return cellUses(v, loaded, func(fv ssa.Value) bool { return a.cellShares(fv, nil, field) })
 }
 
 // fieldMayHoldMap reports whether the field that fa addresses may hold or

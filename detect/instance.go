@@ -158,13 +158,7 @@ func (a *analysis) paramCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 // converted to an interface, passed to a goroutine or to code outside the
 // analysis.
 func (a *analysis) ptrEscapes(v ssa.Value) bool {
-	if r, ok := a.escMemo[v]; ok {
-		return r
-	}
-	a.escMemo[v] = false // recursion: assume the rest decides
-	r := a.escapesNow(v)
-	a.escMemo[v] = r
-	return r
+	return memoized(a.escMemo, v, a.escapesNow)
 }
 
 func (a *analysis) escapesNow(v ssa.Value) bool {
