@@ -85,13 +85,20 @@ func (a *analysis) sharedCaptured(fv *ssa.FreeVar, field, depth int) sharing {
 	if stored == nil {
 		return here
 	}
+	return a.sharedAtCalls(mc, stored, field, depth, here)
+}
+
+// sharedAtCalls joins where v may be shared before each call of the
+// closure mc; a closure never called in its function leaves here, where
+// sharing may start.
+func (a *analysis) sharedAtCalls(mc *ssa.MakeClosure, v ssa.Value, field, depth int, here sharing) sharing {
 	calls := closureCalls(mc)
 	if len(calls) == 0 {
 		return here
 	}
 	var s sharing
 	for _, call := range calls {
-		s = s.join(a.sharedBefore(stored, call, field, depth+1))
+		s = s.join(a.sharedBefore(v, call, field, depth+1))
 	}
 	return s
 }
@@ -388,15 +395,7 @@ func (a *analysis) sharedCapturedStruct(fv *ssa.FreeVar, field, depth int) shari
 	if mc == nil || closureEscapes(mc) || a.structFreeVarShares(fv, field) {
 		return here
 	}
-	calls := closureCalls(mc)
-	if len(calls) == 0 {
-		return here
-	}
-	var s sharing
-	for _, call := range calls {
-		s = s.join(a.sharedBefore(bound, call, field, depth+1))
-	}
-	return s
+	return a.sharedAtCalls(mc, bound, field, depth, here)
 }
 
 // structFreeVarShares reports whether a closure's body (or a closure
