@@ -52,8 +52,8 @@ type Config struct {
 	// declared in files only another configuration includes.
 	IgnoreMissing bool
 	// Index, when set, is NewIndex of Fset and Packages, built ahead of
-	// time (while detection runs) or shared between calls; nil means
-	// Rewrite builds it.
+	// time (while detection runs) or shared between calls, one call at a
+	// time: a call may complete it; nil means Rewrite builds it.
 	Index *Index
 }
 
@@ -137,11 +137,17 @@ type index struct {
 	// in the packages: a method of the same name may implement one, and
 	// then its signature cannot change.
 	ifaceMethods map[string]bool
+	// pkgs are the packages indexed; reflectCalls, the calls in them that
+	// look at values through reflection, found on first use and kept for
+	// every rewrite that uses the index.
+	pkgs         []*packages.Package
+	reflectCalls *reflectedCalls
 }
 
 func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
 	ix := &index{
 		fset:         fset,
+		pkgs:         pkgs,
 		sites:        map[string][]site{},
 		objs:         map[string]types.Object{},
 		names:        map[string]string{},
@@ -319,9 +325,6 @@ type planner struct {
 	declFiles map[string]bool
 	// seeds are the objects chosen for rewriting.
 	seeds map[string]bool
-	// reflectCalls holds the calls that look at values through
-	// reflection; computed on first use.
-	reflectCalls *reflectedCalls
 }
 
 // group is a set of objects that must be rewritten together.
@@ -695,12 +698,12 @@ func (pl *planner) encodedAt(t *types.Named) string {
 }
 
 // reflected returns the calls that look at values through reflection,
-// found on first use.
+// found on first use of the index.
 func (pl *planner) reflected() *reflectedCalls {
-	if pl.reflectCalls == nil {
-		pl.reflectCalls = findReflected(pl.cfg.Packages, pl.ix.fset)
+	if pl.ix.reflectCalls == nil {
+		pl.ix.reflectCalls = findReflected(pl.ix.pkgs, pl.ix.fset)
 	}
-	return pl.reflectCalls
+	return pl.ix.reflectCalls
 }
 
 // reflectedCalls records, for each named struct type whose fields a call of
