@@ -758,12 +758,18 @@ func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCall
 				}
 				seen := map[heldType]bool{}
 				var addressOnly map[int]byte
+				firstPrinted := 0
 				if printing {
 					addressOnly = addressVerbs(p.TypesInfo, fn, call)
+					// Only the variadic operands are printed: not
+					// Fprint's writer, nor a format string.
+					if sig := fn.Signature(); sig.Variadic() {
+						firstPrinted = sig.Params().Len() - 1
+					}
 				}
 				for i, a := range call.Args {
 					t := p.TypesInfo.TypeOf(a)
-					if printing && (formatsItself(t) || addressOnly[i] == 'T' || addressOnly[i] == 'p' && isReference(t)) {
+					if printing && (i < firstPrinted || formatsItself(t) || addressOnly[i] == 'T' || addressOnly[i] == 'p' && isReference(t)) {
 						continue
 					}
 					// A value of a non-empty interface type may hold any
