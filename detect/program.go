@@ -286,9 +286,15 @@ func (p *program) indexCalls() {
 				if _, isGo := site.(*ssa.Go); !isGo && len(callees) == 0 && spawnOf(site) == nil {
 					// A function value handed to an opaque function
 					// (sort.Slice, sync.Once.Do, t.Run) is taken to run
-					// synchronously, in the caller's goroutine.
+					// synchronously, in the caller's goroutine; so are
+					// the methods of a value it is handed as an
+					// interface (fmt.Fprint calls its io.Writer's Write,
+					// sort.Sort its Less and Swap).
 					for _, arg := range site.Common().Args {
 						callees = append(callees, p.funcValues(arg)...)
+						if !opaqueCallee(site) {
+							callees = append(callees, p.interfaceMethods(arg)...)
+						}
 					}
 				}
 				if len(callees) == 0 {
@@ -334,6 +340,50 @@ func (p *program) funcValues(v ssa.Value) []*ssa.Function {
 		}
 	}
 	walk(v)
+	return out
+}
+
+// interfaceMethods returns the methods with bodies that the interface
+// value v lets its receiver call, when v is made, where it is used, from
+// a value of a concrete type: the methods of that type that implement the
+// interface's. Through an interface that is itself an argument or a field,
+// the concrete types are not known here and none are returned.
+//
+// A pointer made by the calling activation (allocated there, or returned
+// by a call) is left out. Whether such a value is private depends on
+// whether the opaque function keeps it, which is not known: counting the
+// calls would report every goroutine's own writer as shared with the
+// others, while a writer reached through a variable or field that
+// goroutines share is the case where its methods race.
+func (p *program) interfaceMethods(v ssa.Value) []*ssa.Function {
+	mi, ok := v.(*ssa.MakeInterface)
+	if !ok {
+		return nil
+	}
+	if _, isPtr := mi.X.Type().Underlying().(*types.Pointer); isPtr {
+		switch mi.X.(type) {
+		case *ssa.Alloc, *ssa.Call:
+			return nil
+		}
+	}
+	iface, ok := mi.Type().Underlying().(*types.Interface)
+	if !ok || iface.NumMethods() == 0 {
+		return nil
+	}
+	mset := p.prog.MethodSets.MethodSet(mi.X.Type())
+	var out []*ssa.Function
+	for i := range iface.NumMethods() {
+		m := iface.Method(i)
+		sel := mset.Lookup(m.Pkg(), m.Name())
+		if sel == nil {
+			continue
+		}
+		if fn := p.prog.MethodValue(sel); fn != nil {
+			if l := p.link(fn); l != nil {
+				out = append(out, l)
+			}
+		}
+	}
 	return out
 }
 
