@@ -391,7 +391,7 @@ func TestNoTornValues(t *testing.T) {
 	var readers sync.WaitGroup
 	for range 2 {
 		readers.Go(func() {
-			for i := range scale(200_000) {
+			for i := range scale(50_000) {
 				if v := m.Get(i % keys); !consistent(v) {
 					t.Errorf("torn value %+v", v)
 					return
@@ -423,4 +423,81 @@ func TestNoTornValues(t *testing.T) {
 			t.Errorf("after GC: key %d holds torn value %+v", k, v)
 		}
 	}
+}
+
+// TestOverwritesDuringRebuildsAndDeletes checks the write path of flat
+// tables, which probes before it locks: an overwrite that found its key
+// before another writer rebuilt the table, deleted the key or cleared the
+// map must land in the table and slot that hold the key afterwards, or
+// insert it again. Each key has one writer, which stores increasing values
+// and must read back what it stored unless a deleter removed exactly that
+// value (or a Clear ran) in between.
+func TestOverwritesDuringRebuildsAndDeletes(t *testing.T) {
+	for _, name := range []string{"int", "string"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "int" {
+				testOverwritesDuringRebuilds(t, func(i int) int { return i })
+			} else {
+				testOverwritesDuringRebuilds(t, func(i int) string { return fmt.Sprint("k", i) })
+			}
+		})
+	}
+}
+
+func testOverwritesDuringRebuilds[K comparable](t *testing.T, key func(int) K) {
+	const writers, keysPerWriter = 2, 64
+	m := New[K, int]()
+	// deleted[k] is the last value a deleter removed from key k, plus one.
+	var deleted [writers * keysPerWriter]atomic.Int64
+	var clears atomic.Int64
+	var stop atomic.Bool
+	var churn sync.WaitGroup
+	churn.Go(func() { // inserts and deletes other keys: rebuilds
+		for i := 0; !stop.Load(); i++ {
+			m.Store(key(1_000_000+i%30_000), i)
+			m.Delete(key(1_000_000 + (i*7)%30_000))
+			if i%50_000 == 49_999 {
+				clears.Add(1)
+				m.Clear()
+			}
+		}
+	})
+	churn.Go(func() { // deletes the writers' keys
+		for i := 0; !stop.Load(); i++ {
+			k := i % len(deleted)
+			if v, ok := m.LoadAndDelete(key(k)); ok {
+				deleted[k].Store(int64(v) + 1)
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range scale(50_000) {
+				k := w*keysPerWriter + i%keysPerWriter
+				before := clears.Load()
+				m.Store(key(k), i)
+				if v, ok := m.Load(key(k)); ok && v != i {
+					t.Errorf("Load(%v) after Store(%v, %d) = %d", key(k), key(k), i, v)
+					return
+				} else if !ok && !waitFor(func() bool { return deleted[k].Load() == int64(i)+1 || clears.Load() != before }) {
+					t.Errorf("Store(%v, %d) lost: the key is absent and no one deleted that value", key(k), i)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	stop.Store(true)
+	churn.Wait()
+}
+
+// waitFor reports whether cond becomes true within a second.
+func waitFor(cond func() bool) bool {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); runtime.Gosched() {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
 }
