@@ -135,14 +135,11 @@ func (m *Map[K, V]) init(n int) {
 }
 
 // shardCount returns the number of shards for a new Map: a power of two
-// well above the number of goroutines that can run at once, so that
-// concurrent writers rarely wait for each other. Two writers of random keys
-// meet on a shard's lock in about one write in the number of shards, and a
-// writer that meets another spins on the lock, which under 100% writes costs
-// more than the few hundred bytes each further shard takes.
+// comfortably above the number of goroutines that can run at once, so that
+// concurrent writers rarely wait for each other.
 func shardCount() int {
 	n := 1
-	for n < 16*runtime.GOMAXPROCS(0) && n < maxShards {
+	for n < 4*runtime.GOMAXPROCS(0) && n < maxShards {
 		n *= 2
 	}
 	return n
