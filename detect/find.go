@@ -140,9 +140,14 @@ type analysis struct {
 	// ownerMemo memoises contextOwners; freshOwnerMemo records which
 	// fields only ever hold fresh structs; fieldAddrs indexes the
 	// addresses of each field.
-	ownerMemo      map[ownerKey][]ownerAlt
+	ownerMemo map[ownerKey][]ownerAlt
+	// instanceMemo memoises instanceOwn, ownMapMemo ownMapField;
+	// wholeStores holds the struct types stored whole, by declaration.
+	instanceMemo   map[ownerKey]bool
+	ownMapMemo     map[token.Pos]bool
+	wholeStores    map[token.Pos]bool
 	freshOwnerMemo map[*types.Var]bool
-	fieldAddrs     map[*types.Var][]*ssa.FieldAddr
+	fieldAddrs     map[token.Pos][]*ssa.FieldAddr
 	// unsharedMemo memoises sharedBefore.
 	unsharedMemo map[unsharedKey]sharing
 	entrySet     map[*ssa.Function]bool
@@ -208,6 +213,8 @@ func newAnalysis(p *program) *analysis {
 		escMemo:        map[ssa.Value]bool{},
 		cellMemo:       map[ssa.Value]bool{},
 		ownerMemo:      map[ownerKey][]ownerAlt{},
+		instanceMemo:   map[ownerKey]bool{},
+		ownMapMemo:     map[token.Pos]bool{},
 		freshOwnerMemo: map[*types.Var]bool{},
 		unsharedMemo:   map[unsharedKey]sharing{},
 		rootLockIn:     map[rootFunc]lockset{},
@@ -543,6 +550,9 @@ func perIteration(sp *spawn, pos token.Pos) bool {
 // called.
 func (a *analysis) concurrent(x, y context, obj objInfo) (ok, assumed bool) {
 	if x.root == y.root {
+		if a.instanceOwn(&x) && a.instanceOwn(&y) {
+			return false, false // each instance works on its own struct
+		}
 		return a.selfConcurrent(x.root, obj)
 	}
 	if !a.shareProcess(x.root, y.root) {

@@ -225,29 +225,9 @@ func fieldOf(fa *ssa.FieldAddr) *types.Var {
 
 // onlyFreshStored reports whether every address of field f (number idx
 // of its struct) in the analysed code is only loaded from or stored into,
-// and every value stored is nil or a fresh struct stored nowhere else. An
-// address taken through a type parameter, whose struct is not known, is
-// taken to be f's when its field number is idx.
+// and every value stored is nil or a fresh struct stored nowhere else.
 func (a *analysis) onlyFreshStored(f *types.Var, idx int) bool {
-	if a.fieldAddrs == nil {
-		a.fieldAddrs = map[*types.Var][]*ssa.FieldAddr{}
-		for _, fn := range a.p.funcs {
-			for _, b := range fn.Blocks {
-				for _, instr := range b.Instrs {
-					if fa, ok := instr.(*ssa.FieldAddr); ok {
-						v := fieldOf(fa) // nil: a struct not known
-						a.fieldAddrs[v] = append(a.fieldAddrs[v], fa)
-					}
-				}
-			}
-		}
-	}
-	addrs := slices.Clone(a.fieldAddrs[f])
-	for _, fa := range a.fieldAddrs[nil] {
-		if fa.Field == idx {
-			addrs = append(addrs, fa)
-		}
-	}
+	addrs := a.addressesOf(f, idx)
 	for _, fa := range addrs {
 		for _, r := range *fa.Referrers() {
 			switch r := r.(type) {
@@ -266,6 +246,36 @@ func (a *analysis) onlyFreshStored(f *types.Var, idx int) bool {
 		}
 	}
 	return true
+}
+
+// addressesOf returns every address of field f (number idx of its
+// struct) taken in the analysed code: through any type-checked copy of
+// its declaration (a package and its test variant), and through a type
+// parameter whose struct is not known, when its field number is idx.
+func (a *analysis) addressesOf(f *types.Var, idx int) []*ssa.FieldAddr {
+	if a.fieldAddrs == nil {
+		a.fieldAddrs = map[token.Pos][]*ssa.FieldAddr{}
+		for _, fn := range a.p.funcs {
+			for _, b := range fn.Blocks {
+				for _, instr := range b.Instrs {
+					if fa, ok := instr.(*ssa.FieldAddr); ok {
+						pos := token.NoPos // a struct not known
+						if v := fieldOf(fa); v != nil {
+							pos = v.Pos()
+						}
+						a.fieldAddrs[pos] = append(a.fieldAddrs[pos], fa)
+					}
+				}
+			}
+		}
+	}
+	addrs := slices.Clone(a.fieldAddrs[f.Pos()])
+	for _, fa := range a.fieldAddrs[token.NoPos] {
+		if fa.Field == idx {
+			addrs = append(addrs, fa)
+		}
+	}
+	return addrs
 }
 
 // freshForField reports whether store puts nil or a struct made for it,

@@ -1,0 +1,409 @@
+package detect
+
+import (
+	"go/token"
+	"go/types"
+	"slices"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A goroutine started in a loop runs as several instances of one root at
+// once. When the loop makes a struct for each goroutine and hands it over
+// at the start (an argument of the go statement, or a variable declared in
+// the loop body that the goroutine's closure captures), each instance
+// works on its own struct:
+//
+//	for _, cfg := range configs {
+//		d := newDiscoverer(cfg)
+//		go func() { d.Run(ctx) }()
+//	}
+//
+// A map field reached only through that hand-over, that only ever
+// receives maps made for it, is then touched by one instance only, and
+// two instances of the root do not race on it. The same holds for a
+// goroutine started once per call of a function that runs more than once,
+// when the struct is made in that call.
+//
+// The struct must be made where the goroutine is started (allocated
+// there, or returned new by every constructor called there), in the same
+// iteration as the start. Where else it goes does not matter here: an
+// access through any other way (a registry, a channel, a field of a shared
+// struct) is not an instance's own, and its pairs are checked as usual.
+
+// instanceOwn reports whether the struct holding the map of c's access is,
+// in every instance of c's root, the one made for that instance when it
+// was started.
+func (a *analysis) instanceOwn(c *context) bool {
+	key := ownerKey{c.acc.instr, c.root}
+	if r, ok := a.instanceMemo[key]; ok {
+		return r
+	}
+	r := false
+	root := a.roots[c.root]
+	if fa := loadedField(c.acc.mapv); fa != nil && root.spawn >= 0 {
+		sp := a.spawns[root.spawn]
+		if oneGoroutinePerStart(sp) && a.ownMapField(fa) {
+			r = a.handedToInstance(c.acc.fn, fa.X, nil, c.root, sp, 0)
+		}
+	}
+	a.instanceMemo[key] = r
+	return r
+}
+
+// oneGoroutinePerStart reports whether each execution of the spawn's site
+// starts one goroutine with the values the site hands over. An http
+// handler runs once per request with the values bound when it was
+// registered, and a RunParallel body runs in many goroutines at once.
+func oneGoroutinePerStart(sp *spawn) bool {
+	switch sp.kind {
+	case spawnGo, spawnWaitGroup, spawnErrgroup, spawnDetached:
+		return true
+	}
+	return false
+}
+
+// handedToInstance reports whether every value the struct pointer v, used
+// in fn as run by root r, may hold is a struct made for the instance of r
+// by the start at sp: handed down from the root's entry through plain
+// calls, interface calls on it, and captured variables. When v is an
+// interface value, want is the type of the receiver it is called on:
+// values of other types never reach the access.
+func (a *analysis) handedToInstance(fn *ssa.Function, v ssa.Value, want types.Type, r int, sp *spawn, depth int) bool {
+	if depth > maxOwnerDepth {
+		return false
+	}
+	switch v := v.(type) {
+	case *ssa.ChangeType:
+		return a.handedToInstance(fn, v.X, want, r, sp, depth+1)
+	case *ssa.MakeInterface:
+		if want != nil && !sameType(v.X.Type(), want) {
+			return true // never the receiver
+		}
+		return a.handedToInstance(fn, v.X, nil, r, sp, depth+1)
+	case *ssa.FieldAddr:
+		// A struct embedded by value belongs to the struct around it.
+		return a.handedToInstance(fn, v.X, want, r, sp, depth+1)
+	case *ssa.UnOp:
+		// A variable of fn that a closure of fn captures: what is
+		// stored in it.
+		if stored, c := cellValue(v); c != nil {
+			return a.handedToInstance(fn, stored, want, r, sp, depth+1)
+		}
+		// A variable the root's closure captures: it must be declared
+		// for this start and hold one value made for it.
+		if v.Op != token.MUL {
+			return false
+		}
+		fv, ok := v.X.(*ssa.FreeVar)
+		if !ok {
+			return false
+		}
+		cell, ok := a.boundAtStart(fn, fv, sp).(*ssa.Alloc)
+		if !ok || !a.madeEachStart(sp, cell) {
+			return false
+		}
+		stored := cellStored(cell)
+		return stored != nil && a.madeForStart(stored, want, sp, depth+1)
+	case *ssa.FreeVar:
+		b := a.boundAtStart(fn, v, sp)
+		return b != nil && a.madeForStart(b, want, sp, depth+1)
+	case *ssa.Parameter:
+		return a.paramHandedToInstance(fn, v, want, r, sp, depth)
+	}
+	return false
+}
+
+// paramHandedToInstance is handedToInstance for a parameter of fn: the
+// value the start hands over, when fn is the root's entry, and what every
+// call of fn within the root passes for it.
+func (a *analysis) paramHandedToInstance(fn *ssa.Function, p *ssa.Parameter, want types.Type, r int, sp *spawn, depth int) bool {
+	idx := paramIndex(p)
+	if idx < 0 {
+		return false
+	}
+	entry := slices.Contains(a.roots[r].entries, fn)
+	if entry {
+		g, ok := sp.site.(*ssa.Go)
+		if !ok {
+			return false // only a go statement passes arguments
+		}
+		args := paramArgs(g)
+		w := want
+		if g.Call.IsInvoke() && idx == 0 {
+			w = p.Type()
+		}
+		if idx >= len(args) || !a.madeForStart(args[idx], w, sp, depth+1) {
+			return false
+		}
+	}
+	calls := 0
+	for _, site := range a.p.callers[fn] {
+		caller := site.Parent()
+		if _, isGo := site.(*ssa.Go); isGo || !a.runs(r, caller) {
+			continue // a goroutine started with fn runs it in another root
+		}
+		c := site.Common()
+		if !c.IsInvoke() && c.StaticCallee() != fn && !closureCall(c, fn) {
+			return false // fn runs as a callback of another function
+		}
+		args := paramArgs(site)
+		w := want
+		if c.IsInvoke() && idx == 0 {
+			w = p.Type()
+		}
+		if len(args) != len(fn.Params) || !a.handedToInstance(caller, args[idx], w, r, sp, depth+1) {
+			return false
+		}
+		calls++
+	}
+	return entry || calls > 0
+}
+
+// closureCall reports whether c calls, through a function value, the
+// function fn itself (not a wrapper of it) with all its parameters.
+func closureCall(c *ssa.CallCommon, fn *ssa.Function) bool {
+	return c.StaticCallee() == nil && fn.Parent() != nil && len(c.Args) == len(fn.Params)
+}
+
+// boundAtStart returns the value bound to the free variable fv of the
+// root's entry fn by the closure the start at sp runs; nil when fn is not
+// that closure.
+func (a *analysis) boundAtStart(fn *ssa.Function, fv *ssa.FreeVar, sp *spawn) ssa.Value {
+	var started ssa.Value
+	switch site := sp.site.(type) {
+	case *ssa.Go:
+		started = site.Call.Value
+	case ssa.CallInstruction:
+		if sc := spawnOf(site); sc != nil {
+			started = sc.fn
+		}
+	}
+	mc, ok := started.(*ssa.MakeClosure)
+	if !ok || mc.Fn != fn {
+		return nil
+	}
+	i := slices.Index(fn.FreeVars, fv)
+	if i < 0 || i >= len(mc.Bindings) {
+		return nil
+	}
+	return mc.Bindings[i]
+}
+
+// madeForStart reports whether v, a value of the function that starts sp,
+// is a struct made anew for each start: allocated there, or returned new
+// by every function called there, in the iteration that starts it. want
+// is as for handedToInstance.
+func (a *analysis) madeForStart(v ssa.Value, want types.Type, sp *spawn, depth int) bool {
+	switch v := v.(type) {
+	case *ssa.ChangeType:
+		return a.madeForStart(v.X, want, sp, depth)
+	case *ssa.MakeInterface:
+		if want != nil && !sameType(v.X.Type(), want) {
+			return true // never the receiver
+		}
+		return a.madeForStart(v.X, nil, sp, depth)
+	case *ssa.Alloc:
+		return v.Heap && a.madeEachStart(sp, v) && !copiedInto(v)
+	case *ssa.Call:
+		return a.madeEachStart(sp, v) && a.returnsNew(v, 0, want, depth)
+	case *ssa.Extract:
+		call, ok := v.Tuple.(*ssa.Call)
+		return ok && a.madeEachStart(sp, call) && a.returnsNew(call, v.Index, want, depth)
+	}
+	return false
+}
+
+// madeEachStart reports whether the instruction v of the starting
+// function runs once for each start: the start is in no loop, or v is in
+// the body of the innermost loop around it.
+func (a *analysis) madeEachStart(sp *spawn, v ssa.Instruction) bool {
+	if v.Parent() != sp.fn {
+		return false
+	}
+	if !a.inLoop(sp.site) {
+		return true
+	}
+	return perIteration(sp, v.Pos())
+}
+
+// returnsNew reports whether every callee of call returns, as its result
+// number idx, a struct pointer it allocated, nil, or what a call returning
+// new structs returns; want is as for handedToInstance. The callees are
+// those of the analysed code. Whether a callee also keeps the struct does
+// not matter here; see instanceOwn.
+func (a *analysis) returnsNew(call *ssa.Call, idx int, want types.Type, depth int) bool {
+	callees := a.p.calls[call]
+	if len(callees) == 0 || depth > maxOwnerDepth {
+		return false
+	}
+	for _, callee := range callees {
+		if idx >= callee.Signature.Results().Len() {
+			return false
+		}
+		returns := 0
+		for _, b := range callee.Blocks {
+			ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+			if !ok {
+				continue
+			}
+			returns++
+			if !a.newValue(ret.Results[idx], want, depth+1) {
+				return false
+			}
+		}
+		if returns == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// newValue reports whether the returned value v is a new struct pointer
+// (see returnsNew).
+func (a *analysis) newValue(v ssa.Value, want types.Type, depth int) bool {
+	if depth > maxOwnerDepth {
+		return false
+	}
+	switch v := v.(type) {
+	case *ssa.Alloc:
+		return v.Heap && !copiedInto(v)
+	case *ssa.Const:
+		return v.IsNil()
+	case *ssa.ChangeType:
+		return a.newValue(v.X, want, depth)
+	case *ssa.MakeInterface:
+		if want != nil && !sameType(v.X.Type(), want) {
+			return true // never the receiver
+		}
+		return a.newValue(v.X, nil, depth)
+	case *ssa.Phi:
+		for _, e := range v.Edges {
+			if !a.newValue(e, want, depth+1) {
+				return false
+			}
+		}
+		return true
+	case *ssa.Call:
+		return a.returnsNew(v, 0, want, depth)
+	case *ssa.Extract:
+		call, ok := v.Tuple.(*ssa.Call)
+		return ok && a.returnsNew(call, v.Index, want, depth)
+	}
+	return false
+}
+
+// copiedInto reports whether a whole struct value is stored into the
+// allocation alloc (c := base): the copy shares base's maps, so the new
+// struct does not make them the instance's own.
+func copiedInto(alloc *ssa.Alloc) bool {
+	for _, r := range *alloc.Referrers() {
+		if st, ok := r.(*ssa.Store); ok && st.Addr == alloc {
+			return true
+		}
+	}
+	return false
+}
+
+// ownMapField reports whether the map field that fa addresses only ever
+// holds maps made for its struct: every store into it, anywhere in the
+// analysed code, stores a new map or nil, its address is not handed on,
+// and no struct of its type is stored whole (a copy shares the maps of
+// the original). Two structs then never share the map of that field.
+func (a *analysis) ownMapField(fa *ssa.FieldAddr) bool {
+	f := fieldOf(fa)
+	if f == nil {
+		return false
+	}
+	if own, ok := a.ownMapMemo[f.Pos()]; ok {
+		return own
+	}
+	own := !a.storedWhole(fa.X.Type())
+	for _, addr := range a.addressesOf(f, fa.Field) {
+		for _, r := range *addr.Referrers() {
+			switch r := r.(type) {
+			case *ssa.UnOp:
+				own = own && r.Op == token.MUL
+			case *ssa.Store:
+				own = own && r.Addr == addr && newMapStored(r)
+			case *ssa.DebugRef:
+			default:
+				own = false
+			}
+		}
+	}
+	a.ownMapMemo[f.Pos()] = own
+	return own
+}
+
+// newMapStored reports whether store puts nil, or a map made for it:
+// made in the same block, stored nowhere else and used for nothing else.
+// A map made once and stored into every struct a loop makes would be
+// shared by all of them.
+func newMapStored(store *ssa.Store) bool {
+	switch v := store.Val.(type) {
+	case *ssa.MakeMap:
+		refs := *v.Referrers()
+		return v.Block() == store.Block() && len(refs) == 1 && refs[0] == ssa.Instruction(store)
+	case *ssa.Const:
+		return v.IsNil()
+	}
+	return false
+}
+
+// storedWhole reports whether a struct of the type that ptr points to is
+// stored whole anywhere in the analysed code (*p = s, or a struct value
+// put into a slice or map element, or copied into a new variable). A
+// struct type without a name is taken to be.
+func (a *analysis) storedWhole(ptr types.Type) bool {
+	p, ok := ptr.Underlying().(*types.Pointer)
+	if !ok {
+		return true
+	}
+	named, ok := types.Unalias(p.Elem()).(*types.Named)
+	if !ok {
+		return true
+	}
+	if a.wholeStores == nil {
+		a.wholeStores = map[token.Pos]bool{}
+		for _, fn := range a.p.funcs {
+			for _, b := range fn.Blocks {
+				for _, instr := range b.Instrs {
+					st, ok := instr.(*ssa.Store)
+					if !ok {
+						continue
+					}
+					if n, ok := types.Unalias(st.Val.Type()).(*types.Named); ok {
+						if _, isStruct := n.Underlying().(*types.Struct); isStruct {
+							a.wholeStores[n.Origin().Obj().Pos()] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	return a.wholeStores[named.Origin().Obj().Pos()]
+}
+
+// sameType reports whether x and y are the same type, or pointers to it,
+// comparing named types by declaration: a package and its test variant
+// are type-checked apart.
+func sameType(x, y types.Type) bool {
+	if types.Identical(x, y) {
+		return true
+	}
+	px, xPtr := x.(*types.Pointer)
+	py, yPtr := y.(*types.Pointer)
+	if xPtr != yPtr {
+		return false
+	}
+	if xPtr {
+		x, y = px.Elem(), py.Elem()
+	}
+	nx, ok := types.Unalias(x).(*types.Named)
+	if !ok {
+		return false
+	}
+	ny, ok := types.Unalias(y).(*types.Named)
+	return ok && nx.Origin().Obj().Pos() == ny.Origin().Obj().Pos()
+}
