@@ -51,8 +51,13 @@ func lockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
 		return opNone, nil
 	}
 	if obj.Pkg().Path() != "sync" {
-		if recv := obj.Signature().Recv(); recv != nil && len(callee.Blocks) == 0 && isLocker(recv.Type()) {
-			return lockMethod(obj), c.Args[0]
+		// The name first: most calls are not to a Lock or Unlock
+		// method, and asking whether a type has sync.Locker's methods
+		// costs a method-set lookup.
+		if recv := obj.Signature().Recv(); recv != nil && len(callee.Blocks) == 0 {
+			if op := lockMethod(obj); op != opNone && isLocker(recv.Type()) {
+				return op, c.Args[0]
+			}
 		}
 		return opNone, nil
 	}
