@@ -141,6 +141,8 @@ type analysis struct {
 	// fields only ever hold fresh structs; fieldAddrs indexes the
 	// addresses of each field.
 	ownerMemo map[ownerKey][]ownerAlt
+	// closureMemo memoises closureStaysInCalls.
+	closureMemo map[*ssa.Function]bool
 	// instanceMemo memoises instanceOwn, ownMapMemo ownMapField;
 	// wholeStores holds the struct types stored whole, by declaration.
 	instanceMemo   map[ownerKey]bool
@@ -214,6 +216,7 @@ func newAnalysis(p *program) *analysis {
 		cellMemo:       map[ssa.Value]bool{},
 		ownerMemo:      map[ownerKey][]ownerAlt{},
 		instanceMemo:   map[ownerKey]bool{},
+		closureMemo:    map[*ssa.Function]bool{},
 		ownMapMemo:     map[token.Pos]bool{},
 		freshOwnerMemo: map[*types.Var]bool{},
 		unsharedMemo:   map[unsharedKey]sharing{},

@@ -117,16 +117,126 @@ func (a *analysis) freshParam(p *ssa.Parameter, depth int) bool {
 }
 
 // staticCalls returns the index of parameter p and every call of its
-// function, when all of them are plain calls naming the function; none
-// otherwise. A closure, a wrapper, or the entry of a root (started as a
-// goroutine, a test, or an exported method assumed to be called from code
-// not analysed) has callers that are not all visible calls.
+// function, when all of them are visible calls: plain calls naming the
+// function, or for a closure, calls through function values of a closure
+// value that never leaves the calls of the analysed code; none otherwise.
+// A wrapper, a closure handed elsewhere, or the entry of a root (started
+// as a goroutine, a test, or an exported method assumed to be called from
+// code not analysed) has callers that are not all visible calls.
 func (a *analysis) staticCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 	fn := p.Parent()
-	if fn.Parent() != nil || fn.Synthetic != "" || fn.Object() == nil || a.isRootEntry(fn) {
+	if fn.Synthetic != "" || a.isRootEntry(fn) {
+		return -1, nil
+	}
+	if fn.Parent() != nil {
+		return a.closureCalls(p)
+	}
+	if fn.Object() == nil {
 		return -1, nil
 	}
 	return a.paramCalls(p)
+}
+
+// closureCalls returns the index of parameter p of a closure and every
+// call of the closure, when the closure value is only called or handed to
+// analysed functions that do the same, so that the call graph sees every
+// call: rangeEval(..., func(v Vector, enh *Helper) { ... }) called back by
+// rangeEval with a helper it made.
+func (a *analysis) closureCalls(p *ssa.Parameter) (int, []*ssa.Call) {
+	fn := p.Parent()
+	idx := paramIndex(p)
+	if idx < 0 || !a.closureStaysInCalls(fn) {
+		return -1, nil
+	}
+	var calls []*ssa.Call
+	for _, site := range a.p.callers[fn] {
+		call, ok := site.(*ssa.Call)
+		if !ok {
+			return -1, nil // go or defer
+		}
+		c := call.Common()
+		if c.IsInvoke() || c.StaticCallee() != nil && c.StaticCallee() != fn || len(c.Args) != len(fn.Params) {
+			return -1, nil // called by a function it was handed to
+		}
+		calls = append(calls, call)
+	}
+	return idx, calls
+}
+
+// closureStaysInCalls reports whether every closure value made of fn is
+// only called, or passed as an argument to functions of the analysed code
+// whose parameter, in turn, is only called or passed on the same way.
+func (a *analysis) closureStaysInCalls(fn *ssa.Function) bool {
+	if stays, ok := a.closureMemo[fn]; ok {
+		return stays
+	}
+	stays := false
+	if mc := makeClosureOf(fn); mc != nil {
+		stays = a.onlyCalled(mc, 0)
+	}
+	a.closureMemo[fn] = stays
+	return stays
+}
+
+// makeClosureOf returns the one MakeClosure that makes the closure fn,
+// or nil (a function literal without free variables is a plain function
+// value, whose uses are not recorded).
+func makeClosureOf(fn *ssa.Function) *ssa.MakeClosure {
+	parent := fn.Parent()
+	if parent == nil {
+		return nil
+	}
+	var found *ssa.MakeClosure
+	for _, b := range parent.Blocks {
+		for _, instr := range b.Instrs {
+			if mc, ok := instr.(*ssa.MakeClosure); ok && mc.Fn == fn {
+				if found != nil {
+					return nil
+				}
+				found = mc
+			}
+		}
+	}
+	return found
+}
+
+// onlyCalled reports whether the function value v is only called, or
+// passed to analysed functions that only call it or pass it on.
+func (a *analysis) onlyCalled(v ssa.Value, depth int) bool {
+	if depth > maxTraceDepth {
+		return false
+	}
+	refs := v.Referrers()
+	if refs == nil {
+		return false
+	}
+	for _, r := range *refs {
+		call, ok := r.(*ssa.Call)
+		if !ok {
+			if _, isRef := r.(*ssa.DebugRef); isRef {
+				continue
+			}
+			return false
+		}
+		c := call.Common()
+		if c.Value == v && !c.IsInvoke() {
+			continue // called here
+		}
+		callee := c.StaticCallee()
+		if c.IsInvoke() || callee == nil || a.p.link(callee) == nil {
+			return false
+		}
+		callee = a.p.link(callee)
+		if len(callee.Params) != len(c.Args) || a.isRootEntry(callee) {
+			return false
+		}
+		for i, arg := range c.Args {
+			if arg == v && !a.onlyCalled(callee.Params[i], depth+1) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // paramCalls returns the index of parameter p and every call of its
