@@ -36,6 +36,8 @@ type program struct {
 	// function with a body.
 	byID  map[string]*ssa.Function
 	graph *callgraph.Graph
+	// inUnits holds the SSA packages of the units.
+	inUnits map[*ssa.Package]bool
 	// all are the functions unitFunctions finds, with bodies or without,
 	// until the call graph is built.
 	all map[*ssa.Function]bool
@@ -106,9 +108,9 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 	indexed.Wait()
 
 	p.all = unitFunctions(p.prog, ssaPkgs)
-	inUnits := map[*ssa.Package]bool{}
+	p.inUnits = map[*ssa.Package]bool{}
 	for _, sp := range ssaPkgs {
-		inUnits[sp] = true
+		p.inUnits[sp] = true
 	}
 	for fn := range p.all {
 		if len(fn.Blocks) == 0 {
@@ -118,7 +120,7 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 		if o := fn.Origin(); o != nil {
 			pkg = o.Pkg
 		}
-		if pkg == nil && fn.Synthetic == "" || pkg != nil && !inUnits[pkg] {
+		if pkg == nil && fn.Synthetic == "" || pkg != nil && !p.inUnits[pkg] {
 			continue // code of dependencies is opaque
 		}
 		p.funcs = append(p.funcs, fn)
@@ -389,8 +391,15 @@ func (p *program) interfaceMethods(v ssa.Value) []*ssa.Function {
 
 // link returns the function with a body that fn stands for: fn itself, or
 // for a body-less function from export data, the unit function declared at
-// the same position. It returns nil when there is none.
+// the same position. It returns nil when there is none. An instance of a
+// generic function of a dependency (slices.IndexFunc[...]) has a body that
+// only calls its body-less generic function: it is opaque like the rest of
+// the dependency, so that the function values it is handed count as
+// called at the call.
 func (p *program) link(fn *ssa.Function) *ssa.Function {
+	if o := fn.Origin(); o != nil && o.Pkg != nil && !p.inUnits[o.Pkg] {
+		return nil
+	}
 	if len(fn.Blocks) > 0 {
 		return fn
 	}
