@@ -33,7 +33,7 @@ func TestAccuracy(t *testing.T) {
 		} else {
 			safe++
 		}
-		prefix := detect.SuiteModule + "/" + detect.PkgDir(c.Name) + "."
+		prefix := detect.SuiteModule + "/" + detect.PkgDir(c.Name)
 		for name, w := range c.Want {
 			f, ok := got[name]
 			wantConf := detect.Proven
@@ -55,7 +55,7 @@ func TestAccuracy(t *testing.T) {
 			}
 		}
 		for name, f := range got {
-			if !strings.HasPrefix(name, prefix) || strings.Contains(strings.TrimPrefix(name, prefix), "/") {
+			if !inCase(name, prefix) {
 				continue
 			}
 			if _, ok := c.Want[name]; !ok {
@@ -78,6 +78,13 @@ func ratio(a, b int) float64 {
 		return 1
 	}
 	return float64(a) / float64(b)
+}
+
+// inCase reports whether the object name belongs to the case whose
+// package path is pkg: declared in that package or in one below it.
+func inCase(name, pkg string) bool {
+	rest, ok := strings.CutPrefix(name, pkg)
+	return ok && (strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "/"))
 }
 
 func describePair(f detect.Finding) string {

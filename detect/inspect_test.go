@@ -267,7 +267,7 @@ func explainUnshared(t *testing.T, a *analysis, base ssa.Value, at ssa.Instructi
 		}
 		for _, site := range a.p.callers[fn] {
 			common := site.Common()
-			if _, isCall := site.(*ssa.Call); !isCall || common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
+			if _, isCall := site.(*ssa.Call); !isCall || common.IsInvoke() || !a.p.callsStatically(common, fn) || len(common.Args) != len(fn.Params) {
 				t.Logf("%s  caller %s at %s is not a static call", indent, site, a.p.fset.Position(site.Pos()))
 				continue
 			}

@@ -155,7 +155,7 @@ func (a *analysis) closureCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 			return -1, nil // go or defer
 		}
 		c := call.Common()
-		if c.IsInvoke() || c.StaticCallee() != nil && c.StaticCallee() != fn || len(c.Args) != len(fn.Params) {
+		if c.IsInvoke() || c.StaticCallee() != nil && !a.p.callsStatically(c, fn) || len(c.Args) != len(fn.Params) {
 			return -1, nil // called by a function it was handed to
 		}
 		calls = append(calls, call)
@@ -255,7 +255,7 @@ func (a *analysis) paramCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 			return -1, nil // go or defer
 		}
 		common := call.Common()
-		if common.IsInvoke() || common.StaticCallee() != fn || len(common.Args) != len(fn.Params) {
+		if common.IsInvoke() || !a.p.callsStatically(common, fn) || len(common.Args) != len(fn.Params) {
 			return -1, nil
 		}
 		calls = append(calls, call)

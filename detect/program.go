@@ -410,6 +410,13 @@ func (p *program) link(fn *ssa.Function) *ssa.Function {
 	return p.byID[objectID(p.fset, obj)]
 }
 
+// callsStatically reports whether c names fn as its callee: fn itself,
+// or the body-less copy of fn that another unit sees through export data.
+func (p *program) callsStatically(c *ssa.CallCommon, fn *ssa.Function) bool {
+	callee := c.StaticCallee()
+	return callee != nil && (callee == fn || p.link(callee) == fn)
+}
+
 // callees returns the functions with bodies that site may call: its static
 // callee, or the dynamic callees found by the call graph.
 func (p *program) callees(site ssa.CallInstruction, dynamic []*ssa.Function) []*ssa.Function {

@@ -144,7 +144,7 @@ func (a *analysis) paramHandedToInstance(fn *ssa.Function, p *ssa.Parameter, wan
 			continue // a goroutine started with fn runs it in another root
 		}
 		c := site.Common()
-		if !c.IsInvoke() && c.StaticCallee() != fn && !closureCall(c, fn) {
+		if !c.IsInvoke() && !a.p.callsStatically(c, fn) && !closureCall(c, fn) {
 			return false // fn runs as a callback of another function
 		}
 		args := paramArgs(site)

@@ -13,7 +13,8 @@ import (
 // The accuracy suite is testdata/detect: one txtar archive per case, each
 // a package of one module. The file "want" lists the map objects that must
 // be reported, one per line, relative to the case's package path
-// ("hits", "Server.status", "Lengths.out"), optionally followed by
+// ("hits", "Server.status", "Lengths.out"; "./sub.Type.field" for an
+// object of the package in directory sub), optionally followed by
 // "rlock" for a write under RLock and "assumed" for a finding of Assumed
 // confidence; an empty or missing want marks a safe case. Every other file
 // is written under the case's directory.
@@ -79,7 +80,11 @@ func WriteSuite(t testing.TB) (dir string, env []string, cases []SuiteCase) {
 							t.Fatalf("%s: unknown want flag %q", path, flag)
 						}
 					}
-					c.Want[SuiteModule+"/"+PkgDir(name)+"."+fields[0]] = w
+					full := SuiteModule + "/" + PkgDir(name) + "." + fields[0]
+					if sub, ok := strings.CutPrefix(fields[0], "./"); ok {
+						full = SuiteModule + "/" + PkgDir(name) + "/" + sub
+					}
+					c.Want[full] = w
 				}
 				continue
 			}
