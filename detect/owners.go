@@ -65,8 +65,8 @@ func (a *analysis) ownersExclude(w, x *context) bool {
 			if p.private || q.private {
 				continue // no other goroutine sees that struct
 			}
-			if p.owner != nil && q.owner != nil && p.owner != q.owner {
-				continue // distinct structs
+			if p.owner != nil && q.owner != nil && p.owner.Pos() != q.owner.Pos() {
+				continue // distinct structs; one field seen through two type-checked copies is one owner
 			}
 			if !common(p.locks, q.locks) {
 				return false
