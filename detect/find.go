@@ -182,11 +182,13 @@ type analysis struct {
 	// through parameters, where the value is handed over.
 	callbackIn map[*ssa.Function]lockset
 	// flagMemo memoises flagFor; flagBusy are the functions whose
-	// locks per flag value are being computed.
-	flagMemo map[*ssa.Function]*lockFlag
-	flagBusy map[*ssa.Function]bool
-	nprocs   int // processes numbered by findRoots
-	findings []Finding
+	// locks per flag value are being computed; flagStateMemo holds
+	// those computed.
+	flagMemo      map[*ssa.Function]*lockFlag
+	flagBusy      map[*ssa.Function]bool
+	flagStateMemo map[*ssa.Function]flagStates
+	nprocs        int // processes numbered by findRoots
+	findings      []Finding
 }
 
 func newAnalysis(p *program) *analysis {
@@ -211,6 +213,7 @@ func newAnalysis(p *program) *analysis {
 		callbackIn:     map[*ssa.Function]lockset{},
 		flagMemo:       map[*ssa.Function]*lockFlag{},
 		flagBusy:       map[*ssa.Function]bool{},
+		flagStateMemo:  map[*ssa.Function]flagStates{},
 		freshMemo:      map[ssa.Value]bool{},
 		escMemo:        map[ssa.Value]bool{},
 		cellMemo:       map[ssa.Value]bool{},

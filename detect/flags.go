@@ -106,14 +106,19 @@ func hasLockOp(fn *ssa.Function) bool {
 	return false
 }
 
-// flagLocksAt returns the locks held at instr in fn, a function with a
-// lock flag: the meet, over the values passed for the flag, of the locks
-// held on the blocks that value runs, from the locks held by the calls
-// passing it (entryOf).
-func (a *analysis) flagLocksAt(fn *ssa.Function, f *lockFlag, instr ssa.Instruction, entryOf func(v bool) lockset) lockset {
-	var out lockset
-	first := true
-	for _, v := range f.values {
+// flagStates are the locks held on entry to each block of a function
+// with a lock flag, for each value passed for the flag, and the blocks
+// that value runs.
+type flagStates []struct {
+	in      []lockset
+	reached []bool
+}
+
+// flagBlocks computes the flagStates of fn, from the locks held by the
+// calls passing each value (entryOf).
+func (a *analysis) flagBlocks(fn *ssa.Function, f *lockFlag, entryOf func(v bool) lockset) flagStates {
+	states := make(flagStates, len(f.values))
+	for i, v := range f.values {
 		skip := func(from, to *ssa.BasicBlock) bool {
 			cond, ok := from.Instrs[len(from.Instrs)-1].(*ssa.If)
 			if !ok || cond.Cond != f.param || from.Succs[0] == from.Succs[1] {
@@ -124,11 +129,22 @@ func (a *analysis) flagLocksAt(fn *ssa.Function, f *lockFlag, instr ssa.Instruct
 			}
 			return to == from.Succs[0]
 		}
-		in, reached := a.blockLocksWith(fn, entryOf(v), nil, skip)
-		if !reached[instr.Block().Index] {
+		states[i].in, states[i].reached = a.blockLocksWith(fn, entryOf(v), nil, skip)
+	}
+	return states
+}
+
+// flagLocksAt returns the locks held at instr in a function with a lock
+// flag: the meet, over the values passed for the flag, of the locks held
+// there when that value runs it.
+func (a *analysis) flagLocksAt(states flagStates, instr ssa.Instruction) lockset {
+	var out lockset
+	first := true
+	for _, st := range states {
+		if !st.reached[instr.Block().Index] {
 			continue // not run for this value
 		}
-		at := a.locksBefore(in, instr)
+		at := a.locksBefore(st.in, instr)
 		if first {
 			out, first = at, false
 		} else {

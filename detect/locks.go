@@ -673,10 +673,20 @@ func (a *analysis) entryLocks(fn *ssa.Function) lockset {
 // locksAt returns the locks held at instr.
 func (a *analysis) locksAt(fn *ssa.Function, instr ssa.Instruction) lockset {
 	if f := a.flagFor(fn); f != nil && !a.flagBusy[fn] {
-		// A recursive call is taken with the locks of every caller.
-		a.flagBusy[fn] = true
-		defer delete(a.flagBusy, fn)
-		return a.flagLocksAt(fn, f, instr, func(v bool) lockset { return a.flagEntry(fn, f, v) })
+		states, ok := a.flagStateMemo[fn]
+		if !ok {
+			// A recursive call is taken with the locks of every
+			// caller; states computed inside another flag function's
+			// computation depend on it and are not kept.
+			top := len(a.flagBusy) == 0
+			a.flagBusy[fn] = true
+			states = a.flagBlocks(fn, f, func(v bool) lockset { return a.flagEntry(fn, f, v) })
+			delete(a.flagBusy, fn)
+			if top {
+				a.flagStateMemo[fn] = states
+			}
+		}
+		return a.flagLocksAt(states, instr)
 	}
 	in, ok := a.blockIn[fn]
 	if !ok {
