@@ -127,7 +127,10 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 	}
 	sortFuncs(fset, p.funcs)
 	for _, fn := range p.funcs {
-		if obj := fn.Object(); obj != nil && fn.Origin() == nil {
+		// A wrapper (the pointer method of a value method, say) has the
+		// object and position of the method it wraps: only the method
+		// itself stands for them.
+		if obj := fn.Object(); obj != nil && fn.Origin() == nil && fn.Synthetic == "" {
 			id := objectID(fset, obj)
 			if _, dup := p.byID[id]; !dup {
 				p.byID[id] = fn
