@@ -36,6 +36,13 @@
 //     calling the function with that value, or with a value not
 //     constant. Main and the methods of library types never run code of
 //     _test.go files, whatever an interface call may dispatch to.
+//   - Function values handed to a function outside the analysis (an
+//     instance of a dependency's generic function, such as
+//     slices.IndexFunc, included) run at the call, on the caller's
+//     goroutine; so do the methods of a value it is handed as a non-empty
+//     interface (fmt.Fprint calls its writer's Write, sort.Sort its Less),
+//     unless that value was made by the calling function, whose own
+//     writer would otherwise look shared.
 //   - Accesses: index, comma-ok, range, len, delete, clear, stores and a
 //     map passed to code outside the analysis, traced to the object
 //     through loads, closures, parameters, results, phis and aliases.
@@ -93,7 +100,16 @@
 //     access a private struct and others one that may be shared, the
 //     access counts only in the roots that run a function where sharing
 //     may start. An access through a map parameter belongs to an object
-//     only in the roots whose calls pass that object in.
+//     only in the roots whose calls pass that object in. A closure's
+//     parameter is followed to the closure's callers when the closure
+//     value is only called or handed to analysed functions that do the
+//     same (rangeEval(..., func(v Vector, enh *Helper) {...}) called back
+//     with a helper rangeEval made). Two instances of a goroutine started
+//     in a loop do not race on a map field of the struct each is handed
+//     at the start, made in that iteration (an argument of the go
+//     statement, or a variable declared in the loop body that the
+//     goroutine's closure captures), when the field only ever receives
+//     maps made for its struct.
 //
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only
