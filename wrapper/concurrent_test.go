@@ -425,13 +425,13 @@ func TestNoTornValues(t *testing.T) {
 	}
 }
 
-// TestOverwritesDuringRebuildsAndDeletes checks the write path of flat
-// tables, which probes before it locks: an overwrite that found its key
-// before another writer rebuilt the table, deleted the key or cleared the
-// map must land in the table and slot that hold the key afterwards, or
-// insert it again. Each key has one writer, which stores increasing values
-// and must read back what it stored unless a deleter removed exactly that
-// value (or a Clear ran) in between.
+// TestOverwritesDuringRebuildsAndDeletes checks overwrites of existing keys
+// while other writers rebuild the tables, delete the keys and clear the
+// map: an overwrite must land in the table and slot that hold the key, or
+// insert it again, never in a table or slot that no longer does. Each key
+// has one writer, which stores increasing values and must read back what it
+// stored unless a deleter removed exactly that value (or a Clear ran) in
+// between.
 func TestOverwritesDuringRebuildsAndDeletes(t *testing.T) {
 	for _, name := range []string{"int", "string"} {
 		t.Run(name, func(t *testing.T) {

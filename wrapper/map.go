@@ -443,12 +443,12 @@ func (m *Map[K, V]) Load(k K) (V, bool) {
 
 // Store sets the value for k. It replaces the assignment m[k] = v.
 func (m *Map[K, V]) Store(k K, v V) {
-	if m != nil && m.ready.Load() && m.flat {
+	h, s := m.lock(k, false)
+	if m.flat {
 		// The steps of lookup and set below, written out for flat
 		// tables: on this, the hottest write path, their calls cost
 		// about a tenth of a write.
-		h, s, grp, i := m.probeAndLock(k)
-		if grp != nil {
+		if grp, i := s.table.Load().findFlat(h, k); grp != nil {
 			grp.slots[i].val.Store(toWord(v))
 		} else {
 			s.insert(m, h, k, v)
@@ -456,41 +456,12 @@ func (m *Map[K, V]) Store(k K, v V) {
 		s.mu.Unlock()
 		return
 	}
-	h, s := m.lock(k, false)
 	if r := m.lookup(s.table.Load(), h, k); r.found() {
 		m.set(r, k, v)
 	} else {
 		s.insert(m, h, k, v)
 	}
 	s.mu.Unlock()
-}
-
-// probeAndLock hashes k, finds it in its shard's flat table and locks the
-// shard, for a write to an initialised Map with flat tables. It returns the
-// hash, the shard, locked, and the group and slot holding k, or a nil group.
-//
-// It probes before taking the lock, so that the cache misses of the probe
-// (the control word, the key, often a line another core has just written)
-// are taken outside the critical section: a shorter critical section keeps
-// writers of other keys of the shard from spinning on its lock. Under the
-// lock it only checks that the slot found is still in the shard's table and
-// still full: a flat slot is never reused, so it still holds k. Otherwise,
-// or when k was absent, it probes again under the lock.
-func (m *Map[K, V]) probeAndLock(k K) (uint64, *shard[K, V], *flatGroup[K], int) {
-	var h uint64
-	if m.keyKind == integerKey {
-		h = hashInt(m.intSeed, intBits(k))
-	} else {
-		h = maphash.String(m.seed, stringOf(k))
-	}
-	s := &m.shards[h>>m.shift]
-	t := s.table.Load()
-	grp, i := t.findFlat(h, k)
-	s.mu.Lock()
-	if grp == nil || s.table.Load() != t || grp.ctrl.Load()>>(uint(i)*8)&0x80 == 0 {
-		grp, i = s.table.Load().findFlat(h, k)
-	}
-	return h, s, grp, i
 }
 
 // Delete removes the entry for k, if any. It replaces delete(m, k).
