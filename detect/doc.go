@@ -96,7 +96,8 @@
 //     (var visit func(string); visit = func(n string) { ...; visit(m)
 //     }), judged at the calls through the variable. A
 //     pointer to a field that cannot lead to a map (&o.Debug handed to
-//     the flag package) publishes nothing. When some callers hand the
+//     the flag package) publishes nothing, nor does printing a struct
+//     with fmt's print functions, which keep none of their operands. When some callers hand the
 //     access a private struct and others one that may be shared, the
 //     access counts only in the roots that run a function where sharing
 //     may start. An access through a map parameter belongs to an object

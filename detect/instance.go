@@ -295,6 +295,10 @@ func (a *analysis) escapesNow(v ssa.Value) bool {
 				return true
 			}
 		case *ssa.DebugRef, *ssa.BinOp, *ssa.Return:
+		case *ssa.MakeInterface:
+			if !printedOnly(r) {
+				return true
+			}
 		case *ssa.Call:
 			if a.escapesInCall(v, r.Common(), a.p.calls[r]) {
 				return true
@@ -397,8 +401,84 @@ func (a *analysis) publishes(v ssa.Value, r ssa.Instruction) bool {
 		return false
 	case *ssa.Call:
 		return a.escapesInCall(v, r.Common(), a.p.calls[r])
+	case *ssa.MakeInterface:
+		return !printedOnly(r)
 	}
 	return true
+}
+
+// printedOnly reports whether the interface value mi is only an operand of
+// calls of fmt's print functions (fmt.Sprintf("%s@%p", s.name, s)). fmt
+// reads its operands during the call and keeps none of them, so printing a
+// pointer publishes nothing. The methods fmt may call on it (String,
+// Error, Format) run during the call, on the caller's goroutine.
+func printedOnly(mi *ssa.MakeInterface) bool {
+	refs := mi.Referrers()
+	if refs == nil || len(*refs) == 0 {
+		return false
+	}
+	for _, r := range *refs {
+		st, ok := r.(*ssa.Store)
+		if !ok || st.Val != ssa.Value(mi) {
+			return false
+		}
+		ia, ok := st.Addr.(*ssa.IndexAddr)
+		if !ok {
+			return false
+		}
+		args, ok := ia.X.(*ssa.Alloc)
+		if !ok || !printOperands(args) {
+			return false
+		}
+	}
+	return true
+}
+
+// printOperands reports whether the array args only holds the variadic
+// operands of fmt print calls: its elements are only stored into, and
+// its slices only passed as the last argument of such calls.
+func printOperands(args *ssa.Alloc) bool {
+	for _, r := range *args.Referrers() {
+		switch r := r.(type) {
+		case *ssa.IndexAddr:
+			for _, u := range *r.Referrers() {
+				if st, ok := u.(*ssa.Store); !ok || st.Addr != ssa.Value(r) {
+					return false
+				}
+			}
+		case *ssa.Slice:
+			for _, u := range *r.Referrers() {
+				call, ok := u.(*ssa.Call)
+				if !ok || !isFmtPrint(call.Common()) || call.Common().Args[len(call.Common().Args)-1] != ssa.Value(r) {
+					return false
+				}
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isFmtPrint reports whether c calls one of fmt's print functions, which
+// format their operands and keep none of them (not Errorf, whose %w keeps
+// an error, nor the Scan functions, which write through their operands).
+func isFmtPrint(c *ssa.CallCommon) bool {
+	fn := c.StaticCallee()
+	if fn == nil {
+		return false
+	}
+	obj, ok := fn.Object().(*types.Func)
+	if !ok || obj.Pkg() == nil || obj.Pkg().Path() != "fmt" {
+		return false
+	}
+	switch obj.Name() {
+	case "Print", "Printf", "Println", "Sprint", "Sprintf", "Sprintln",
+		"Fprint", "Fprintf", "Fprintln", "Append", "Appendf", "Appendln":
+		return true
+	}
+	return false
 }
 
 // sharedAt says where the map value m, read or written at instr, may
