@@ -78,22 +78,32 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 // freshResult reports whether every callee of call returns, as its only
 // result, a fresh struct pointer.
 func (a *analysis) freshResult(call *ssa.Call, depth int) bool {
+	if call.Call.IsInvoke() || call.Call.Signature().Results().Len() != 1 {
+		return false
+	}
+	return a.allReturn(call, 0, func(v ssa.Value) bool { return a.freshBase(v, depth+1) })
+}
+
+// allReturn reports whether call has callees in the analysed code and
+// each returns, as its result number idx, a value ok accepts, on every
+// return.
+func (a *analysis) allReturn(call *ssa.Call, idx int, ok func(ssa.Value) bool) bool {
 	callees := a.p.calls[call]
-	if len(callees) == 0 || call.Call.IsInvoke() {
+	if len(callees) == 0 {
 		return false
 	}
 	for _, callee := range callees {
-		if callee.Signature.Results().Len() != 1 {
+		if idx >= callee.Signature.Results().Len() {
 			return false
 		}
 		returns := 0
 		for _, b := range callee.Blocks {
-			ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
-			if !ok {
+			ret, isReturn := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+			if !isReturn {
 				continue
 			}
 			returns++
-			if !a.freshBase(ret.Results[0], depth+1) {
+			if !ok(ret.Results[idx]) {
 				return false
 			}
 		}
@@ -143,24 +153,10 @@ func (a *analysis) staticCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 // call: rangeEval(..., func(v Vector, enh *Helper) { ... }) called back by
 // rangeEval with a helper it made.
 func (a *analysis) closureCalls(p *ssa.Parameter) (int, []*ssa.Call) {
-	fn := p.Parent()
-	idx := paramIndex(p)
-	if idx < 0 || !a.closureStaysInCalls(fn) {
+	if !a.closureStaysInCalls(p.Parent()) {
 		return -1, nil
 	}
-	var calls []*ssa.Call
-	for _, site := range a.p.callers[fn] {
-		call, ok := site.(*ssa.Call)
-		if !ok {
-			return -1, nil // go or defer
-		}
-		c := call.Common()
-		if c.IsInvoke() || c.StaticCallee() != nil && !a.p.callsStatically(c, fn) || len(c.Args) != len(fn.Params) {
-			return -1, nil // called by a function it was handed to
-		}
-		calls = append(calls, call)
-	}
-	return idx, calls
+	return a.callsPassing(p, true)
 }
 
 // closureStaysInCalls reports whether every closure value made of fn is
@@ -243,6 +239,14 @@ func (a *analysis) onlyCalled(v ssa.Value, depth int) bool {
 // function, when all of them are plain calls naming the function with all
 // its arguments; none otherwise.
 func (a *analysis) paramCalls(p *ssa.Parameter) (int, []*ssa.Call) {
+	return a.callsPassing(p, false)
+}
+
+// callsPassing returns the index of parameter p and every call of its
+// function, when all of them are calls with all its arguments that name
+// the function or, with throughValues, call it through a function value;
+// none otherwise.
+func (a *analysis) callsPassing(p *ssa.Parameter, throughValues bool) (int, []*ssa.Call) {
 	fn := p.Parent()
 	idx := paramIndex(p)
 	if idx < 0 {
@@ -254,9 +258,11 @@ func (a *analysis) paramCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 		if !ok {
 			return -1, nil // go or defer
 		}
-		common := call.Common()
-		if common.IsInvoke() || !a.p.callsStatically(common, fn) || len(common.Args) != len(fn.Params) {
-			return -1, nil
+		c := call.Common()
+		named := a.p.callsStatically(c, fn)
+		viaValue := throughValues && c.StaticCallee() == nil
+		if c.IsInvoke() || !named && !viaValue || len(c.Args) != len(fn.Params) {
+			return -1, nil // called by a function it was handed to
 		}
 		calls = append(calls, call)
 	}

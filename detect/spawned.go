@@ -233,30 +233,10 @@ func (a *analysis) madeEachStart(sp *spawn, v ssa.Instruction) bool {
 // those of the analysed code. Whether a callee also keeps the struct does
 // not matter here; see instanceOwn.
 func (a *analysis) returnsNew(call *ssa.Call, idx int, want types.Type, depth int) bool {
-	callees := a.p.calls[call]
-	if len(callees) == 0 || depth > maxOwnerDepth {
+	if depth > maxOwnerDepth {
 		return false
 	}
-	for _, callee := range callees {
-		if idx >= callee.Signature.Results().Len() {
-			return false
-		}
-		returns := 0
-		for _, b := range callee.Blocks {
-			ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
-			if !ok {
-				continue
-			}
-			returns++
-			if !a.newValue(ret.Results[idx], want, depth+1) {
-				return false
-			}
-		}
-		if returns == 0 {
-			return false
-		}
-	}
-	return true
+	return a.allReturn(call, idx, func(v ssa.Value) bool { return a.newValue(v, want, depth+1) })
 }
 
 // newValue reports whether the returned value v is a new struct pointer
