@@ -41,8 +41,10 @@
 //     slices.IndexFunc, included) run at the call, on the caller's
 //     goroutine; so do the methods of a value it is handed as a non-empty
 //     interface (fmt.Fprint calls its writer's Write, sort.Sort its Less),
-//     unless that value was made by the calling function, whose own
-//     writer would otherwise look shared.
+//     and the String, Error, GoString and Format methods of the operands
+//     of fmt's, log's and testing's print functions, unless that value
+//     was made by the calling function, whose own writer would otherwise
+//     look shared.
 //   - Accesses: index, comma-ok, range, len, delete, clear, stores and a
 //     map passed to code outside the analysis, traced to the object
 //     through loads, closures, parameters, results, phis and aliases.

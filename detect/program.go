@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"strings"
 	"sync"
 
 	"golang.org/x/tools/go/callgraph"
@@ -300,6 +301,9 @@ func (p *program) indexCalls() {
 						if !opaqueCallee(site) {
 							callees = append(callees, p.interfaceMethods(arg)...)
 						}
+						if formatsOperands(site.Common()) {
+							callees = append(callees, p.formattingMethods(arg)...)
+						}
 					}
 				}
 				if len(callees) == 0 {
@@ -362,14 +366,8 @@ func (p *program) funcValues(v ssa.Value) []*ssa.Function {
 // goroutines share is the case where its methods race.
 func (p *program) interfaceMethods(v ssa.Value) []*ssa.Function {
 	mi, ok := v.(*ssa.MakeInterface)
-	if !ok {
+	if !ok || madeByCaller(mi.X) {
 		return nil
-	}
-	if _, isPtr := mi.X.Type().Underlying().(*types.Pointer); isPtr {
-		switch mi.X.(type) {
-		case *ssa.Alloc, *ssa.Call:
-			return nil
-		}
 	}
 	iface, ok := mi.Type().Underlying().(*types.Interface)
 	if !ok || iface.NumMethods() == 0 {
@@ -390,6 +388,110 @@ func (p *program) interfaceMethods(v ssa.Value) []*ssa.Function {
 		}
 	}
 	return out
+}
+
+// madeByCaller reports whether x is a pointer made by the function using
+// it: allocated there, or returned by a call (see interfaceMethods).
+func madeByCaller(x ssa.Value) bool {
+	if _, isPtr := x.Type().Underlying().(*types.Pointer); !isPtr {
+		return false
+	}
+	switch x.(type) {
+	case *ssa.Alloc, *ssa.Call:
+		return true
+	}
+	return false
+}
+
+// formattingMethods returns the methods with bodies that fmt calls to
+// format the operands packed into v, the variadic argument of a print
+// call: String, Error, GoString and Format of each operand's type. They
+// run during the call, on the caller's goroutine, and read what they
+// print (a String method ranging over a map). Operands made by the
+// caller are left out, as for interfaceMethods.
+func (p *program) formattingMethods(v ssa.Value) []*ssa.Function {
+	sl, ok := v.(*ssa.Slice)
+	if !ok {
+		return nil
+	}
+	operands, ok := sl.X.(*ssa.Alloc)
+	if !ok {
+		return nil
+	}
+	var out []*ssa.Function
+	for _, r := range *operands.Referrers() {
+		ia, ok := r.(*ssa.IndexAddr)
+		if !ok {
+			continue
+		}
+		for _, u := range *ia.Referrers() {
+			st, ok := u.(*ssa.Store)
+			if !ok {
+				continue
+			}
+			mi, ok := st.Val.(*ssa.MakeInterface)
+			if !ok || madeByCaller(mi.X) {
+				continue
+			}
+			mset := p.prog.MethodSets.MethodSet(mi.X.Type())
+			for _, name := range []string{"String", "Error", "GoString", "Format"} {
+				sel := mset.Lookup(nil, name)
+				if sel == nil || !formatsWith(name, sel.Obj().(*types.Func)) {
+					continue
+				}
+				fn := p.prog.MethodValue(sel) // nil for an abstract method
+				if fn == nil {
+					continue
+				}
+				if l := p.link(fn); l != nil {
+					out = append(out, l)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// formatsWith reports whether m has the signature fmt looks for in a
+// method of that name: String() string and the like, or Format(f
+// fmt.State, verb rune).
+func formatsWith(name string, m *types.Func) bool {
+	sig := m.Signature()
+	if name == "Format" {
+		return sig.Params().Len() == 2 && sig.Results().Len() == 0
+	}
+	if sig.Params().Len() != 0 || sig.Results().Len() != 1 {
+		return false
+	}
+	b, ok := sig.Results().At(0).Type().Underlying().(*types.Basic)
+	return ok && b.Kind() == types.String
+}
+
+// formatsOperands reports whether c calls a function that formats its
+// variadic operands with fmt: fmt's print functions and Errorf, the log
+// package's, and the logging methods of testing's T, B and F.
+func formatsOperands(c *ssa.CallCommon) bool {
+	fn := c.StaticCallee()
+	if fn == nil {
+		return false
+	}
+	obj, ok := fn.Object().(*types.Func)
+	if !ok || obj.Pkg() == nil {
+		return false
+	}
+	name := obj.Name()
+	switch obj.Pkg().Path() {
+	case "fmt":
+		return strings.Contains(name, "rint") || name == "Errorf" || strings.HasPrefix(name, "Append")
+	case "log":
+		return strings.HasPrefix(name, "Print") || strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Panic")
+	case "testing":
+		switch name {
+		case "Log", "Logf", "Error", "Errorf", "Fatal", "Fatalf", "Skip", "Skipf":
+			return true
+		}
+	}
+	return false
 }
 
 // link returns the function with a body that fn stands for: fn itself, or
