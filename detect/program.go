@@ -4,7 +4,6 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
-	"strings"
 	"sync"
 
 	"golang.org/x/tools/go/callgraph"
@@ -468,30 +467,14 @@ func formatsWith(name string, m *types.Func) bool {
 }
 
 // formatsOperands reports whether c calls a function that formats its
-// variadic operands with fmt: fmt's print functions and Errorf, the log
-// package's, and the logging methods of testing's T, B and F.
+// variadic operands with fmt (IsPrintFunc).
 func formatsOperands(c *ssa.CallCommon) bool {
 	fn := c.StaticCallee()
 	if fn == nil {
 		return false
 	}
 	obj, ok := fn.Object().(*types.Func)
-	if !ok || obj.Pkg() == nil {
-		return false
-	}
-	name := obj.Name()
-	switch obj.Pkg().Path() {
-	case "fmt":
-		return strings.Contains(name, "rint") || name == "Errorf" || strings.HasPrefix(name, "Append")
-	case "log":
-		return strings.HasPrefix(name, "Print") || strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Panic")
-	case "testing":
-		switch name {
-		case "Log", "Logf", "Error", "Errorf", "Fatal", "Fatalf", "Skip", "Skipf":
-			return true
-		}
-	}
-	return false
+	return ok && obj.Pkg() != nil && IsPrintFunc(obj)
 }
 
 // link returns the function with a body that fn stands for: fn itself, or

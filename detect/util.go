@@ -3,10 +3,12 @@ package detect
 import (
 	"fmt"
 	"go/token"
+	"go/types"
 	"math/bits"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -232,4 +234,24 @@ func loopBlocks(fn *ssa.Function) map[*ssa.BasicBlock]bool {
 		}
 	}
 	return loops
+}
+
+// IsPrintFunc reports whether fn formats its variadic operands with
+// package fmt: fmt's print functions, Append functions and Errorf, the log
+// package's Print, Fatal and Panic functions and methods, and the logging
+// methods of testing's T, B and F. fn must belong to a package.
+func IsPrintFunc(fn *types.Func) bool {
+	name := fn.Name()
+	switch fn.Pkg().Path() {
+	case "fmt":
+		return strings.Contains(name, "rint") || name == "Errorf" || strings.HasPrefix(name, "Append")
+	case "log":
+		return strings.HasPrefix(name, "Print") || strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Panic")
+	case "testing":
+		switch name {
+		case "Log", "Logf", "Error", "Errorf", "Fatal", "Fatalf", "Skip", "Skipf":
+			return true
+		}
+	}
+	return false
 }

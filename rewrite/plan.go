@@ -745,7 +745,7 @@ func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCall
 				}
 				var into map[token.Pos]string
 				var at string
-				printing, encoding := isPrintFunc(fn), isReflectEncoder(fn)
+				printing, encoding := detect.IsPrintFunc(fn), isReflectEncoder(fn)
 				switch {
 				case printing:
 					into, at = rc.printed, fset.Position(call.Pos()).String()
@@ -2114,7 +2114,7 @@ func (pl *planner) classifyCallArg(s site, call *ast.CallExpr, e ast.Expr, mapTy
 		}
 		return classification{flows: []types.Object{origin(sig.Params().At(arg))}}
 	}
-	if isPrintFunc(fn) {
+	if detect.IsPrintFunc(fn) {
 		return classification{} // the safe map prints exactly like the map
 	}
 	method := func(name string) classification {
@@ -2144,24 +2144,6 @@ func (pl *planner) classifyCallArg(s site, call *ast.CallExpr, e ast.Expr, mapTy
 		return refuse("passed to %s, which takes a map", types.ExprString(call.Fun))
 	}
 	return refuse("passed to %s", types.ExprString(call.Fun))
-}
-
-// isPrintFunc reports whether fn formats its arguments with package fmt,
-// which prints a safe map exactly as it prints a map.
-func isPrintFunc(fn *types.Func) bool {
-	n := fn.Name()
-	switch fn.Pkg().Path() {
-	case "fmt":
-		return strings.Contains(n, "print") || strings.Contains(n, "Print") || n == "Errorf"
-	case "log":
-		return strings.HasPrefix(n, "Print") || strings.HasPrefix(n, "Fatal") || strings.HasPrefix(n, "Panic")
-	case "testing":
-		switch n {
-		case "Log", "Logf", "Error", "Errorf", "Fatal", "Fatalf", "Skip", "Skipf":
-			return true
-		}
-	}
-	return false
 }
 
 // takesMap reports whether some parameter of the (instantiated) signature
