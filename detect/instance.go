@@ -168,7 +168,7 @@ func (a *analysis) closureStaysInCalls(fn *ssa.Function) bool {
 	}
 	stays := false
 	if mc := makeClosureOf(fn); mc != nil {
-		stays = a.onlyCalled(mc, 0)
+		stays = a.calledOrHandedOn(mc, 0)
 	}
 	a.closureMemo[fn] = stays
 	return stays
@@ -196,9 +196,10 @@ func makeClosureOf(fn *ssa.Function) *ssa.MakeClosure {
 	return found
 }
 
-// onlyCalled reports whether the function value v is only called, or
-// passed to analysed functions that only call it or pass it on.
-func (a *analysis) onlyCalled(v ssa.Value, depth int) bool {
+// calledOrHandedOn reports whether the function value v is only called,
+// or passed to analysed functions that only call it or pass it on (see
+// onlyCalled for a value that is only called).
+func (a *analysis) calledOrHandedOn(v ssa.Value, depth int) bool {
 	if depth > maxTraceDepth {
 		return false
 	}
@@ -227,7 +228,7 @@ func (a *analysis) onlyCalled(v ssa.Value, depth int) bool {
 			return false
 		}
 		for i, arg := range c.Args {
-			if arg == v && !a.onlyCalled(callee.Params[i], depth+1) {
+			if arg == v && !a.calledOrHandedOn(callee.Params[i], depth+1) {
 				return false
 			}
 		}
@@ -467,24 +468,16 @@ func printOperands(args *ssa.Alloc) bool {
 	return true
 }
 
-// isFmtPrint reports whether c calls one of fmt's print functions, which
-// format their operands and keep none of them (not Errorf, whose %w keeps
-// an error, nor the Scan functions, which write through their operands).
+// isFmtPrint reports whether c calls one of fmt's print or Append
+// functions, which format their operands and keep none of them (not
+// Errorf, whose %w keeps an error).
 func isFmtPrint(c *ssa.CallCommon) bool {
 	fn := c.StaticCallee()
 	if fn == nil {
 		return false
 	}
 	obj, ok := fn.Object().(*types.Func)
-	if !ok || obj.Pkg() == nil || obj.Pkg().Path() != "fmt" {
-		return false
-	}
-	switch obj.Name() {
-	case "Print", "Printf", "Println", "Sprint", "Sprintf", "Sprintln",
-		"Fprint", "Fprintf", "Fprintln", "Append", "Appendf", "Appendln":
-		return true
-	}
-	return false
+	return ok && obj.Pkg() != nil && obj.Pkg().Path() == "fmt" && obj.Name() != "Errorf" && IsPrintFunc(obj)
 }
 
 // sharedAt says where the map value m, read or written at instr, may

@@ -376,17 +376,24 @@ func (p *program) interfaceMethods(v ssa.Value) []*ssa.Function {
 	var out []*ssa.Function
 	for i := range iface.NumMethods() {
 		m := iface.Method(i)
-		sel := mset.Lookup(m.Pkg(), m.Name())
-		if sel == nil {
-			continue
-		}
-		if fn := p.prog.MethodValue(sel); fn != nil {
-			if l := p.link(fn); l != nil {
-				out = append(out, l)
+		if sel := mset.Lookup(m.Pkg(), m.Name()); sel != nil {
+			if fn := p.methodBody(sel); fn != nil {
+				out = append(out, fn)
 			}
 		}
 	}
 	return out
+}
+
+// methodBody returns the function with a body that the method selection
+// sel calls; nil for an abstract method (of a type parameter) or one with
+// no body in the units.
+func (p *program) methodBody(sel *types.Selection) *ssa.Function {
+	fn := p.prog.MethodValue(sel)
+	if fn == nil {
+		return nil
+	}
+	return p.link(fn)
 }
 
 // madeByCaller reports whether x is a pointer made by the function using
@@ -438,12 +445,8 @@ func (p *program) formattingMethods(v ssa.Value) []*ssa.Function {
 				if sel == nil || !formatsWith(name, sel.Obj().(*types.Func)) {
 					continue
 				}
-				fn := p.prog.MethodValue(sel) // nil for an abstract method
-				if fn == nil {
-					continue
-				}
-				if l := p.link(fn); l != nil {
-					out = append(out, l)
+				if fn := p.methodBody(sel); fn != nil {
+					out = append(out, fn)
 				}
 			}
 		}
