@@ -29,6 +29,7 @@ var version = "devel"
 var docSource string
 
 func main() {
+	tuneGC()
 	wd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "safemapfix:", err)

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+)
+
+// The garbage collector's pace. A run allocates much and briefly (syntax,
+// types, SSA, a call graph), and with Go's default GOGC=100 the collector
+// takes a fifth of the CPU of a run over a large module. Letting the heap
+// grow to five times what is live (GOGC=400) saves most of that, but on a
+// module whose live heap is already large it would multiply the peak
+// memory. So the pace follows the live heap: the heap may grow up to
+// heapBudget, never with less room than the default gives.
+const (
+	heapBudget   = 1300 << 20
+	minGCPercent = 100
+	maxGCPercent = 400
+)
+
+// tuneGC sets the collector's pace for this process, and sets it again
+// after every collection from the heap live at its end. A GOGC in the
+// environment is the user's choice and is kept.
+func tuneGC() {
+	if os.Getenv("GOGC") != "" {
+		return
+	}
+	debug.SetGCPercent(maxGCPercent)
+	afterCollections(func() { debug.SetGCPercent(gcPercent(liveHeap())) })
+}
+
+// gcSentinel is allocated only to be collected: its finalizer runs once
+// after each collection. It holds a pointer so that it is not a tiny
+// allocation, whose finalizer may never run.
+type gcSentinel struct{ _ *byte }
+
+// afterCollections calls f after every collection from now on, on the
+// finalizer goroutine: it arms a sentinel whose finalizer calls f and arms
+// the next one.
+func afterCollections(f func()) {
+	runtime.SetFinalizer(&gcSentinel{}, func(*gcSentinel) {
+		f()
+		afterCollections(f)
+	})
+}
+
+// liveHeap is the heap the last collection found live, in bytes.
+func liveHeap() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
+}
+
+// gcPercent is the GOGC that lets a heap with live bytes live grow to
+// heapBudget, within [minGCPercent, maxGCPercent].
+func gcPercent(live uint64) int {
+	if live == 0 {
+		return maxGCPercent
+	}
+	if live >= heapBudget {
+		return minGCPercent
+	}
+	return min(max(int((heapBudget-live)*100/live), minGCPercent), maxGCPercent)
+}
