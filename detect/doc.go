@@ -107,7 +107,8 @@
 //     parameter is followed to the closure's callers when the closure
 //     value is only called or handed to analysed functions that do the
 //     same (rangeEval(..., func(v Vector, enh *Helper) {...}) called back
-//     with a helper rangeEval made). Two instances of a goroutine started
+//     with a helper rangeEval made); so is a named function's, when
+//     every use of it as a value is such (apply(mark, h)). Two instances of a goroutine started
 //     in a loop do not race on a map field of the struct each is handed
 //     at the start, made in that iteration (an argument of the go
 //     statement, or a variable declared in the loop body that the

@@ -144,7 +144,7 @@ func (a *analysis) staticCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 	if fn.Object() == nil {
 		return -1, nil
 	}
-	return a.paramCalls(p)
+	return a.namedCalls(p)
 }
 
 // closureCalls returns the index of parameter p of a closure and every
@@ -208,39 +208,57 @@ func (a *analysis) calledOrHandedOn(v ssa.Value, depth int) bool {
 		return false
 	}
 	for _, r := range *refs {
-		call, ok := r.(*ssa.Call)
-		if !ok {
-			if _, isRef := r.(*ssa.DebugRef); isRef {
-				continue
-			}
+		if _, isRef := r.(*ssa.DebugRef); isRef {
+			continue
+		}
+		if !a.handedOn(r, v, depth) {
 			return false
-		}
-		c := call.Common()
-		if c.Value == v && !c.IsInvoke() {
-			continue // called here
-		}
-		callee := c.StaticCallee()
-		if c.IsInvoke() || callee == nil || a.p.link(callee) == nil {
-			return false
-		}
-		callee = a.p.link(callee)
-		if len(callee.Params) != len(c.Args) || a.isRootEntry(callee) {
-			return false
-		}
-		for i, arg := range c.Args {
-			if arg == v && !a.calledOrHandedOn(callee.Params[i], depth+1) {
-				return false
-			}
 		}
 	}
 	return true
 }
 
-// paramCalls returns the index of parameter p and every call of its
-// function, when all of them are plain calls naming the function with all
-// its arguments; none otherwise.
-func (a *analysis) paramCalls(p *ssa.Parameter) (int, []*ssa.Call) {
-	return a.callsPassing(p, false)
+// handedOn reports whether instr, a use of the function value v, calls v
+// or passes it to analysed functions that only call it or pass it on.
+func (a *analysis) handedOn(instr ssa.Instruction, v ssa.Value, depth int) bool {
+	call, ok := instr.(*ssa.Call)
+	if !ok {
+		return false
+	}
+	c := call.Common()
+	if c.Value == v && !c.IsInvoke() {
+		return true // called here
+	}
+	callee := c.StaticCallee()
+	if c.IsInvoke() || callee == nil || a.p.link(callee) == nil {
+		return false
+	}
+	callee = a.p.link(callee)
+	if len(callee.Params) != len(c.Args) || a.isRootEntry(callee) {
+		return false
+	}
+	for i, arg := range c.Args {
+		if arg == v && !a.calledOrHandedOn(callee.Params[i], depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// namedCalls returns the index of parameter p of a named function and
+// every call of the function, when all of them are seen: plain calls
+// naming it with all its arguments, and, where the function is used as a
+// value, calls through values that are only called or handed to analysed
+// functions that do the same; none otherwise.
+func (a *analysis) namedCalls(p *ssa.Parameter) (int, []*ssa.Call) {
+	fn := p.Parent()
+	refs := a.p.funcRefs[fn]
+	for _, ref := range refs {
+		if !a.handedOn(ref.instr, ref.value, 0) {
+			return -1, nil // a value whose calls are not all seen
+		}
+	}
+	return a.callsPassing(p, len(refs) > 0)
 }
 
 // callsPassing returns the index of parameter p and every call of its

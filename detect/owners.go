@@ -313,5 +313,5 @@ func (a *analysis) callsInRoot(p *ssa.Parameter, r int) (int, []*ssa.Call) {
 	if fn.Parent() != nil || fn.Object() == nil || slices.Contains(a.roots[r].entries, fn) {
 		return -1, nil
 	}
-	return a.paramCalls(p)
+	return a.namedCalls(p)
 }

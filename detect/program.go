@@ -49,6 +49,10 @@ type program struct {
 	// bindings lists, for each free variable, the values bound to it by
 	// every MakeClosure of its function.
 	bindings map[*ssa.FreeVar][]ssa.Value
+	// funcRefs lists, for each named function of the units (the one with
+	// the body), the instructions that use it as a value rather than call
+	// it.
+	funcRefs map[*ssa.Function][]funcRef
 }
 
 // objectID is load.ObjectID: an object's declaring position. It is repeated
@@ -70,6 +74,7 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 		declFunc: map[string]*ssa.Function{},
 		byID:     map[string]*ssa.Function{},
 		bindings: map[*ssa.FreeVar][]ssa.Value{},
+		funcRefs: map[*ssa.Function][]funcRef{},
 		calls:    map[ssa.CallInstruction][]*ssa.Function{},
 		callers:  map[*ssa.Function][]ssa.CallInstruction{},
 	}
@@ -136,6 +141,7 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 				p.byID[id] = fn
 			}
 		}
+		var buf [10]*ssa.Value
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				if mc, ok := instr.(*ssa.MakeClosure); ok {
@@ -144,11 +150,45 @@ func buildProgram(fset *token.FileSet, units []*packages.Package) *program {
 						p.bindings[fv] = append(p.bindings[fv], mc.Bindings[i])
 					}
 				}
+				p.noteFuncRefs(instr, buf[:0])
+			}
+		}
+	}
+	// A function of another unit is referred to through its export-data
+	// copy; its uses are recorded for the function with the body.
+	for fn, refs := range p.funcRefs {
+		if body := p.link(fn); body != fn {
+			delete(p.funcRefs, fn)
+			if body != nil {
+				p.funcRefs[body] = append(p.funcRefs[body], refs...)
 			}
 		}
 	}
 	p.indexLocals()
 	return p
+}
+
+// funcRef is a use of a named function as a value: by instr, of value,
+// which is the function itself or, from another unit, its export-data
+// copy.
+type funcRef struct {
+	instr ssa.Instruction
+	value *ssa.Function
+}
+
+// noteFuncRefs records the named functions instr uses as values: its
+// operands, except the function a call names.
+func (p *program) noteFuncRefs(instr ssa.Instruction, buf []*ssa.Value) {
+	var callee ssa.Value
+	if site, ok := instr.(ssa.CallInstruction); ok {
+		callee = site.Common().Value
+	}
+	for _, op := range instr.Operands(buf) {
+		fn, ok := (*op).(*ssa.Function)
+		if ok && fn != callee && fn.Parent() == nil && fn.Object() != nil {
+			p.funcRefs[fn] = append(p.funcRefs[fn], funcRef{instr, fn})
+		}
+	}
 }
 
 // buildCallGraph computes the VTA call graph over the functions with
