@@ -22,9 +22,13 @@
 //     goroutines is assumed to be used concurrently: its exported methods
 //     form one more root, and findings resting on it are Assumed.
 //     Functions nothing calls form a last, assumed, root.
+//   - A helper that starts its function argument in a goroutine
+//     (func (s *S) goFunc(f func()) { go func() { ...; f() }() }) is a
+//     start at each of its call sites, running what that site passes.
 //   - A root runs more than once at a time when it is started in a loop,
-//     per request, by a root that itself runs more than once, or by a
-//     function called repeatedly that does not wait for it.
+//     per request, by a root that itself runs more than once, by a
+//     function called repeatedly that does not wait for it, or by a
+//     helper that starts its argument in a loop or in two go statements.
 //   - A call through a function value received as a parameter or
 //     captured from one is resolved per calling context: the value is
 //     traced back through parameters, captures and local variables to
@@ -108,12 +112,20 @@
 //     value is only called or handed to analysed functions that do the
 //     same (rangeEval(..., func(v Vector, enh *Helper) {...}) called back
 //     with a helper rangeEval made); so is a named function's, when
-//     every use of it as a value is such (apply(mark, h)). Two instances of a goroutine started
-//     in a loop do not race on a map field of the struct each is handed
-//     at the start, made in that iteration (an argument of the go
-//     statement, or a variable declared in the loop body that the
-//     goroutine's closure captures), when the field only ever receives
-//     maps made for its struct.
+//     every use of it as a value is such (apply(mark, h)). Two instances
+//     of a goroutine started in a loop, or by a function that runs more
+//     than once, do not race on a map field of the struct each is handed
+//     at the start, made for that start (an argument of the go statement
+//     or of a helper that starts its argument, a variable declared in the
+//     loop body that the goroutine's closure captures, the receiver of a
+//     method value: n := &Node{}; n.goFunc(n.run)), followed down any
+//     number of plain calls and into closures their makers only call or
+//     defer, when the field only ever receives maps made for its struct
+//     (made there, or made and filled first in the same run of the
+//     storing function). A struct made in a function and kept in a
+//     variable a closure captures is private until the capture, or a
+//     use that publishes it, can run first; goroutines that earlier
+//     calls of the function started cannot hold it.
 //
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only

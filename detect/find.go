@@ -143,9 +143,11 @@ type analysis struct {
 	ownerMemo map[ownerKey][]ownerAlt
 	// closureMemo memoises closureStaysInCalls.
 	closureMemo map[*ssa.Function]bool
-	// instanceMemo memoises instanceOwn, ownMapMemo ownMapField;
+	// instanceMemo memoises instanceOwn, handedMemo handedToInstance,
+	// ownMapMemo ownMapField;
 	// wholeStores holds the struct types stored whole, by declaration.
 	instanceMemo   map[ownerKey]bool
+	handedMemo     map[handedKey]bool
 	ownMapMemo     map[token.Pos]bool
 	wholeStores    map[token.Pos]bool
 	freshOwnerMemo map[*types.Var]bool
@@ -219,6 +221,7 @@ func newAnalysis(p *program) *analysis {
 		cellMemo:       map[ssa.Value]bool{},
 		ownerMemo:      map[ownerKey][]ownerAlt{},
 		instanceMemo:   map[ownerKey]bool{},
+		handedMemo:     map[handedKey]bool{},
 		closureMemo:    map[*ssa.Function]bool{},
 		ownMapMemo:     map[token.Pos]bool{},
 		freshOwnerMemo: map[*types.Var]bool{},
@@ -415,11 +418,14 @@ func (a *analysis) refineLocks(c *context, refined []bool, i int) lockset {
 }
 
 // spawnedBefore reports whether the function of x may have started a
-// goroutine before reaching x.
+// goroutine before reaching x, in the same call, that may still run at x.
+// A goroutine an earlier call started cannot hold what this call has
+// just made.
 func (a *analysis) spawnedBefore(x *access) bool {
 	found := false
 	a.liveAt(x.fn, x.instr).each(func(s int) {
-		found = found || a.spawns[s].fn == x.fn
+		sp := a.spawns[s]
+		found = found || sp.fn == x.fn && mayPrecede(sp.site, x.instr)
 	})
 	return found
 }

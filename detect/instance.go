@@ -218,9 +218,13 @@ func (a *analysis) calledOrHandedOn(v ssa.Value, depth int) bool {
 	return true
 }
 
-// handedOn reports whether instr, a use of the function value v, calls v
-// or passes it to analysed functions that only call it or pass it on.
+// handedOn reports whether instr, a use of the function value v, calls or
+// defers v, or passes it to analysed functions that only call it or pass
+// it on.
 func (a *analysis) handedOn(instr ssa.Instruction, v ssa.Value, depth int) bool {
+	if d, ok := instr.(*ssa.Defer); ok {
+		return d.Call.Value == v && !d.Call.IsInvoke() // called on return
+	}
 	call, ok := instr.(*ssa.Call)
 	if !ok {
 		return false
@@ -406,6 +410,68 @@ func (a *analysis) unpublished(m ssa.Value, instr ssa.Instruction) bool {
 		}
 		if r.Block() != instr.Block() || before(r, instr) {
 			return false // published first, or on some path before
+		}
+	}
+	return true
+}
+
+// unpublishedCell reports whether the map value m, read or written at
+// instr, is loaded from a field of a struct made in the same function and
+// held in a variable that a closure captures, which SSA keeps in a cell
+// (s := &T{m: make(...)}; s.m[k] = v; s.done = func() { ... s ... }),
+// and that nothing publishes the struct on a path to instr: neither the
+// capture nor any use of the struct or of a value loaded from the
+// variable.
+func (a *analysis) unpublishedCell(m ssa.Value, instr ssa.Instruction) bool {
+	fa := loadedField(m)
+	if fa == nil {
+		return false
+	}
+	load, ok := fa.X.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return false
+	}
+	cell, ok := load.X.(*ssa.Alloc)
+	if !ok || cell.Parent() != instr.Parent() {
+		return false
+	}
+	made, ok := cellStored(cell).(*ssa.Alloc)
+	if !ok || made.Parent() != cell.Parent() {
+		return false
+	}
+	publishedFirst := func(v ssa.Value, r ssa.Instruction) bool {
+		return a.publishes(v, r) && mayPrecede(r, instr)
+	}
+	for _, r := range *made.Referrers() {
+		if st, ok := r.(*ssa.Store); ok && st.Addr == cell {
+			continue
+		}
+		if publishedFirst(made, r) {
+			return false
+		}
+	}
+	for _, r := range *cell.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Val != ssa.Value(made) {
+				return false
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				return false
+			}
+			for _, use := range *r.Referrers() {
+				if publishedFirst(r, use) {
+					return false
+				}
+			}
+		case *ssa.MakeClosure:
+			if mayPrecede(r, instr) {
+				return false
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
 		}
 	}
 	return true

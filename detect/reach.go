@@ -274,7 +274,7 @@ func (a *analysis) propagateMulti(withAssumed bool) {
 				continue
 			}
 			sp := a.spawns[root.spawn]
-			multi := sp.kind == spawnHandler || sp.kind == spawnParallel || a.inLoop(sp.site)
+			multi := sp.many || sp.kind == spawnHandler || sp.kind == spawnParallel || a.inLoop(sp.site)
 			fi := a.index[sp.fn]
 			for _, p := range root.parents {
 				parent := a.roots[p]

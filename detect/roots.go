@@ -194,6 +194,14 @@ type spawn struct {
 	fn   *ssa.Function
 	kind spawnKind
 	root int
+	// started is the function value the site starts (go f(x) starts f;
+	// a helper that starts its argument, that argument); nil for an http
+	// handler.
+	started ssa.Value
+	// many reports that each execution of the site starts several
+	// goroutines: a helper that starts its argument in a loop, or in
+	// more than one go statement.
+	many bool
 }
 
 // findRoots lists the goroutine roots of the program: main, tests, package
@@ -258,15 +266,16 @@ func (a *analysis) findSpawn(fn *ssa.Function, instr ssa.Instruction, add func(*
 	var kind spawnKind
 	var targets []*ssa.Function
 	var what string
+	var started ssa.Value
 	switch instr := instr.(type) {
 	case *ssa.Go:
-		kind, targets, what = spawnGo, a.p.calls[instr], "go statement"
+		kind, targets, what, started = spawnGo, a.p.calls[instr], "go statement", instr.Call.Value
 	case ssa.CallInstruction:
 		sc := spawnOf(instr)
 		if sc == nil || sc.fn == nil {
 			return
 		}
-		kind, targets, what = sc.kind, a.p.funcValues(sc.fn), sc.what
+		kind, targets, what, started = sc.kind, a.p.funcValues(sc.fn), sc.what, sc.fn
 	case *ssa.MakeInterface:
 		if !isNamed(instr.Type(), "net/http", "Handler") {
 			return
@@ -294,7 +303,7 @@ func (a *analysis) findSpawn(fn *ssa.Function, instr ssa.Instruction, add func(*
 	for _, t := range targets {
 		names = append(names, funcName(t))
 	}
-	a.spawns = append(a.spawns, &spawn{site: instr, fn: fn, kind: kind})
+	a.spawns = append(a.spawns, &spawn{site: instr, fn: fn, kind: kind, started: started})
 	s := len(a.spawns) - 1
 	desc := fmt.Sprintf("%s at %s running %s", what, shortPos(a.p.fset.Position(pos)), strings.Join(names, ", "))
 	r := add(&root{kind: rootSpawn, desc: desc, entries: targets, spawn: s})
@@ -338,17 +347,36 @@ func (a *analysis) dropDuplicateRoots() {
 // so that each goroutine started through the helper is a root of its own
 // instead of all of them being one root that runs everything.
 func (a *analysis) findSpawnWrappers(add func(*root) int) {
+	type started struct {
+		helper *ssa.Function
+		param  int
+	}
+	type goStart struct {
+		g     *ssa.Go
+		param int
+		calls []ssa.CallInstruction
+	}
 	n := len(a.spawns)
-	for si := 0; si < n; si++ {
+	starts := make([]goStart, n)
+	count := map[started]int{}
+	for si := range n {
 		sp := a.spawns[si]
-		g, ok := sp.site.(*ssa.Go)
-		if !ok {
-			continue
+		starts[si].param = -1
+		if g, ok := sp.site.(*ssa.Go); ok {
+			param, calls := a.startsParam(sp.fn, g)
+			starts[si] = goStart{g, param, calls}
+			if param >= 0 {
+				count[started{sp.fn, param}]++
+			}
 		}
-		param, calls := a.startsParam(sp.fn, g)
+	}
+	for si := range n {
+		sp := a.spawns[si]
+		g, param, calls := starts[si].g, starts[si].param, starts[si].calls
 		if param < 0 {
 			continue
 		}
+		many := a.inLoop(g) || count[started{sp.fn, param}] > 1
 		for _, c := range calls {
 			for _, callee := range a.p.calls[c] {
 				a.p.callers[callee] = without(a.p.callers[callee], c)
@@ -374,7 +402,7 @@ func (a *analysis) findSpawnWrappers(add func(*root) int) {
 			for _, t := range targets {
 				names = append(names, funcName(t))
 			}
-			a.spawns = append(a.spawns, &spawn{site: site, fn: site.Parent(), kind: spawnGo})
+			a.spawns = append(a.spawns, &spawn{site: site, fn: site.Parent(), kind: spawnGo, started: args[param], many: many})
 			s := len(a.spawns) - 1
 			pos := site.Pos()
 			if !pos.IsValid() {

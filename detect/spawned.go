@@ -54,8 +54,12 @@ func (a *analysis) instanceOwn(c *context) bool {
 // oneGoroutinePerStart reports whether each execution of the spawn's site
 // starts one goroutine with the values the site hands over. An http
 // handler runs once per request with the values bound when it was
-// registered, and a RunParallel body runs in many goroutines at once.
+// registered, a RunParallel body runs in many goroutines at once, and so
+// does the argument of a helper that starts it in a loop.
 func oneGoroutinePerStart(sp *spawn) bool {
+	if sp.many {
+		return false
+	}
 	switch sp.kind {
 	case spawnGo, spawnWaitGroup, spawnErrgroup, spawnDetached:
 		return true
@@ -63,32 +67,61 @@ func oneGoroutinePerStart(sp *spawn) bool {
 	return false
 }
 
+// maxInstanceDepth bounds the calls handedToInstance follows up from an
+// access to the root's entry: the struct of a goroutine's loop is often
+// handed down half a dozen calls.
+const maxInstanceDepth = 12
+
+// handedKey identifies a question handedToInstance answers: a value, as
+// run by a root, when called on a receiver of type want.
+type handedKey struct {
+	v    ssa.Value
+	root int
+	want types.Type
+}
+
 // handedToInstance reports whether every value the struct pointer v, used
 // in fn as run by root r, may hold is a struct made for the instance of r
 // by the start at sp: handed down from the root's entry through plain
 // calls, interface calls on it, and captured variables. When v is an
 // interface value, want is the type of the receiver it is called on:
-// values of other types never reach the access.
+// values of other types never reach the access. depth counts the calls
+// followed up so far.
+//
+// Answers are memoised, so that a function called from many places is
+// judged once per root; a question met again while it is being answered
+// (recursion) counts as no.
 func (a *analysis) handedToInstance(fn *ssa.Function, v ssa.Value, want types.Type, r int, sp *spawn, depth int) bool {
-	if depth > maxOwnerDepth {
+	key := handedKey{v, r, want}
+	if ok, done := a.handedMemo[key]; done {
+		return ok
+	}
+	a.handedMemo[key] = false
+	ok := a.handedNow(fn, v, want, r, sp, depth)
+	a.handedMemo[key] = ok
+	return ok
+}
+
+func (a *analysis) handedNow(fn *ssa.Function, v ssa.Value, want types.Type, r int, sp *spawn, depth int) bool {
+	if depth > maxInstanceDepth {
 		return false
 	}
 	switch v := v.(type) {
 	case *ssa.ChangeType:
-		return a.handedToInstance(fn, v.X, want, r, sp, depth+1)
+		return a.handedToInstance(fn, v.X, want, r, sp, depth)
 	case *ssa.MakeInterface:
 		if want != nil && !sameType(v.X.Type(), want) {
 			return true // never the receiver
 		}
-		return a.handedToInstance(fn, v.X, nil, r, sp, depth+1)
+		return a.handedToInstance(fn, v.X, nil, r, sp, depth)
 	case *ssa.FieldAddr:
 		// A struct embedded by value belongs to the struct around it.
-		return a.handedToInstance(fn, v.X, want, r, sp, depth+1)
+		return a.handedToInstance(fn, v.X, want, r, sp, depth)
 	case *ssa.UnOp:
 		// A variable of fn that a closure of fn captures: what is
 		// stored in it.
 		if stored, c := cellValue(v); c != nil {
-			return a.handedToInstance(fn, stored, want, r, sp, depth+1)
+			return a.handedToInstance(fn, stored, want, r, sp, depth)
 		}
 		// A variable the root's closure captures: it must be declared
 		// for this start and hold one value made for it.
@@ -99,19 +132,42 @@ func (a *analysis) handedToInstance(fn *ssa.Function, v ssa.Value, want types.Ty
 		if !ok {
 			return false
 		}
-		cell, ok := a.boundAtStart(fn, fv, sp).(*ssa.Alloc)
+		bound := a.boundAtStart(fn, fv, sp)
+		if bound == nil {
+			return a.capturedHanded(fn, fv, want, r, sp, depth)
+		}
+		cell, ok := bound.(*ssa.Alloc)
 		if !ok || !a.madeEachStart(sp, cell) {
 			return false
 		}
 		stored := cellStored(cell)
-		return stored != nil && a.madeForStart(stored, want, sp, depth+1)
+		return stored != nil && a.madeForStart(stored, want, sp, 0)
 	case *ssa.FreeVar:
 		b := a.boundAtStart(fn, v, sp)
-		return b != nil && a.madeForStart(b, want, sp, depth+1)
+		return b != nil && a.madeForStart(b, want, sp, 0)
 	case *ssa.Parameter:
 		return a.paramHandedToInstance(fn, v, want, r, sp, depth)
 	}
 	return false
+}
+
+// capturedHanded is handedToInstance for a variable that the closure fn
+// captures, when fn is not what the root starts but a closure its maker
+// only calls, defers or hands to analysed functions that call it: the
+// closure then runs in the same goroutine as its maker, on what the
+// maker's variable holds.
+func (a *analysis) capturedHanded(fn *ssa.Function, fv *ssa.FreeVar, want types.Type, r int, sp *spawn, depth int) bool {
+	mc := makeClosureOf(fn)
+	i := slices.Index(fn.FreeVars, fv)
+	if mc == nil || i < 0 || i >= len(mc.Bindings) || !a.closureStaysInCalls(fn) {
+		return false
+	}
+	cell, ok := mc.Bindings[i].(*ssa.Alloc)
+	if !ok {
+		return false
+	}
+	stored := cellStored(cell)
+	return stored != nil && a.handedToInstance(mc.Parent(), stored, want, r, sp, depth+1)
 }
 
 // paramHandedToInstance is handedToInstance for a parameter of fn: the
@@ -133,7 +189,7 @@ func (a *analysis) paramHandedToInstance(fn *ssa.Function, p *ssa.Parameter, wan
 		if g.Call.IsInvoke() && idx == 0 {
 			w = p.Type()
 		}
-		if idx >= len(args) || !a.madeForStart(args[idx], w, sp, depth+1) {
+		if idx >= len(args) || !a.madeForStart(args[idx], w, sp, 0) {
 			return false
 		}
 	}
@@ -170,16 +226,7 @@ func closureCall(c *ssa.CallCommon, fn *ssa.Function) bool {
 // root's entry fn by the closure the start at sp runs; nil when fn is not
 // that closure.
 func (a *analysis) boundAtStart(fn *ssa.Function, fv *ssa.FreeVar, sp *spawn) ssa.Value {
-	var started ssa.Value
-	switch site := sp.site.(type) {
-	case *ssa.Go:
-		started = site.Call.Value
-	case ssa.CallInstruction:
-		if sc := spawnOf(site); sc != nil {
-			started = sc.fn
-		}
-	}
-	mc, ok := started.(*ssa.MakeClosure)
+	mc, ok := sp.started.(*ssa.MakeClosure)
 	if !ok || mc.Fn != fn {
 		return nil
 	}
@@ -316,25 +363,67 @@ func (a *analysis) ownMapField(fa *ssa.FieldAddr) bool {
 	return own
 }
 
-// newMapStored reports whether store puts nil, or a map made for it:
-// made in the same block, stored nowhere else and used for nothing else.
-// A map made once and stored into every struct a loop makes would be
-// shared by all of them.
+// newMapStored reports whether store puts nil, or a map made for it: made
+// in the same function, used there only to be filled and read, and made
+// anew each time the store runs (no loop takes the store back to itself
+// without making the map again). A map made once and stored into every
+// struct a loop makes would be shared by all of them.
 func newMapStored(store *ssa.Store) bool {
 	switch v := store.Val.(type) {
 	case *ssa.MakeMap:
-		refs := *v.Referrers()
-		return v.Block() == store.Block() && len(refs) == 1 && refs[0] == ssa.Instruction(store)
+		for _, r := range *v.Referrers() {
+			if r != ssa.Instruction(store) && !fillsOrReads(r, v) {
+				return false
+			}
+		}
+		return v.Block() == store.Block() || !returnsAvoiding(store.Block(), v.Block())
 	case *ssa.Const:
 		return v.IsNil()
 	}
 	return false
 }
 
+// fillsOrReads reports whether instr only stores into the map m, reads it
+// or ranges over it, leaving m where it is.
+func fillsOrReads(instr ssa.Instruction, m ssa.Value) bool {
+	switch instr := instr.(type) {
+	case *ssa.MapUpdate:
+		return instr.Map == m && instr.Key != m && instr.Value != m
+	case *ssa.Lookup:
+		return instr.X == m
+	case *ssa.Range, *ssa.DebugRef:
+		return true
+	case *ssa.Call:
+		b, ok := instr.Call.Value.(*ssa.Builtin)
+		return ok && (b.Name() == "len" || b.Name() == "delete" || b.Name() == "clear")
+	}
+	return false
+}
+
+// returnsAvoiding reports whether some path of the control flow graph
+// leads from the end of block b back to b without passing through avoid.
+func returnsAvoiding(b, avoid *ssa.BasicBlock) bool {
+	seen := map[*ssa.BasicBlock]bool{avoid: true}
+	queue := append([]*ssa.BasicBlock(nil), b.Succs...)
+	for len(queue) > 0 {
+		x := queue[0]
+		queue = queue[1:]
+		if x == b {
+			return true
+		}
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
+		queue = append(queue, x.Succs...)
+	}
+	return false
+}
+
 // storedWhole reports whether a struct of the type that ptr points to is
 // stored whole anywhere in the analysed code (*p = s, or a struct value
-// put into a slice or map element, or copied into a new variable). A
-// struct type without a name is taken to be.
+// put into a slice or map element, or copied into a new variable), other
+// than as its zero value. A struct type without a name is taken to be.
 func (a *analysis) storedWhole(ptr types.Type) bool {
 	p, ok := ptr.Underlying().(*types.Pointer)
 	if !ok {
@@ -352,6 +441,9 @@ func (a *analysis) storedWhole(ptr types.Type) bool {
 					st, ok := instr.(*ssa.Store)
 					if !ok {
 						continue
+					}
+					if _, zero := st.Val.(*ssa.Const); zero {
+						continue // the zero value shares no map
 					}
 					if n, ok := types.Unalias(st.Val.Type()).(*types.Named); ok {
 						if _, isStruct := n.Underlying().(*types.Struct); isStruct {
