@@ -198,10 +198,14 @@ func moduleRoot(dir string) (string, error) {
 }
 
 // packageErrors collects the errors of every loaded package, including
-// dependencies, in a stable order.
+// dependencies, in a stable order: first what the go command reports (a
+// package no module provides, a bad import path) and syntax errors, then
+// type errors. When the go command could not provide a package, the type
+// errors "could not import" that follow from it are left out: they name
+// the consequence, and the go command's own message says what to do.
 func packageErrors(pkgs []*packages.Package) error {
 	seen := map[string]bool{}
-	var msgs []string
+	var first, types, imports []string
 	packages.Visit(pkgs, nil, func(p *packages.Package) {
 		for _, e := range p.Errors {
 			msg := e.Msg
@@ -210,17 +214,29 @@ func packageErrors(pkgs []*packages.Package) error {
 			} else {
 				msg = p.PkgPath + ": " + msg
 			}
-			if !seen[msg] {
-				seen[msg] = true
-				msgs = append(msgs, msg)
+			if seen[msg] {
+				continue
+			}
+			seen[msg] = true
+			switch {
+			case e.Kind != packages.TypeError:
+				first = append(first, msg)
+			case strings.Contains(e.Msg, "could not import "):
+				imports = append(imports, msg)
+			default:
+				types = append(types, msg)
 			}
 		}
 	})
-	if len(msgs) == 0 {
+	if len(first) == 0 {
+		types = append(types, imports...)
+	}
+	if len(first)+len(types) == 0 {
 		return nil
 	}
-	sort.Strings(msgs)
-	return &Error{Messages: msgs}
+	sort.Strings(first)
+	sort.Strings(types)
+	return &Error{Messages: append(first, types...)}
 }
 
 // Error reports packages that could not be loaded or type-checked.
@@ -229,8 +245,18 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	// A message of several lines (the go command's "to add it:" and the
+	// command to run) stays indented under its first line.
+	msgs := make([]string, len(e.Messages))
+	for i, m := range e.Messages {
+		lines := strings.Split(strings.TrimRight(m, "\n"), "\n")
+		for j := 1; j < len(lines); j++ {
+			lines[j] = strings.TrimSpace(lines[j])
+		}
+		msgs[i] = strings.Join(lines, "\n\t\t")
+	}
 	return "the code does not load or type-check; fix these errors and run safemapfix again:\n\t" +
-		strings.Join(e.Messages, "\n\t")
+		strings.Join(msgs, "\n\t")
 }
 
 // Units reduces a go/packages result loaded with Tests to one package per
