@@ -120,9 +120,11 @@
 //     loop body that the goroutine's closure captures, the receiver of a
 //     method value: n := &Node{}; n.goFunc(n.run)), followed down any
 //     number of plain calls and into closures their makers only call or
-//     defer, when the field only ever receives maps made for its struct
-//     (made there, or made and filled first in the same run of the
-//     storing function). A struct made in a function and kept in a
+//     defer, and from a struct to one its field holds when that field
+//     only ever receives structs made fresh for it, each time it is
+//     stored; that holds when the map's field only ever receives maps
+//     made for its struct (made there, or made and filled first in the
+//     same run of the storing function). A struct made in a function and kept in a
 //     variable a closure captures is private until the capture, or a
 //     use that publishes it, can run first; goroutines that earlier
 //     calls of the function started cannot hold it.

@@ -279,7 +279,9 @@ func (a *analysis) addressesOf(f *types.Var, idx int) []*ssa.FieldAddr {
 }
 
 // freshForField reports whether store puts nil or a struct made for it,
-// and stored nowhere else, into a field.
+// and stored nowhere else, into a field: made anew each time the store
+// runs, since a struct made before a loop and stored in it would go into
+// every struct of the loop.
 func (a *analysis) freshForField(store *ssa.Store) bool {
 	switch v := store.Val.(type) {
 	case *ssa.Const:
@@ -290,6 +292,10 @@ func (a *analysis) freshForField(store *ssa.Store) bool {
 			return false
 		}
 	default:
+		return false
+	}
+	made := store.Val.(ssa.Instruction).Block()
+	if made != store.Block() && returnsAvoiding(store.Block(), made) {
 		return false
 	}
 	for _, r := range *store.Val.Referrers() {

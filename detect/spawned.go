@@ -123,11 +123,18 @@ func (a *analysis) handedNow(fn *ssa.Function, v ssa.Value, want types.Type, r i
 		if stored, c := cellValue(v); c != nil {
 			return a.handedToInstance(fn, stored, want, r, sp, depth)
 		}
-		// A variable the root's closure captures: it must be declared
-		// for this start and hold one value made for it.
 		if v.Op != token.MUL {
 			return false
 		}
+		// A struct held by a field of a struct made for the instance,
+		// when that field only ever holds structs made fresh for it and
+		// its struct is never copied whole: it is the instance's too.
+		if fa, ok := v.X.(*ssa.FieldAddr); ok {
+			return a.freshOwner(v) != nil && !a.storedWhole(fa.X.Type()) &&
+				a.handedToInstance(fn, fa.X, nil, r, sp, depth)
+		}
+		// A variable the root's closure captures: it must be declared
+		// for this start and hold one value made for it.
 		fv, ok := v.X.(*ssa.FreeVar)
 		if !ok {
 			return false
