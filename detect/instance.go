@@ -785,12 +785,19 @@ func mayPrecede(x, y ssa.Instruction) bool {
 	if x != y && bx == by && before(x, y) {
 		return true
 	}
-	seen := map[*ssa.BasicBlock]bool{}
-	queue := append([]*ssa.BasicBlock(nil), bx.Succs...)
+	return reachesAvoiding(bx, by, nil)
+}
+
+// reachesAvoiding reports whether some path of the control flow graph
+// leads from the end of block from to block to without passing through
+// block avoid (nil: any path).
+func reachesAvoiding(from, to, avoid *ssa.BasicBlock) bool {
+	seen := map[*ssa.BasicBlock]bool{avoid: true}
+	queue := append([]*ssa.BasicBlock(nil), from.Succs...)
 	for len(queue) > 0 {
 		b := queue[0]
 		queue = queue[1:]
-		if b == by {
+		if b == to {
 			return true
 		}
 		if seen[b] {

@@ -295,7 +295,7 @@ func (a *analysis) freshForField(store *ssa.Store) bool {
 		return false
 	}
 	made := store.Val.(ssa.Instruction).Block()
-	if made != store.Block() && returnsAvoiding(store.Block(), made) {
+	if made != store.Block() && reachesAvoiding(store.Block(), store.Block(), made) {
 		return false
 	}
 	for _, r := range *store.Val.Referrers() {

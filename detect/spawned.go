@@ -383,7 +383,7 @@ func newMapStored(store *ssa.Store) bool {
 				return false
 			}
 		}
-		return v.Block() == store.Block() || !returnsAvoiding(store.Block(), v.Block())
+		return v.Block() == store.Block() || !reachesAvoiding(store.Block(), store.Block(), v.Block())
 	case *ssa.Const:
 		return v.IsNil()
 	}
@@ -403,26 +403,6 @@ func fillsOrReads(instr ssa.Instruction, m ssa.Value) bool {
 	case *ssa.Call:
 		b, ok := instr.Call.Value.(*ssa.Builtin)
 		return ok && (b.Name() == "len" || b.Name() == "delete" || b.Name() == "clear")
-	}
-	return false
-}
-
-// returnsAvoiding reports whether some path of the control flow graph
-// leads from the end of block b back to b without passing through avoid.
-func returnsAvoiding(b, avoid *ssa.BasicBlock) bool {
-	seen := map[*ssa.BasicBlock]bool{avoid: true}
-	queue := append([]*ssa.BasicBlock(nil), b.Succs...)
-	for len(queue) > 0 {
-		x := queue[0]
-		queue = queue[1:]
-		if x == b {
-			return true
-		}
-		if seen[x] {
-			continue
-		}
-		seen[x] = true
-		queue = append(queue, x.Succs...)
 	}
 	return false
 }
