@@ -47,7 +47,7 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if shared.private() {
 			return
 		}
-		fresh := freshField(m, fn) || a.unpublished(m, instr) || a.unpublishedCell(m, instr)
+		fresh := freshField(m, fn) || a.unpublished(m, instr)
 		// A parameter traced to one object needs no check per root.
 		param, _ := m.(*ssa.Parameter)
 		ids := a.sources(m)

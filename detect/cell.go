@@ -145,29 +145,30 @@ func capturedAs(mc *ssa.MakeClosure, c ssa.Value) *ssa.FreeVar {
 // or the cell itself is handed to anyone.
 func (a *analysis) cellEscapes(c ssa.Value) bool {
 	return memoized(a.cellMemo, c, func(c ssa.Value) bool {
-		return cellUses(c, func(load *ssa.UnOp) bool { return a.ptrEscapes(load) }, a.cellEscapes)
+		captured := func(mc *ssa.MakeClosure, fv ssa.Value) bool { return closureEscapes(mc) || a.cellEscapes(fv) }
+		return cellUses(c, func(load *ssa.UnOp) bool { return a.ptrEscapes(load) }, captured)
 	})
 }
 
-// memoized returns compute(v), computed once per v and kept in memo.
-// While it is being computed, v counts as false, so that a recursion
-// through v is decided by the rest of the walk.
-func memoized(memo map[ssa.Value]bool, v ssa.Value, compute func(ssa.Value) bool) bool {
-	if r, ok := memo[v]; ok {
+// memoized returns compute(k), computed once per k and kept in memo.
+// While it is being computed, k counts as false, so that a recursion
+// through k is decided by the rest of the walk.
+func memoized[K comparable](memo map[K]bool, k K, compute func(K) bool) bool {
+	if r, ok := memo[k]; ok {
 		return r
 	}
-	memo[v] = false
-	r := compute(v)
-	memo[v] = r
+	memo[k] = false
+	r := compute(k)
+	memo[k] = r
 	return r
 }
 
 // cellUses reports whether a use of the cell c (a local variable, or the
 // free variable of a closure capturing one) may hand what it holds on:
 // the cell itself stored or used otherwise than loaded or captured, a
-// load for which loaded reports true, or a closure capturing it that
-// escapes or whose free variable captured reports true.
-func cellUses(c ssa.Value, loaded func(*ssa.UnOp) bool, captured func(fv ssa.Value) bool) bool {
+// load for which loaded reports true, or a closure mc capturing it as fv
+// for which captured reports true.
+func cellUses(c ssa.Value, loaded func(*ssa.UnOp) bool, captured func(mc *ssa.MakeClosure, fv ssa.Value) bool) bool {
 	refs := c.Referrers()
 	if refs == nil {
 		return false
@@ -184,7 +185,7 @@ func cellUses(c ssa.Value, loaded func(*ssa.UnOp) bool, captured func(fv ssa.Val
 			}
 		case *ssa.MakeClosure:
 			fv := capturedAs(r, c)
-			if fv == nil || closureEscapes(r) || captured(fv) {
+			if fv == nil || captured(r, fv) {
 				return true
 			}
 		case *ssa.DebugRef:
@@ -316,7 +317,8 @@ func storedInCell(store *ssa.Store, v ssa.Value) *ssa.Alloc {
 // cell (a local variable of the function) or the free variable of a
 // closure capturing one. It may when a load of v has a use that shares
 // the struct and, unless at is nil, may run before at; or when a closure
-// capturing v escapes or shares the struct at all, whenever it runs.
+// capturing v, made before at unless at is nil, escapes or shares the
+// struct at all, whenever it runs.
 func (a *analysis) cellShares(v ssa.Value, at ssa.Instruction, field int) bool {
 	loaded := func(load *ssa.UnOp) bool {
 		refs := load.Referrers()
@@ -330,7 +332,13 @@ func (a *analysis) cellShares(v ssa.Value, at ssa.Instruction, field int) bool {
 		}
 		return false
 	}
-	return cellUses(v, loaded, func(fv ssa.Value) bool { return a.cellShares(fv, nil, field) })
+	captured := func(mc *ssa.MakeClosure, fv ssa.Value) bool {
+		if at != nil && !mayPrecede(mc, at) {
+			return false // captured only after at
+		}
+		return closureEscapes(mc) || a.cellShares(fv, nil, field)
+	}
+	return cellUses(v, loaded, captured)
 }
 
 // fieldMayHoldMap reports whether the field that fa addresses may hold or

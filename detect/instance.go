@@ -415,68 +415,6 @@ func (a *analysis) unpublished(m ssa.Value, instr ssa.Instruction) bool {
 	return true
 }
 
-// unpublishedCell reports whether the map value m, read or written at
-// instr, is loaded from a field of a struct made in the same function and
-// held in a variable that a closure captures, which SSA keeps in a cell
-// (s := &T{m: make(...)}; s.m[k] = v; s.done = func() { ... s ... }),
-// and that nothing publishes the struct on a path to instr: neither the
-// capture nor any use of the struct or of a value loaded from the
-// variable.
-func (a *analysis) unpublishedCell(m ssa.Value, instr ssa.Instruction) bool {
-	fa := loadedField(m)
-	if fa == nil {
-		return false
-	}
-	load, ok := fa.X.(*ssa.UnOp)
-	if !ok || load.Op != token.MUL {
-		return false
-	}
-	cell, ok := load.X.(*ssa.Alloc)
-	if !ok || cell.Parent() != instr.Parent() {
-		return false
-	}
-	made, ok := cellStored(cell).(*ssa.Alloc)
-	if !ok || made.Parent() != cell.Parent() {
-		return false
-	}
-	publishedFirst := func(v ssa.Value, r ssa.Instruction) bool {
-		return a.publishes(v, r) && mayPrecede(r, instr)
-	}
-	for _, r := range *made.Referrers() {
-		if st, ok := r.(*ssa.Store); ok && st.Addr == cell {
-			continue
-		}
-		if publishedFirst(made, r) {
-			return false
-		}
-	}
-	for _, r := range *cell.Referrers() {
-		switch r := r.(type) {
-		case *ssa.Store:
-			if r.Val != ssa.Value(made) {
-				return false
-			}
-		case *ssa.UnOp:
-			if r.Op != token.MUL {
-				return false
-			}
-			for _, use := range *r.Referrers() {
-				if publishedFirst(r, use) {
-					return false
-				}
-			}
-		case *ssa.MakeClosure:
-			if mayPrecede(r, instr) {
-				return false
-			}
-		case *ssa.DebugRef:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // publishes reports whether the use r of pointer v may let it escape.
 func (a *analysis) publishes(v ssa.Value, r ssa.Instruction) bool {
 	switch r := r.(type) {
@@ -788,6 +726,15 @@ func mayPrecede(x, y ssa.Instruction) bool {
 	return reachesAvoiding(bx, by, nil)
 }
 
+// madeForEachRun reports whether the value made by instr v is made anew
+// each time use runs: no path of the control flow graph takes use back to
+// itself without making v again. A value made before a loop and used in
+// it is the same value in every iteration.
+func madeForEachRun(v, use ssa.Instruction) bool {
+	made, at := v.Block(), use.Block()
+	return made == at || !reachesAvoiding(at, at, made)
+}
+
 // reachesAvoiding reports whether some path of the control flow graph
 // leads from the end of block from to block to without passing through
 // block avoid (nil: any path).
@@ -884,6 +831,11 @@ func mayHoldMapOnce(t types.Type, seen map[types.Type]bool) bool {
 // hands the map to no one. A loaded struct (a copy of the whole
 // instance) is never such a value.
 func onlyMapOps(v ssa.Value) bool {
+	return onlyMapOpsBut(v, nil)
+}
+
+// onlyMapOpsBut is onlyMapOps for the uses of v other than except.
+func onlyMapOpsBut(v ssa.Value, except ssa.Instruction) bool {
 	if !isMap(v.Type()) {
 		return false
 	}
@@ -892,6 +844,9 @@ func onlyMapOps(v ssa.Value) bool {
 		return true
 	}
 	for _, r := range *refs {
+		if r == except {
+			continue
+		}
 		switch r := r.(type) {
 		case *ssa.Lookup, *ssa.Range, *ssa.BinOp, *ssa.DebugRef:
 		case *ssa.MapUpdate:

@@ -294,8 +294,7 @@ func (a *analysis) freshForField(store *ssa.Store) bool {
 	default:
 		return false
 	}
-	made := store.Val.(ssa.Instruction).Block()
-	if made != store.Block() && reachesAvoiding(store.Block(), store.Block(), made) {
+	if !madeForEachRun(store.Val.(ssa.Instruction), store) {
 		return false
 	}
 	for _, r := range *store.Val.Referrers() {

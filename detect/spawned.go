@@ -92,14 +92,9 @@ type handedKey struct {
 // judged once per root; a question met again while it is being answered
 // (recursion) counts as no.
 func (a *analysis) handedToInstance(fn *ssa.Function, v ssa.Value, want types.Type, r int, sp *spawn, depth int) bool {
-	key := handedKey{v, r, want}
-	if ok, done := a.handedMemo[key]; done {
-		return ok
-	}
-	a.handedMemo[key] = false
-	ok := a.handedNow(fn, v, want, r, sp, depth)
-	a.handedMemo[key] = ok
-	return ok
+	return memoized(a.handedMemo, handedKey{v, r, want}, func(handedKey) bool {
+		return a.handedNow(fn, v, want, r, sp, depth)
+	})
 }
 
 func (a *analysis) handedNow(fn *ssa.Function, v ssa.Value, want types.Type, r int, sp *spawn, depth int) bool {
@@ -378,31 +373,12 @@ func (a *analysis) ownMapField(fa *ssa.FieldAddr) bool {
 func newMapStored(store *ssa.Store) bool {
 	switch v := store.Val.(type) {
 	case *ssa.MakeMap:
-		for _, r := range *v.Referrers() {
-			if r != ssa.Instruction(store) && !fillsOrReads(r, v) {
-				return false
-			}
+		if !onlyMapOpsBut(v, store) {
+			return false
 		}
-		return v.Block() == store.Block() || !reachesAvoiding(store.Block(), store.Block(), v.Block())
+		return madeForEachRun(v, store)
 	case *ssa.Const:
 		return v.IsNil()
-	}
-	return false
-}
-
-// fillsOrReads reports whether instr only stores into the map m, reads it
-// or ranges over it, leaving m where it is.
-func fillsOrReads(instr ssa.Instruction, m ssa.Value) bool {
-	switch instr := instr.(type) {
-	case *ssa.MapUpdate:
-		return instr.Map == m && instr.Key != m && instr.Value != m
-	case *ssa.Lookup:
-		return instr.X == m
-	case *ssa.Range, *ssa.DebugRef:
-		return true
-	case *ssa.Call:
-		b, ok := instr.Call.Value.(*ssa.Builtin)
-		return ok && (b.Name() == "len" || b.Name() == "delete" || b.Name() == "clear")
 	}
 	return false
 }
