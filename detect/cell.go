@@ -78,7 +78,7 @@ func capturedFrom(fv *ssa.FreeVar) (*ssa.MakeClosure, *ssa.Alloc) {
 func (a *analysis) sharedCaptured(fv *ssa.FreeVar, field, depth int) sharing {
 	here := sharedIn(fv.Parent())
 	mc, c := capturedFrom(fv)
-	if mc == nil || closureEscapes(mc) || a.cellShares(fv, nil, field) {
+	if mc == nil || a.closureLeaves(mc) || a.cellShares(fv, nil, field) {
 		return here
 	}
 	stored := cellStored(c)
@@ -88,9 +88,10 @@ func (a *analysis) sharedCaptured(fv *ssa.FreeVar, field, depth int) sharing {
 	return a.sharedAtCalls(mc, stored, field, depth, here)
 }
 
-// sharedAtCalls joins where v may be shared before each call of the
-// closure mc; a closure never called in its function leaves here, where
-// sharing may start.
+// sharedAtCalls joins where v may be shared before each call that runs
+// the closure mc; a closure never called in its function leaves here,
+// where sharing may start, and so does a call that hands the closure to a
+// function together with v, which that function may publish first.
 func (a *analysis) sharedAtCalls(mc *ssa.MakeClosure, v ssa.Value, field, depth int, here sharing) sharing {
 	calls := closureCalls(mc)
 	if len(calls) == 0 {
@@ -98,6 +99,9 @@ func (a *analysis) sharedAtCalls(mc *ssa.MakeClosure, v ssa.Value, field, depth 
 	}
 	var s sharing
 	for _, call := range calls {
+		if call.Call.Value != mc && slices.Contains(call.Call.Args, v) {
+			return here
+		}
 		s = s.join(a.sharedBefore(v, call, field, depth+1))
 	}
 	return s
@@ -145,7 +149,7 @@ func capturedAs(mc *ssa.MakeClosure, c ssa.Value) *ssa.FreeVar {
 // or the cell itself is handed to anyone.
 func (a *analysis) cellEscapes(c ssa.Value) bool {
 	return memoized(a.cellMemo, c, func(c ssa.Value) bool {
-		captured := func(mc *ssa.MakeClosure, fv ssa.Value) bool { return closureEscapes(mc) || a.cellEscapes(fv) }
+		captured := func(mc *ssa.MakeClosure, fv ssa.Value) bool { return a.closureLeaves(mc) || a.cellEscapes(fv) }
 		return cellUses(c, func(load *ssa.UnOp) bool { return a.ptrEscapes(load) }, captured)
 	})
 }
@@ -206,6 +210,16 @@ func cellUses(c ssa.Value, loaded func(*ssa.UnOp) bool, captured func(mc *ssa.Ma
 // func(string); visit = func(s string) { ...; visit(t) }) is called too.
 func closureEscapes(mc *ssa.MakeClosure) bool {
 	return closureEscapesSeen(mc, map[ssa.Value]bool{})
+}
+
+// closureLeaves reports whether the closure mc may run outside the calls
+// its function makes: it escapes (closureEscapes), and is not merely
+// handed to analysed functions that only call it or pass it on the same
+// way (ReadTable(b, func(name string) { r.names[name]++ })), which run it
+// within the call, on the caller's goroutine.
+func (a *analysis) closureLeaves(mc *ssa.MakeClosure) bool {
+	fn, ok := mc.Fn.(*ssa.Function)
+	return closureEscapes(mc) && (!ok || !a.closureStaysInCalls(fn))
 }
 
 // closureEscapesSeen is closureEscapes, with the closures and function
@@ -336,7 +350,7 @@ func (a *analysis) cellShares(v ssa.Value, at ssa.Instruction, field int) bool {
 		if at != nil && !mayPrecede(mc, at) {
 			return false // captured only after at
 		}
-		return closureEscapes(mc) || a.cellShares(fv, nil, field)
+		return a.closureLeaves(mc) || a.cellShares(fv, nil, field)
 	}
 	return cellUses(v, loaded, captured)
 }
@@ -400,7 +414,7 @@ func capturedBinding(fv *ssa.FreeVar) (*ssa.MakeClosure, ssa.Value) {
 func (a *analysis) sharedCapturedStruct(fv *ssa.FreeVar, field, depth int) sharing {
 	here := sharedIn(fv.Parent())
 	mc, bound := capturedBinding(fv)
-	if mc == nil || closureEscapes(mc) || a.structFreeVarShares(fv, field) {
+	if mc == nil || a.closureLeaves(mc) || a.structFreeVarShares(fv, field) {
 		return here
 	}
 	return a.sharedAtCalls(mc, bound, field, depth, here)
@@ -414,7 +428,7 @@ func (a *analysis) structFreeVarShares(fv ssa.Value, field int) bool {
 		switch r := r.(type) {
 		case *ssa.MakeClosure:
 			nested := capturedAs(r, fv)
-			if nested == nil || closureEscapes(r) || a.structFreeVarShares(nested, field) {
+			if nested == nil || a.closureLeaves(r) || a.structFreeVarShares(nested, field) {
 				return true
 			}
 		case *ssa.DebugRef:
@@ -428,8 +442,9 @@ func (a *analysis) structFreeVarShares(fv ssa.Value, field int) bool {
 }
 
 // closureCalls returns the calls by which the function that makes the
-// closure mc runs it, when mc does not escape: calls of mc, the call of
-// the iterator a range-over-func body is handed to, and calls through a
+// closure mc runs it, when mc does not leave its calls (closureLeaves):
+// calls of mc, calls that hand it to a function that calls it (the call
+// of the iterator a range-over-func body is handed to, say), and calls through a
 // local function variable holding mc (the recursive calls mc makes of
 // itself through that variable run within those). None when mc is also
 // deferred, or run through the variable by another closure: a deferred

@@ -667,7 +667,7 @@ func (a *analysis) usedSharedBefore(base ssa.Value, at ssa.Instruction, field in
 		if mc, ok := r.(*ssa.MakeClosure); ok {
 			// A closure capturing the struct variable itself: its body
 			// is judged by its own uses, wherever it runs.
-			if fv := capturedAs(mc, base); fv != nil && !closureEscapes(mc) && !a.structFreeVarShares(fv, field) {
+			if fv := capturedAs(mc, base); fv != nil && !a.closureLeaves(mc) && !a.structFreeVarShares(fv, field) {
 				continue
 			}
 		} else if !a.sharesInstance(base, r, field) {
