@@ -354,14 +354,22 @@ func (a *analysis) storeEscapes(store *ssa.Store, v ssa.Value) bool {
 // escapesInCall reports whether v, an argument of the call, may escape in
 // a callee.
 func (a *analysis) escapesInCall(v ssa.Value, common *ssa.CallCommon, callees []*ssa.Function) bool {
-	if common.IsInvoke() || common.Value == v || len(callees) == 0 {
+	// The function values the call hands on and runs are not what v is
+	// passed to; a call with no other callee passes it to code not seen.
+	var targets []*ssa.Function
+	for _, callee := range callees {
+		if !a.p.handedTo(common, callee) || a.p.callsStatically(common, callee) {
+			targets = append(targets, callee)
+		}
+	}
+	if common.IsInvoke() || common.Value == v || len(targets) == 0 {
 		return true
 	}
 	for i, arg := range common.Args {
 		if arg != v {
 			continue
 		}
-		for _, callee := range callees {
+		for _, callee := range targets {
 			if len(callee.Params) != len(common.Args) || len(callee.Blocks) == 0 {
 				return true
 			}

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 	"sync"
 
 	"golang.org/x/tools/go/callgraph"
@@ -328,6 +329,16 @@ func (p *program) indexCalls() {
 						callees = append(callees, mc.Fn.(*ssa.Function))
 					}
 				}
+				if p.callsCopy(site) {
+					// The call graph follows no value into another
+					// unit's export-data copy of a function: what is
+					// handed to it would have no caller at all. Like a
+					// function value handed to an opaque function, it
+					// is taken to run within the call.
+					for _, arg := range site.Common().Args {
+						callees = append(callees, p.funcValues(arg)...)
+					}
+				}
 				if _, isGo := site.(*ssa.Go); !isGo && len(callees) == 0 && spawnOf(site) == nil {
 					// A function value handed to an opaque function
 					// (sort.Slice, sync.Once.Do, t.Run) is taken to run
@@ -355,6 +366,29 @@ func (p *program) indexCalls() {
 			}
 		}
 	}
+}
+
+// callsCopy reports whether site calls a function of another unit
+// through its body-less export-data copy: the unit is a test variant, and
+// the caller was type-checked against the package without its tests.
+func (p *program) callsCopy(site ssa.CallInstruction) bool {
+	fn := site.Common().StaticCallee()
+	if fn == nil || len(fn.Blocks) > 0 {
+		return false
+	}
+	l := p.link(fn)
+	return l != nil && l != fn
+}
+
+// handedTo reports whether fn is one of the function values the call c
+// hands to its callee as arguments, rather than the callee itself.
+func (p *program) handedTo(c *ssa.CallCommon, fn *ssa.Function) bool {
+	for _, arg := range c.Args {
+		if slices.Contains(p.funcValues(arg), fn) {
+			return true
+		}
+	}
+	return false
 }
 
 // funcValues returns the functions with bodies that the function value v
