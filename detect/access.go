@@ -40,7 +40,7 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if !pos.IsValid() {
 			pos = m.Pos()
 		}
-		if a.detached(m, instr) || a.privateInstance(m) {
+		if a.detached(m, instr) || a.privateInstance(m) || a.unpublishedMap(m, instr) {
 			return
 		}
 		shared := a.sharedAt(m, instr)

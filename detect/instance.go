@@ -238,7 +238,7 @@ func (a *analysis) handedOn(instr ssa.Instruction, v ssa.Value, depth int) bool 
 		return false
 	}
 	callee = a.p.link(callee)
-	if len(callee.Params) != len(c.Args) || a.isRootEntry(callee) {
+	if len(callee.Params) != len(c.Args) {
 		return false
 	}
 	for i, arg := range c.Args {
@@ -852,29 +852,31 @@ func onlyMapOpsBut(v ssa.Value, except ssa.Instruction) bool {
 		return true
 	}
 	for _, r := range *refs {
-		if r == except {
-			continue
-		}
-		switch r := r.(type) {
-		case *ssa.Lookup, *ssa.Range, *ssa.BinOp, *ssa.DebugRef:
-		case *ssa.MapUpdate:
-			if r.Value == v || r.Key == v {
-				return false
-			}
-		case *ssa.Call, *ssa.Defer:
-			// A deferred delete or clear runs in the same goroutine.
-			b, ok := r.(ssa.CallInstruction).Common().Value.(*ssa.Builtin)
-			if !ok {
-				return false
-			}
-			switch b.Name() {
-			case "len", "delete", "clear":
-			default:
-				return false
-			}
-		default:
+		if r != except && !mapOp(v, r) {
 			return false
 		}
 	}
 	return true
+}
+
+// mapOp reports whether r uses the map v only for its elements, length,
+// or a comparison with nil, handing the map to no one.
+func mapOp(v ssa.Value, r ssa.Instruction) bool {
+	switch r := r.(type) {
+	case *ssa.Lookup, *ssa.Range, *ssa.BinOp, *ssa.DebugRef:
+		return true
+	case *ssa.MapUpdate:
+		return r.Value != v && r.Key != v
+	case *ssa.Call, *ssa.Defer:
+		// A deferred delete or clear runs in the same goroutine.
+		b, ok := r.(ssa.CallInstruction).Common().Value.(*ssa.Builtin)
+		if !ok {
+			return false
+		}
+		switch b.Name() {
+		case "len", "delete", "clear":
+			return true
+		}
+	}
+	return false
 }
