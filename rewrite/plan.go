@@ -137,17 +137,13 @@ type index struct {
 	// in the packages: a method of the same name may implement one, and
 	// then its signature cannot change.
 	ifaceMethods map[string]bool
-	// pkgs are the packages indexed; reflectCalls, the calls in them that
-	// look at values through reflection, found on first use and kept for
-	// every rewrite that uses the index.
-	pkgs         []*packages.Package
+	// reflectCalls are the calls that look at values through reflection.
 	reflectCalls *reflectedCalls
 }
 
 func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
 	ix := &index{
 		fset:         fset,
-		pkgs:         pkgs,
 		sites:        map[string][]site{},
 		objs:         map[string]types.Object{},
 		names:        map[string]string{},
@@ -197,6 +193,7 @@ func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
 			})
 		}
 	}
+	ix.reflectCalls = findReflected(pkgs, fset)
 	return ix
 }
 
@@ -679,7 +676,7 @@ func ownerType(info *types.Info, stack []ast.Node) *types.Named {
 // String methods, but an unexported field only by its value: a safe map
 // there would print as an address where the map printed its entries.
 func (pl *planner) printedAt(t *types.Named) string {
-	return pl.reflected().printed[t.Obj().Pos()]
+	return pl.ix.reflectCalls.printed[t.Obj().Pos()]
 }
 
 // comparedAt returns the name and position of a call that compares values
@@ -687,23 +684,14 @@ func (pl *planner) printedAt(t *types.Named) string {
 // DeepEqual compares two safe maps by their internals, which differ
 // between maps holding the same entries.
 func (pl *planner) comparedAt(t *types.Named) string {
-	return pl.reflected().compared[t.Obj().Pos()]
+	return pl.ix.reflectCalls.compared[t.Obj().Pos()]
 }
 
 // encodedAt returns the name and position of a call that encodes or
 // decodes values holding a t, and sees its exported fields, with an
 // encoder other than encoding/json, or "".
 func (pl *planner) encodedAt(t *types.Named) string {
-	return pl.reflected().encoded[t.Obj().Pos()]
-}
-
-// reflected returns the calls that look at values through reflection,
-// found on first use of the index.
-func (pl *planner) reflected() *reflectedCalls {
-	if pl.ix.reflectCalls == nil {
-		pl.ix.reflectCalls = findReflected(pl.ix.pkgs, pl.ix.fset)
-	}
-	return pl.ix.reflectCalls
+	return pl.ix.reflectCalls.encoded[t.Obj().Pos()]
 }
 
 // reflectedCalls records, for each named struct type whose fields a call of
