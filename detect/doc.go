@@ -48,7 +48,11 @@
 //     and the String, Error, GoString and Format methods of the operands
 //     of fmt's, log's and testing's print functions, unless that value
 //     was made by the calling function, whose own writer would otherwise
-//     look shared.
+//     look shared. A function value handed to an analysed function
+//     through another unit's copy without a body (a package with tests of
+//     its own, whose test variant is the unit, seen by its importers
+//     without its tests) runs at the call too: the call graph follows no
+//     value into such a copy.
 //   - Accesses: index, comma-ok, range, len, delete, clear, stores and a
 //     map passed to code outside the analysis, traced to the object
 //     through loads, closures, parameters, results, phis and aliases.
@@ -127,7 +131,15 @@
 //     same run of the storing function). A struct made in a function and kept in a
 //     variable a closure captures is private until the capture, or a
 //     use that publishes it, can run first; goroutines that earlier
-//     calls of the function started cannot hold it.
+//     calls of the function started cannot hold it. The same holds for a
+//     struct or a map that a closure captures when the closure is handed
+//     to analysed functions that only call it (ReadTable(b, func(name
+//     string) { r.names[name]++ })), whoever else calls them: it runs
+//     within the call. A map made by a call is that call's alone until a
+//     use hands it on (a store outside the function's variables, a call,
+//     a send, a return, a capture by a closure that leaves the function's
+//     calls): accesses before that, directly or through such a closure,
+//     race with nothing.
 //
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only
