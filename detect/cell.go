@@ -40,14 +40,24 @@ func cellValue(load *ssa.UnOp) (ssa.Value, *ssa.Alloc) {
 // store of its function writes it and no closure assigns to it; nil
 // otherwise.
 func cellStored(c *ssa.Alloc) ssa.Value {
-	var stored ssa.Value
+	if stored := cellStores(c); len(stored) == 1 {
+		return stored[0]
+	}
+	return nil
+}
+
+// cellStores returns the values that the stores of c's function write in
+// the cell c (n = setupNode(cfg) on one branch, n = &nn on the other),
+// when no closure assigns to it; nil otherwise.
+func cellStores(c *ssa.Alloc) []ssa.Value {
+	var stored []ssa.Value
 	for _, r := range *c.Referrers() {
 		switch r := r.(type) {
 		case *ssa.Store:
-			if r.Addr != c || stored != nil {
+			if r.Addr != c {
 				return nil
 			}
-			stored = r.Val
+			stored = append(stored, r.Val)
 		case *ssa.MakeClosure:
 			if assignedInClosure(r, c) {
 				return nil

@@ -148,6 +148,7 @@ type analysis struct {
 	// wholeStores holds the struct types stored whole, by declaration.
 	instanceMemo   map[ownerKey]bool
 	handedMemo     map[handedKey]bool
+	handedLog      []handedKey
 	ownMapMemo     map[token.Pos]bool
 	wholeStores    map[token.Pos]bool
 	freshOwnerMemo map[*types.Var]bool
@@ -164,7 +165,9 @@ type analysis struct {
 	// fnRoots and fnRep are indexed by function number: the roots that
 	// run the function, and those that may run it more than once.
 	fnRoots, fnRep []bitset
-	edges          [][]edge // calls between functions, by function number
+	// rootBits is the size of every set of roots (newRootSet).
+	rootBits int
+	edges    [][]edge // calls between functions, by function number
 	// guardIdx is, by function number, the index of the boolean
 	// parameter deciding whether some of its calls run, or -1;
 	// guardNeeds the value those calls need; flagRoots the roots calling
@@ -557,6 +560,19 @@ func perIteration(sp *spawn, pos token.Pos) bool {
 	return pos >= body.Pos() && pos < body.End()
 }
 
+// ownStructsApart reports whether the accesses x and y, run by goroutines
+// that different functions start, each reach the struct made for its
+// goroutine at its start (instanceOwn): those are two structs, made by
+// two functions. Starts in one function could hand both goroutines one
+// struct.
+func (a *analysis) ownStructsApart(x, y context) bool {
+	rx, ry := a.roots[x.root], a.roots[y.root]
+	if rx.spawn < 0 || ry.spawn < 0 || a.spawns[rx.spawn].fn == a.spawns[ry.spawn].fn {
+		return false
+	}
+	return a.instanceOwn(&x) && a.instanceOwn(&y)
+}
+
 // concurrent reports whether access contexts x and y can run at the same
 // time, and whether that rests on an assumption about how the code is
 // called.
@@ -569,6 +585,9 @@ func (a *analysis) concurrent(x, y context, obj objInfo) (ok, assumed bool) {
 	}
 	if !a.shareProcess(x.root, y.root) {
 		return false, false // a main program and a test binary, say
+	}
+	if a.ownStructsApart(x, y) {
+		return false, false // each start works on the struct made for it
 	}
 	if a.owns(x.root, obj) && a.owns(y.root, obj) {
 		return false, false // each has its own activation of the local

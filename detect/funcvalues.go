@@ -335,8 +335,7 @@ func (a *analysis) propagateContexts(edges [][]edge, ctx []ctxEdge) {
 	if len(ctx) == 0 {
 		return
 	}
-	nroots := len(a.roots) + 1
-	add := newBitset(nroots)
+	add := a.newRootSet()
 	for {
 		allowed := map[int]bitset{}
 		var changed []int

@@ -137,7 +137,6 @@ func (a *analysis) computeGuards() {
 	a.guardIdx = make([]int, len(a.p.funcs))
 	a.guardNeeds = map[ssa.CallInstruction]uint8{}
 	a.flagRoots = make([][2]bitset, len(a.p.funcs))
-	nroots := len(a.roots) + 1
 	for i, fn := range a.p.funcs {
 		idx, needs := guardParam(fn)
 		a.guardIdx[i] = idx
@@ -147,7 +146,7 @@ func (a *analysis) computeGuards() {
 		for site, need := range needs {
 			a.guardNeeds[site] = need
 		}
-		a.flagRoots[i] = [2]bitset{newBitset(nroots), newBitset(nroots)}
+		a.flagRoots[i] = [2]bitset{a.newRootSet(), a.newRootSet()}
 	}
 }
 
@@ -196,7 +195,7 @@ func (a *analysis) computeTestFuncs() {
 			a.testFuncs[i] = strings.HasSuffix(a.p.fset.File(pos).Name(), "_test.go")
 		}
 	}
-	a.noTests = newBitset(len(a.roots) + 1)
+	a.noTests = a.newRootSet()
 	for r, root := range a.roots {
 		if root.kind == rootMain || root.kind == rootLibrary {
 			a.noTests.add(r)

@@ -65,6 +65,10 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 		// A constructor's result: fresh when every callee returns a
 		// fresh allocation and the caller does not publish it.
 		r = a.freshResult(v, depth) && !a.ptrEscapes(v)
+	case *ssa.Extract:
+		// The same, for one result of a constructor with several
+		// (rn, err := NewRawNode(c)).
+		r = a.freshExtract(v, depth) && !a.ptrEscapes(v)
 	case *ssa.UnOp:
 		// The variable a closure captures: the value stored in it.
 		if stored, c := cellValue(v); c != nil {
@@ -82,6 +86,16 @@ func (a *analysis) freshResult(call *ssa.Call, depth int) bool {
 		return false
 	}
 	return a.allReturn(call, 0, func(v ssa.Value) bool { return a.freshBase(v, depth+1) })
+}
+
+// freshExtract reports whether every callee of the call that v is a
+// result of returns, as that result, a fresh struct pointer.
+func (a *analysis) freshExtract(v *ssa.Extract, depth int) bool {
+	call, ok := v.Tuple.(*ssa.Call)
+	if !ok || call.Call.IsInvoke() {
+		return false
+	}
+	return a.allReturn(call, v.Index, func(r ssa.Value) bool { return a.freshBase(r, depth+1) })
 }
 
 // allReturn reports whether call has callees in the analysed code and
@@ -336,11 +350,44 @@ func (a *analysis) escapesNow(v ssa.Value) bool {
 			if a.escapesInCall(v, r.Common(), a.p.calls[r]) {
 				return true
 			}
+		case *ssa.MakeClosure:
+			if !a.boundToItself(r, v) {
+				return true
+			}
 		default:
 			return true
 		}
 	}
 	return false
+}
+
+// boundToItself reports whether the closure mc, which binds the struct
+// pointer v, is only stored in fields of v itself, and publishes nothing
+// of v when it runs (r.tick = r.tickElection): whoever calls it already
+// has v.
+func (a *analysis) boundToItself(mc *ssa.MakeClosure, v ssa.Value) bool {
+	fn, ok := mc.Fn.(*ssa.Function)
+	if !ok {
+		return false
+	}
+	for _, r := range *mc.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			fa, ok := r.Addr.(*ssa.FieldAddr)
+			if !ok || fa.X != v || r.Val != mc {
+				return false
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	for i, b := range mc.Bindings {
+		if b == v && (i >= len(fn.FreeVars) || a.ptrEscapes(fn.FreeVars[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // storeEscapes reports whether storing the pointer v may publish it:

@@ -283,26 +283,56 @@ func (a *analysis) addressesOf(f *types.Var, idx int) []*ssa.FieldAddr {
 // runs, since a struct made before a loop and stored in it would go into
 // every struct of the loop.
 func (a *analysis) freshForField(store *ssa.Store) bool {
-	switch v := store.Val.(type) {
+	return a.freshAt(store.Val, store, 0)
+}
+
+// maxFreshArgDepth bounds how many calls freshAt follows a parameter up.
+const maxFreshArgDepth = 4
+
+// freshAt reports whether v, as use uses it, is nil or a struct made anew
+// each time use runs and handed on by no other use: allocated, returned
+// by a constructor (alone or as one of its results), or a parameter for
+// which every call passes such a struct (func newNode(e *engine) node {
+// return node{e: e} }, called with a fresh engine each time).
+func (a *analysis) freshAt(v ssa.Value, use ssa.Instruction, depth int) bool {
+	switch v := v.(type) {
 	case *ssa.Const:
 		return v.IsNil()
 	case *ssa.Alloc:
 	case *ssa.Call:
-		if !a.freshResult(v, 0) {
+		if !a.freshResult(v, depth) {
 			return false
 		}
+	case *ssa.Extract:
+		if !a.freshExtract(v, depth) {
+			return false
+		}
+	case *ssa.Parameter:
+		if depth >= maxFreshArgDepth || a.handedBesides(v, use) {
+			return false
+		}
+		idx, calls := a.staticCalls(v)
+		for _, call := range calls {
+			if !a.freshAt(call.Call.Args[idx], call, depth+1) {
+				return false
+			}
+		}
+		return len(calls) > 0
 	default:
 		return false
 	}
-	if !madeForEachRun(store.Val.(ssa.Instruction), store) {
-		return false
-	}
-	for _, r := range *store.Val.Referrers() {
-		if r != ssa.Instruction(store) && a.publishes(store.Val, r) {
-			return false
+	return madeForEachRun(v.(ssa.Instruction), use) && !a.handedBesides(v, use)
+}
+
+// handedBesides reports whether a use of the pointer v other than use may
+// publish it.
+func (a *analysis) handedBesides(v ssa.Value, use ssa.Instruction) bool {
+	for _, r := range *v.Referrers() {
+		if r != use && a.publishes(v, r) {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // callsInRoot returns the index of parameter p and every call of its

@@ -103,8 +103,8 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 // root running more than once).
 func (a *analysis) propagate(edges [][]edge, seeds []int) {
 	work := append([]int(nil), seeds...)
-	scratch := newBitset(len(a.roots) + 1)
-	noTestScratch := newBitset(len(a.roots) + 1)
+	scratch := a.newRootSet()
+	noTestScratch := a.newRootSet()
 	queued := make([]bool, len(a.p.funcs))
 	for _, f := range work {
 		queued[f] = true
@@ -134,16 +134,21 @@ func (a *analysis) propagate(edges [][]edge, seeds []int) {
 	}
 }
 
+// newRootSet returns an empty set of roots, with room for every root,
+// the root of unknown callers included: every set of roots has that one
+// size, whenever it is made.
+func (a *analysis) newRootSet() bitset { return newBitset(a.rootBits) }
+
 // computeReach computes what each root runs, adds the root of unknown
 // callers for the functions no root runs, and then works out each spawned
 // root's parents and processes.
 func (a *analysis) computeReach() {
 	n := len(a.p.funcs)
-	nroots := len(a.roots) + 1 // room for the unknown root
+	a.rootBits = len(a.roots) + 1 // room for the unknown root
 	a.fnRoots = make([]bitset, n)
 	a.fnRep = make([]bitset, n)
 	for i := range n {
-		a.fnRoots[i], a.fnRep[i] = newBitset(nroots), newBitset(nroots)
+		a.fnRoots[i], a.fnRep[i] = a.newRootSet(), a.newRootSet()
 	}
 	var seeds []int
 	a.computeGuards()

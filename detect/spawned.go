@@ -41,14 +41,49 @@ func (a *analysis) instanceOwn(c *context) bool {
 	}
 	r := false
 	root := a.roots[c.root]
-	if fa := loadedField(c.acc.mapv); fa != nil && root.spawn >= 0 {
-		sp := a.spawns[root.spawn]
-		if oneGoroutinePerStart(sp) && a.ownMapField(fa) {
-			r = a.handedToInstance(c.acc.fn, fa.X, nil, c.root, sp, 0)
-		}
+	if root.spawn >= 0 && oneGoroutinePerStart(a.spawns[root.spawn]) {
+		r = a.instanceMap(c.acc.fn, c.acc.mapv, c.root, a.spawns[root.spawn], 0)
 	}
 	a.instanceMemo[key] = r
 	return r
+}
+
+// maxMapParamDepth bounds the calls instanceMap follows a map parameter up.
+const maxMapParamDepth = 4
+
+// instanceMap reports whether the map value m, used in fn as run by root
+// r, is a map field of the struct made for the instance of r by the start
+// at sp, loaded there or handed down as an argument by every call of fn
+// within the root (p.Voters.VoteResult(p.Votes)).
+func (a *analysis) instanceMap(fn *ssa.Function, m ssa.Value, r int, sp *spawn, depth int) bool {
+	if fa := loadedField(m); fa != nil {
+		return a.ownMapField(fa) && a.handedToInstance(fn, fa.X, nil, r, sp, 0)
+	}
+	p, ok := m.(*ssa.Parameter)
+	if !ok || depth >= maxMapParamDepth || slices.Contains(a.roots[r].entries, fn) {
+		return false
+	}
+	idx := paramIndex(p)
+	if idx < 0 {
+		return false
+	}
+	calls := 0
+	for _, site := range a.p.callers[fn] {
+		caller := site.Parent()
+		if _, isGo := site.(*ssa.Go); isGo || !a.runs(r, caller) {
+			continue // a goroutine started with fn runs it in another root
+		}
+		c := site.Common()
+		if !c.IsInvoke() && !a.p.callsStatically(c, fn) && !a.calledThroughValue(c, fn) {
+			return false
+		}
+		args := paramArgs(site)
+		if len(args) != len(fn.Params) || !a.instanceMap(caller, args[idx], r, sp, depth+1) {
+			return false
+		}
+		calls++
+	}
+	return calls > 0
 }
 
 // oneGoroutinePerStart reports whether each execution of the spawn's site
@@ -89,12 +124,28 @@ type handedKey struct {
 // followed up so far.
 //
 // Answers are memoised, so that a function called from many places is
-// judged once per root; a question met again while it is being answered
-// (recursion) counts as no.
+// judged once per root. A question met again while it is being answered
+// (recursion: Step calls appliedSnap, which calls Step) counts as yes:
+// what goes round the cycle comes from the calls into it, which decide.
+// When the answer is no after all, the answers given meanwhile, which may
+// rest on that yes, are forgotten.
 func (a *analysis) handedToInstance(fn *ssa.Function, v ssa.Value, want types.Type, r int, sp *spawn, depth int) bool {
-	return memoized(a.handedMemo, handedKey{v, r, want}, func(handedKey) bool {
-		return a.handedNow(fn, v, want, r, sp, depth)
-	})
+	k := handedKey{v, r, want}
+	if res, ok := a.handedMemo[k]; ok {
+		return res
+	}
+	a.handedMemo[k] = true
+	mark := len(a.handedLog)
+	a.handedLog = append(a.handedLog, k)
+	res := a.handedNow(fn, v, want, r, sp, depth)
+	if !res {
+		for _, d := range a.handedLog[mark:] {
+			delete(a.handedMemo, d)
+		}
+		a.handedLog = a.handedLog[:mark]
+		a.handedMemo[k] = false
+	}
+	return res
 }
 
 func (a *analysis) handedNow(fn *ssa.Function, v ssa.Value, want types.Type, r int, sp *spawn, depth int) bool {
@@ -142,15 +193,80 @@ func (a *analysis) handedNow(fn *ssa.Function, v ssa.Value, want types.Type, r i
 		if !ok || !a.madeEachStart(sp, cell) {
 			return false
 		}
-		stored := cellStored(cell)
-		return stored != nil && a.madeForStart(stored, want, sp, 0)
+		stored := cellStores(cell)
+		for _, v := range stored {
+			if !a.madeForStart(v, want, sp, 0) {
+				return false
+			}
+		}
+		return len(stored) > 0
 	case *ssa.FreeVar:
-		b := a.boundAtStart(fn, v, sp)
-		return b != nil && a.madeForStart(b, want, sp, 0)
+		if b := a.boundAtStart(fn, v, sp); b != nil {
+			return a.madeForStart(b, want, sp, 0)
+		}
+		return a.selfBoundHanded(fn, r, sp, depth)
 	case *ssa.Parameter:
 		return a.paramHandedToInstance(fn, v, want, r, sp, depth)
 	}
 	return false
+}
+
+// selfBoundHanded is handedToInstance for the receiver of a method value
+// fn (a bound method wrapper) kept only in a field of its own receiver
+// (r.tick = r.tickElection; ...; r.tick()): each call runs it on the
+// struct it loads the method value from.
+func (a *analysis) selfBoundHanded(fn *ssa.Function, r int, sp *spawn, depth int) bool {
+	if len(fn.FreeVars) != 1 {
+		return false
+	}
+	calls := 0
+	for _, site := range a.p.callers[fn] {
+		if !a.runs(r, site.Parent()) {
+			continue
+		}
+		load, ok := site.Common().Value.(*ssa.UnOp)
+		if !ok || load.Op != token.MUL {
+			return false
+		}
+		fa, ok := load.X.(*ssa.FieldAddr)
+		if !ok || !a.holdsSelfBound(fa) || !a.handedToInstance(site.Parent(), fa.X, nil, r, sp, depth+1) {
+			return false
+		}
+		calls++
+	}
+	return calls > 0
+}
+
+// holdsSelfBound reports whether the field that fa addresses only ever
+// holds nil or method values bound to the struct of the field itself, and
+// is only loaded otherwise.
+func (a *analysis) holdsSelfBound(fa *ssa.FieldAddr) bool {
+	f := fieldOf(fa)
+	if f == nil {
+		return false
+	}
+	for _, addr := range a.addressesOf(f, fa.Field) {
+		for _, r := range *addr.Referrers() {
+			switch r := r.(type) {
+			case *ssa.UnOp:
+				if r.Op != token.MUL {
+					return false
+				}
+			case *ssa.Store:
+				if c, ok := r.Val.(*ssa.Const); ok && c.IsNil() {
+					continue
+				}
+				mc, ok := r.Val.(*ssa.MakeClosure)
+				if !ok || r.Addr != addr || len(mc.Bindings) != 1 || mc.Bindings[0] != addr.X {
+					return false
+				}
+			case *ssa.DebugRef:
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // capturedHanded is handedToInstance for a variable that the closure fn
@@ -202,7 +318,7 @@ func (a *analysis) paramHandedToInstance(fn *ssa.Function, p *ssa.Parameter, wan
 			continue // a goroutine started with fn runs it in another root
 		}
 		c := site.Common()
-		if !c.IsInvoke() && !a.p.callsStatically(c, fn) && !closureCall(c, fn) {
+		if !c.IsInvoke() && !a.p.callsStatically(c, fn) && !a.calledThroughValue(c, fn) {
 			return false // fn runs as a callback of another function
 		}
 		args := paramArgs(site)
@@ -218,10 +334,45 @@ func (a *analysis) paramHandedToInstance(fn *ssa.Function, p *ssa.Parameter, wan
 	return entry || calls > 0
 }
 
-// closureCall reports whether c calls, through a function value, the
-// function fn itself (not a wrapper of it) with all its parameters.
-func closureCall(c *ssa.CallCommon, fn *ssa.Function) bool {
-	return c.StaticCallee() == nil && fn.Parent() != nil && len(c.Args) == len(fn.Params)
+// calledThroughValue reports whether c calls, through a function value,
+// the function fn itself (not a wrapper of it) with all its parameters,
+// when the call graph sees every such call: fn is a closure, or a named
+// function whose every use as a value stores it in a variable or field
+// (r.step = stepLeader; ...; r.step(r, m)) or hands it to analysed
+// functions that only call it.
+func (a *analysis) calledThroughValue(c *ssa.CallCommon, fn *ssa.Function) bool {
+	if c.StaticCallee() != nil || c.IsInvoke() || len(c.Args) != len(fn.Params) {
+		return false
+	}
+	if fn.Parent() != nil {
+		return true
+	}
+	if fn.Object() == nil {
+		return false
+	}
+	for _, ref := range a.p.funcRefs[fn] {
+		if !storedOnly(ref.instr) && !a.handedOn(ref.instr, ref.value, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// storedOnly reports whether instr stores a function value in a variable
+// or field, directly or converted to a named function type first.
+func storedOnly(instr ssa.Instruction) bool {
+	switch instr := instr.(type) {
+	case *ssa.Store:
+		return true
+	case *ssa.ChangeType:
+		for _, r := range *instr.Referrers() {
+			if st, ok := r.(*ssa.Store); !ok || st.Val != instr {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // boundAtStart returns the value bound to the free variable fv of the
@@ -253,7 +404,7 @@ func (a *analysis) madeForStart(v ssa.Value, want types.Type, sp *spawn, depth i
 		}
 		return a.madeForStart(v.X, nil, sp, depth)
 	case *ssa.Alloc:
-		return v.Heap && a.madeEachStart(sp, v) && !copiedInto(v)
+		return v.Heap && a.madeEachStart(sp, v) && !a.copiedInto(v)
 	case *ssa.Call:
 		return a.madeEachStart(sp, v) && a.returnsNew(v, 0, want, depth)
 	case *ssa.Extract:
@@ -296,7 +447,7 @@ func (a *analysis) newValue(v ssa.Value, want types.Type, depth int) bool {
 	}
 	switch v := v.(type) {
 	case *ssa.Alloc:
-		return v.Heap && !copiedInto(v)
+		return v.Heap && !a.copiedInto(v)
 	case *ssa.Const:
 		return v.IsNil()
 	case *ssa.ChangeType:
@@ -324,14 +475,117 @@ func (a *analysis) newValue(v ssa.Value, want types.Type, depth int) bool {
 
 // copiedInto reports whether a whole struct value is stored into the
 // allocation alloc (c := base): the copy shares base's maps, so the new
-// struct does not make them the instance's own.
-func copiedInto(alloc *ssa.Alloc) bool {
+// struct does not make them the instance's own. The zero value and a
+// struct value a constructor has just built (n := newNode(e)) share
+// nothing with anyone.
+func (a *analysis) copiedInto(alloc *ssa.Alloc) bool {
 	for _, r := range *alloc.Referrers() {
-		if st, ok := r.(*ssa.Store); ok && st.Addr == alloc {
+		if st, ok := r.(*ssa.Store); ok && st.Addr == alloc && !a.unsharedValue(st.Val) {
 			return true
 		}
 	}
 	return false
+}
+
+// unsharedValue reports whether the struct value v shares its maps and
+// pointers with nothing else: the zero value, or the result of a call
+// whose callees all build it for the call, as a composite literal whose
+// fields are only set and which is only returned (return node{e: e}).
+func (a *analysis) unsharedValue(v ssa.Value) bool {
+	switch v := v.(type) {
+	case *ssa.Const:
+		return true // the zero value shares no map
+	case *ssa.Call:
+		if v.Call.IsInvoke() || v.Call.Signature().Results().Len() != 1 {
+			return false
+		}
+		return a.allReturn(v, 0, builtToReturn)
+	}
+	return false
+}
+
+// builtToReturn reports whether the struct value v is loaded from a local
+// variable of its function that is built for the result and only loaded
+// to be returned: a composite literal (return node{e: e}), or a variable
+// set from one (p := T{...}; ...; return p).
+func builtToReturn(v ssa.Value) bool {
+	load, ok := v.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return false
+	}
+	local, ok := load.X.(*ssa.Alloc)
+	return ok && builtLocal(local, func(u ssa.Instruction) bool {
+		_, ok := u.(*ssa.Return)
+		return ok
+	})
+}
+
+// onlyStoredThrough reports whether the address addr, of a part of a
+// local variable, is only stored through, directly or through the
+// addresses of its own parts (a nested composite literal).
+func onlyStoredThrough(addr ssa.Value) bool {
+	for _, u := range *addr.Referrers() {
+		switch u := u.(type) {
+		case *ssa.Store:
+			if u.Addr != addr {
+				return false
+			}
+		case *ssa.FieldAddr, *ssa.IndexAddr:
+			if !onlyStoredThrough(u.(ssa.Value)) {
+				return false
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// builtLocal reports whether the local struct variable local is only set
+// field by field, zeroed, or set from a composite literal built the same
+// way, and only loaded for uses that loadedFor accepts.
+func builtLocal(local *ssa.Alloc, loadedFor func(ssa.Instruction) bool) bool {
+	if local.Heap {
+		return false
+	}
+	for _, r := range *local.Referrers() {
+		switch r := r.(type) {
+		case *ssa.FieldAddr:
+			if !onlyStoredThrough(r) {
+				return false
+			}
+		case *ssa.Store:
+			if r.Addr != local {
+				return false
+			}
+			if _, zero := r.Val.(*ssa.Const); zero {
+				continue
+			}
+			load, ok := r.Val.(*ssa.UnOp)
+			if !ok || load.Op != token.MUL {
+				return false
+			}
+			lit, ok := load.X.(*ssa.Alloc)
+			store := r
+			if !ok || lit == local || !builtLocal(lit, func(u ssa.Instruction) bool { return u == store }) {
+				return false
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				return false
+			}
+			for _, u := range *r.Referrers() {
+				if _, dbg := u.(*ssa.DebugRef); !dbg && !loadedFor(u) {
+					return false
+				}
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ownMapField reports whether the map field that fa addresses only ever
@@ -386,7 +640,8 @@ func newMapStored(store *ssa.Store) bool {
 // storedWhole reports whether a struct of the type that ptr points to is
 // stored whole anywhere in the analysed code (*p = s, or a struct value
 // put into a slice or map element, or copied into a new variable), other
-// than as its zero value. A struct type without a name is taken to be.
+// than as a value that shares nothing (unsharedValue). A struct type
+// without a name is taken to be.
 func (a *analysis) storedWhole(ptr types.Type) bool {
 	p, ok := ptr.Underlying().(*types.Pointer)
 	if !ok {
@@ -405,8 +660,8 @@ func (a *analysis) storedWhole(ptr types.Type) bool {
 					if !ok {
 						continue
 					}
-					if _, zero := st.Val.(*ssa.Const); zero {
-						continue // the zero value shares no map
+					if a.unsharedValue(st.Val) {
+						continue // shares no map with another struct
 					}
 					if n, ok := types.Unalias(st.Val.Type()).(*types.Named); ok {
 						if _, isStruct := n.Underlying().(*types.Struct); isStruct {
