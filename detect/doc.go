@@ -128,7 +128,15 @@
 //     only ever receives structs made fresh for it, each time it is
 //     stored; that holds when the map's field only ever receives maps
 //     made for its struct (made there, or made and filled first in the
-//     same run of the storing function). A struct made in a function and kept in a
+//     same run of the storing function). The trace also follows a struct
+//     value a constructor builds and the caller copies (n := newNode(e);
+//     go n.run()), a field set from a parameter every caller passes a
+//     fresh struct for, one result of a constructor with several, calls
+//     through a step function or a method value kept in a field (e.step =
+//     stepLeader; e.tick = e.tickElection), a variable set on either
+//     branch, and a map handed down as an argument; a call cycle counts
+//     for what enters it. Goroutines that different functions start, each
+//     on the struct made for it, do not share it either. A struct made in a function and kept in a
 //     variable a closure captures is private until the capture, or a
 //     use that publishes it, can run first; goroutines that earlier
 //     calls of the function started cannot hold it. The same holds for a
