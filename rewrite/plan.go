@@ -762,7 +762,11 @@ func findReflected(pkgs []*packages.Package, fset *token.FileSet) *reflectedCall
 					}
 					// A value of a non-empty interface type may hold any
 					// type of the program that implements it.
-					for _, t := range implementers.of(t) {
+					var held []types.Type
+					for _, t := range comparedTypes(fn, t) {
+						held = append(held, implementers.of(t)...)
+					}
+					for _, t := range held {
 						if printing && formatsItself(t) {
 							continue
 						}
@@ -978,6 +982,8 @@ func isDeepEqualFunc(fn *types.Func) bool {
 	switch fn.Pkg().Path() {
 	case "reflect":
 		return fn.Name() == "DeepEqual"
+	case "testing/quick":
+		return fn.Name() == "CheckEqual"
 	case "github.com/stretchr/testify/assert", "github.com/stretchr/testify/require":
 		switch strings.TrimSuffix(fn.Name(), "f") {
 		case "Equal", "NotEqual", "EqualValues", "NotEqualValues", "Exactly", "ElementsMatch", "NotElementsMatch",
@@ -988,6 +994,22 @@ func isDeepEqualFunc(fn *types.Func) bool {
 		return fn.Name() == "Equal" || fn.Name() == "Diff"
 	}
 	return false
+}
+
+// comparedTypes returns the types of what the call of fn looks at in its
+// argument of type t: the argument itself, or, for testing/quick's
+// CheckEqual, the results of the function handed to it, which it
+// compares with reflect.DeepEqual.
+func comparedTypes(fn *types.Func, t types.Type) []types.Type {
+	sig, ok := t.Underlying().(*types.Signature)
+	if !ok || fn.Pkg().Path() != "testing/quick" {
+		return []types.Type{t}
+	}
+	var out []types.Type
+	for v := range sig.Results().Variables() {
+		out = append(out, v.Type())
+	}
+	return out
 }
 
 // isReflectEncoder reports whether fn encodes or decodes a value by
