@@ -227,8 +227,14 @@ func fieldOf(fa *ssa.FieldAddr) *types.Var {
 // of its struct) in the analysed code is only loaded from or stored into,
 // and every value stored is nil or a fresh struct stored nowhere else.
 func (a *analysis) onlyFreshStored(f *types.Var, idx int) bool {
-	addrs := a.addressesOf(f, idx)
-	for _, fa := range addrs {
+	return a.onlyStoredAs(f, idx, a.freshForField)
+}
+
+// onlyStoredAs reports whether every address of field f (number idx of
+// its struct) in the analysed code is only loaded from, or stored into by
+// stores that ok accepts.
+func (a *analysis) onlyStoredAs(f *types.Var, idx int, ok func(*ssa.Store) bool) bool {
+	for _, fa := range a.addressesOf(f, idx) {
 		for _, r := range *fa.Referrers() {
 			switch r := r.(type) {
 			case *ssa.UnOp:
@@ -236,7 +242,7 @@ func (a *analysis) onlyFreshStored(f *types.Var, idx int) bool {
 					return false
 				}
 			case *ssa.Store:
-				if r.Addr != fa || !a.freshForField(r) {
+				if r.Addr != fa || !ok(r) {
 					return false
 				}
 			case *ssa.DebugRef:

@@ -67,23 +67,34 @@ func (a *analysis) instanceMap(fn *ssa.Function, m ssa.Value, r int, sp *spawn, 
 	if idx < 0 {
 		return false
 	}
-	calls := 0
+	calls, ok := a.argsInRoot(fn, r, func(caller *ssa.Function, _ *ssa.CallCommon, args []ssa.Value) bool {
+		return a.instanceMap(caller, args[idx], r, sp, depth+1)
+	})
+	return ok && calls > 0
+}
+
+// argsInRoot calls visit with the arguments of every call of fn that
+// root r makes (a go statement starts fn in another root), and returns
+// how many there were; ok is false when visit says no, when a call does
+// not pass all of fn's parameters, or when fn also runs as a callback of
+// another function, whose calls of it are not all seen.
+func (a *analysis) argsInRoot(fn *ssa.Function, r int, visit func(caller *ssa.Function, c *ssa.CallCommon, args []ssa.Value) bool) (calls int, ok bool) {
 	for _, site := range a.p.callers[fn] {
 		caller := site.Parent()
 		if _, isGo := site.(*ssa.Go); isGo || !a.runs(r, caller) {
-			continue // a goroutine started with fn runs it in another root
+			continue
 		}
 		c := site.Common()
 		if !c.IsInvoke() && !a.p.callsStatically(c, fn) && !a.calledThroughValue(c, fn) {
-			return false
+			return calls, false
 		}
 		args := paramArgs(site)
-		if len(args) != len(fn.Params) || !a.instanceMap(caller, args[idx], r, sp, depth+1) {
-			return false
+		if len(args) != len(fn.Params) || !visit(caller, c, args) {
+			return calls, false
 		}
 		calls++
 	}
-	return calls > 0
+	return calls, true
 }
 
 // oneGoroutinePerStart reports whether each execution of the spawn's site
@@ -242,31 +253,13 @@ func (a *analysis) selfBoundHanded(fn *ssa.Function, r int, sp *spawn, depth int
 // is only loaded otherwise.
 func (a *analysis) holdsSelfBound(fa *ssa.FieldAddr) bool {
 	f := fieldOf(fa)
-	if f == nil {
-		return false
-	}
-	for _, addr := range a.addressesOf(f, fa.Field) {
-		for _, r := range *addr.Referrers() {
-			switch r := r.(type) {
-			case *ssa.UnOp:
-				if r.Op != token.MUL {
-					return false
-				}
-			case *ssa.Store:
-				if c, ok := r.Val.(*ssa.Const); ok && c.IsNil() {
-					continue
-				}
-				mc, ok := r.Val.(*ssa.MakeClosure)
-				if !ok || r.Addr != addr || len(mc.Bindings) != 1 || mc.Bindings[0] != addr.X {
-					return false
-				}
-			case *ssa.DebugRef:
-			default:
-				return false
-			}
+	return f != nil && a.onlyStoredAs(f, fa.Field, func(st *ssa.Store) bool {
+		if c, ok := st.Val.(*ssa.Const); ok {
+			return c.IsNil()
 		}
-	}
-	return true
+		mc, ok := st.Val.(*ssa.MakeClosure)
+		return ok && len(mc.Bindings) == 1 && mc.Bindings[0] == st.Addr.(*ssa.FieldAddr).X
+	})
 }
 
 // capturedHanded is handedToInstance for a variable that the closure fn
@@ -311,27 +304,14 @@ func (a *analysis) paramHandedToInstance(fn *ssa.Function, p *ssa.Parameter, wan
 			return false
 		}
 	}
-	calls := 0
-	for _, site := range a.p.callers[fn] {
-		caller := site.Parent()
-		if _, isGo := site.(*ssa.Go); isGo || !a.runs(r, caller) {
-			continue // a goroutine started with fn runs it in another root
-		}
-		c := site.Common()
-		if !c.IsInvoke() && !a.p.callsStatically(c, fn) && !a.calledThroughValue(c, fn) {
-			return false // fn runs as a callback of another function
-		}
-		args := paramArgs(site)
+	calls, ok := a.argsInRoot(fn, r, func(caller *ssa.Function, c *ssa.CallCommon, args []ssa.Value) bool {
 		w := want
 		if c.IsInvoke() && idx == 0 {
 			w = p.Type()
 		}
-		if len(args) != len(fn.Params) || !a.handedToInstance(caller, args[idx], w, r, sp, depth+1) {
-			return false
-		}
-		calls++
-	}
-	return entry || calls > 0
+		return a.handedToInstance(caller, args[idx], w, r, sp, depth+1)
+	})
+	return ok && (entry || calls > 0)
 }
 
 // calledThroughValue reports whether c calls, through a function value,
