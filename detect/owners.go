@@ -105,11 +105,10 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 		// struct, as a pointer to the generic type.
 		base = ct.X
 	}
-	p, isParam := base.(*ssa.Parameter)
 	var calls []*ssa.Call
-	idx := -1
-	if isParam && depth < maxOwnerDepth && a.flagFor(fn) == nil {
-		idx, calls = a.callsInRoot(p, r)
+	var handed func(call *ssa.Call) ssa.Value
+	if depth < maxOwnerDepth && a.flagFor(fn) == nil {
+		calls, handed = a.handingCalls(base, r)
 	}
 	if len(calls) == 0 {
 		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
@@ -123,7 +122,7 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 		if !a.runs(r, caller) {
 			continue
 		}
-		up, ok := a.ownerAlts(caller, call, call.Call.Args[idx], field, r, depth+1)
+		up, ok := a.ownerAlts(caller, call, handed(call), field, r, depth+1)
 		if !ok {
 			return nil, false
 		}
@@ -152,6 +151,35 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
 	}
 	return alts, true
+}
+
+// handingCalls returns the calls in root r that hand the struct pointer
+// base down, and what each hands: for a parameter, every call of its
+// function and the argument; for the variable a closure captures from its
+// enclosing function, when the closure runs only within calls that
+// function makes (getScheduledMessages handing its callback to the wheel
+// it expires), those calls and the value of the variable.
+func (a *analysis) handingCalls(base ssa.Value, r int) ([]*ssa.Call, func(*ssa.Call) ssa.Value) {
+	switch base := base.(type) {
+	case *ssa.Parameter:
+		idx, calls := a.callsInRoot(base, r)
+		return calls, func(call *ssa.Call) ssa.Value { return call.Call.Args[idx] }
+	case *ssa.UnOp:
+		fv, ok := base.X.(*ssa.FreeVar)
+		if !ok || base.Op != token.MUL {
+			return nil, nil
+		}
+		mc, c := capturedFrom(fv)
+		if mc == nil || a.closureLeaves(mc) {
+			return nil, nil
+		}
+		stored := cellStored(c)
+		if stored == nil {
+			return nil, nil
+		}
+		return closureCalls(mc), func(*ssa.Call) ssa.Value { return stored }
+	}
+	return nil, nil
 }
 
 // topAlt is the way that starts where the struct pointer base is not
