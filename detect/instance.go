@@ -177,15 +177,10 @@ func (a *analysis) closureCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 // only called, or passed as an argument to functions of the analysed code
 // whose parameter, in turn, is only called or passed on the same way.
 func (a *analysis) closureStaysInCalls(fn *ssa.Function) bool {
-	if stays, ok := a.closureMemo[fn]; ok {
-		return stays
-	}
-	stays := false
-	if mc := makeClosureOf(fn); mc != nil {
-		stays = a.calledOrHandedOn(mc, 0)
-	}
-	a.closureMemo[fn] = stays
-	return stays
+	return memoized(a.closureMemo, fn, func(fn *ssa.Function) bool {
+		mc := makeClosureOf(fn)
+		return mc != nil && a.calledOrHandedOn(mc, 0)
+	})
 }
 
 // makeClosureOf returns the one MakeClosure that makes the closure fn,
@@ -225,11 +220,33 @@ func (a *analysis) calledOrHandedOn(v ssa.Value, depth int) bool {
 		if _, isRef := r.(*ssa.DebugRef); isRef {
 			continue
 		}
+		if st, ok := r.(*ssa.Store); ok {
+			// Kept in a variable a closure captures (the body of a
+			// range-over-func loop calling a callback parameter).
+			if c := storedInCell(st, v); c != nil && a.cellOnlyCalled(c, depth) {
+				continue
+			}
+			return false
+		}
 		if !a.handedOn(r, v, depth) {
 			return false
 		}
 	}
 	return true
+}
+
+// cellOnlyCalled reports whether the function value that the variable c
+// (a cell of its function, or a closure's free variable capturing one)
+// holds is only called or handed on as calledOrHandedOn says, by its
+// function and by closures that run only within that function's calls.
+// Those steps stay within one function and its closures, so they count
+// no depth.
+func (a *analysis) cellOnlyCalled(c ssa.Value, depth int) bool {
+	loaded := func(load *ssa.UnOp) bool { return !a.calledOrHandedOn(load, depth) }
+	captured := func(mc *ssa.MakeClosure, fv ssa.Value) bool {
+		return a.closureLeaves(mc) || !a.cellOnlyCalled(fv, depth)
+	}
+	return !cellUses(c, loaded, captured)
 }
 
 // handedOn reports whether instr, a use of the function value v, calls or

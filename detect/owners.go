@@ -113,6 +113,15 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 	if len(calls) == 0 {
 		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
 	}
+	// Past the bounds, a parameter leaves the ways unknown; a closure's
+	// captured struct falls back to the closure itself, as when the
+	// closure's calls are not seen.
+	giveUp := func() ([]ownerAlt, bool) {
+		if _, captured := base.(*ssa.UnOp); captured {
+			return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
+		}
+		return nil, false
+	}
 	// Whether fn shares the struct before instr matters only for a
 	// struct private so far; computed once, when first needed.
 	sharedHere, sharedKnown := false, false
@@ -124,7 +133,7 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 		}
 		up, ok := a.ownerAlts(caller, call, handed(call), field, r, depth+1)
 		if !ok {
-			return nil, false
+			return giveUp()
 		}
 		for _, u := range up {
 			if u.private && !sharedKnown {
@@ -144,7 +153,7 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 			})
 		}
 		if len(alts) > maxOwnerAlts {
-			return nil, false
+			return giveUp()
 		}
 	}
 	if len(alts) == 0 {
