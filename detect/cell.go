@@ -87,15 +87,28 @@ func capturedFrom(fv *ssa.FreeVar) (*ssa.MakeClosure, *ssa.Alloc) {
 // variable is private; otherwise the closure is where sharing may start.
 func (a *analysis) sharedCaptured(fv *ssa.FreeVar, field, depth int) sharing {
 	here := sharedIn(fv.Parent())
-	mc, c := capturedFrom(fv)
-	if mc == nil || a.closureLeaves(mc) || a.cellShares(fv, nil, field) {
-		return here
-	}
-	stored := cellStored(c)
-	if stored == nil {
+	mc, stored, _ := a.capturedWithinCalls(fv)
+	if mc == nil || a.cellShares(fv, nil, field) {
 		return here
 	}
 	return a.sharedAtCalls(mc, stored, field, depth, here)
+}
+
+// capturedWithinCalls returns the closure mc that captures the free
+// variable fv, the one value its enclosing function keeps in the captured
+// variable, and the calls of that function within which the closure runs
+// (closureCalls); mc is nil when the closure may run outside those calls
+// (closureLeaves) or the variable holds no single value.
+func (a *analysis) capturedWithinCalls(fv *ssa.FreeVar) (mc *ssa.MakeClosure, stored ssa.Value, calls []*ssa.Call) {
+	mc, c := capturedFrom(fv)
+	if mc == nil || a.closureLeaves(mc) {
+		return nil, nil, nil
+	}
+	stored = cellStored(c)
+	if stored == nil {
+		return nil, nil, nil
+	}
+	return mc, stored, closureCalls(mc)
 }
 
 // sharedAtCalls joins where v may be shared before each call that runs

@@ -46,16 +46,9 @@ func (a *analysis) unpublishedMap(m ssa.Value, instr ssa.Instruction) bool {
 // function makes (closureCalls), and no use of the map that may come
 // before one of them hands it on.
 func (a *analysis) capturedMapUnpublished(fv *ssa.FreeVar) bool {
-	mc, c := capturedFrom(fv)
-	if mc == nil || a.closureLeaves(mc) {
-		return false
-	}
-	made, ok := cellStored(c).(*ssa.MakeMap)
-	if !ok || made.Parent() != mc.Parent() {
-		return false
-	}
-	calls := closureCalls(mc)
-	if len(calls) == 0 {
+	mc, stored, calls := a.capturedWithinCalls(fv)
+	made, ok := stored.(*ssa.MakeMap)
+	if mc == nil || !ok || made.Parent() != mc.Parent() || len(calls) == 0 {
 		return false
 	}
 	beforeCall := func(r ssa.Instruction) bool {

@@ -54,19 +54,10 @@ func Fill(keys []string) {
 
 // TestOptions checks Only, Exclude, the ignore directive and MinConfidence.
 func TestOptions(t *testing.T) {
-	dir := t.TempDir()
-	for name, data := range map[string]string{
+	prog := loadModule(t, map[string]string{
 		"go.mod": "module example.com/opt\n\ngo 1.26\n",
 		"p.go":   optionsSrc,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	prog, err := load.Load(load.Config{Dir: dir, Tests: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	tests := []struct {
 		name string
 		opts detect.Options
@@ -109,4 +100,22 @@ func TestOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadModule writes files (go.mod among them) into a new directory and
+// loads its packages, tests included, as safemapfix does.
+func loadModule(t *testing.T, files map[string]string) *load.Program {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	prog, err := load.Load(load.Config{Dir: dir, Tests: true, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
 }

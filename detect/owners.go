@@ -178,15 +178,11 @@ func (a *analysis) handingCalls(base ssa.Value, r int) ([]*ssa.Call, func(*ssa.C
 		if !ok || base.Op != token.MUL {
 			return nil, nil
 		}
-		mc, c := capturedFrom(fv)
-		if mc == nil || a.closureLeaves(mc) {
+		mc, stored, calls := a.capturedWithinCalls(fv)
+		if mc == nil {
 			return nil, nil
 		}
-		stored := cellStored(c)
-		if stored == nil {
-			return nil, nil
-		}
-		return closureCalls(mc), func(*ssa.Call) ssa.Value { return stored }
+		return calls, func(*ssa.Call) ssa.Value { return stored }
 	}
 	return nil, nil
 }

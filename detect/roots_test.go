@@ -2,13 +2,10 @@ package detect_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/safemapfix/safemapfix/detect"
-	"github.com/safemapfix/safemapfix/load"
 )
 
 // TestRootCounts runs the detector over programs whose number of roots
@@ -27,18 +24,7 @@ func TestRootCounts(t *testing.T) {
 				fmt.Fprintf(&src, "\twg.Go(func() { apply(func() { hits[%d]++ }) })\n", i)
 			}
 			src.WriteString("\twg.Wait()\n}\n")
-			dir := t.TempDir()
-			files := map[string]string{"go.mod": "module example.com/roots\n\ngo 1.26\n", "main.go": src.String()}
-			for name, text := range files {
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
-			prog, err := load.Load(load.Config{Dir: dir, Patterns: []string{"./..."}, Env: env})
-			if err != nil {
-				t.Fatal(err)
-			}
+			prog := loadModule(t, map[string]string{"go.mod": "module example.com/roots\n\ngo 1.26\n", "main.go": src.String()})
 			findings, err := detect.Find(prog.Fset, prog.Packages, detect.Options{})
 			if err != nil {
 				t.Fatal(err)

@@ -640,13 +640,12 @@ func (a *analysis) storedWhole(ptr types.Type) bool {
 					if !ok {
 						continue
 					}
-					if a.unsharedValue(st.Val) {
-						continue // shares no map with another struct
+					n, ok := types.Unalias(st.Val.Type()).(*types.Named)
+					if !ok {
+						continue
 					}
-					if n, ok := types.Unalias(st.Val.Type()).(*types.Named); ok {
-						if _, isStruct := n.Underlying().(*types.Struct); isStruct {
-							a.wholeStores[n.Origin().Obj().Pos()] = true
-						}
+					if _, isStruct := n.Underlying().(*types.Struct); isStruct && !a.unsharedValue(st.Val) {
+						a.wholeStores[n.Origin().Obj().Pos()] = true
 					}
 				}
 			}
