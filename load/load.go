@@ -128,6 +128,7 @@ func Load(cfg Config) (*Program, error) {
 		return nil, err
 	}
 	units := Units(pkgs)
+	dropUnusedInfo(pkgs, units)
 	if len(units) == 0 {
 		return nil, fmt.Errorf("no Go packages match %s\n\nTo analyse the module in the current directory, run: safemapfix ./...", strings.Join(cfg.Patterns, " "))
 	}
@@ -139,6 +140,25 @@ func Load(cfg Config) (*Program, error) {
 		}
 	}
 	return prog, nil
+}
+
+// dropUnusedInfo frees the type information of the packages checked from
+// source that are not units: a package whose test variant replaces it, and
+// variants recompiled for another package's test. Their types stay, since
+// the units that import them refer to them, and so does their syntax,
+// which the check of rewritten code reuses; but nothing reads their
+// types.Info, which on a module with large tested packages is a tenth of
+// the heap.
+func dropUnusedInfo(pkgs []*packages.Package, units []*packages.Package) {
+	keep := make(map[*packages.Package]bool, len(units))
+	for _, u := range units {
+		keep[u] = true
+	}
+	packages.Visit(pkgs, nil, func(p *packages.Package) {
+		if !keep[p] {
+			p.TypesInfo = nil
+		}
+	})
 }
 
 // buildFlags are the go command flags cfg asks for.
