@@ -131,7 +131,8 @@ type index struct {
 	names map[string]string // object ID -> user-facing name
 	// funcs lists the uses of every function and method declared in the
 	// packages, by function ID, so that a parameter's type can change
-	// together with every call.
+	// together with every call. They are many and rarely needed, so their
+	// stacks are left out; usesOf fills them in.
 	funcs map[string][]site
 	// ifaceMethods holds the names of the methods of every interface type
 	// in the packages: a method of the same name may implement one, and
@@ -166,7 +167,7 @@ func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
 				}
 				if fn, ok := obj.(*types.Func); ok && !def {
 					key := ix.id(fn.Origin())
-					ix.funcs[key] = append(ix.funcs[key], site{pkg: p, file: f, id: id, stack: append(append([]ast.Node(nil), stack...), id)})
+					ix.funcs[key] = append(ix.funcs[key], site{pkg: p, file: f, id: id})
 					return true
 				}
 				if tn, ok := obj.(*types.TypeName); ok && def {
@@ -195,6 +196,30 @@ func buildIndex(fset *token.FileSet, pkgs []*packages.Package) *index {
 	}
 	ix.reflectCalls = findReflected(pkgs, fset)
 	return ix
+}
+
+// usesOf returns the uses of the function fn, each with its stack: the
+// files holding them are walked again, once each.
+func (ix *index) usesOf(fn *types.Func) []site {
+	uses := slices.Clone(ix.funcs[ix.id(fn)])
+	byFile := map[*ast.File]map[*ast.Ident]int{}
+	for i, use := range uses {
+		if byFile[use.file] == nil {
+			byFile[use.file] = map[*ast.Ident]int{}
+		}
+		byFile[use.file][use.id] = i
+	}
+	for f, ids := range byFile {
+		ast.PreorderStack(f, nil, func(n ast.Node, stack []ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok {
+				if i, ok := ids[id]; ok {
+					uses[i].stack = append(slices.Clone(stack), id)
+				}
+			}
+			return true
+		})
+	}
+	return uses
 }
 
 // addPositional records the map values of a struct literal without keys as
@@ -1167,7 +1192,7 @@ func (pl *planner) classifyParam(s site, g *group, field *ast.Field, obj types.O
 	if index < 0 {
 		return refuse("internal error: parameter not found in its signature")
 	}
-	for _, use := range pl.ix.funcs[pl.ix.id(fn)] {
+	for _, use := range pl.ix.usesOf(fn) {
 		call := callOf(use)
 		if call == nil {
 			return refuse("function %s is used as a value, so its signature cannot change", fn.Name())
