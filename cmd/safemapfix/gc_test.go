@@ -13,14 +13,15 @@ func TestGCPercent(t *testing.T) {
 		live uint64
 		want int
 	}{
-		{0, maxGCPercent},              // before the first collection
-		{10 * mib, maxGCPercent},       // a small heap grows freely
-		{heapBudget / 5, maxGCPercent}, // exactly five times fits
-		{heapBudget / 4, 300},          // the rest of the budget
-		{heapBudget / 2, minGCPercent}, // the default's room fits
-		{heapBudget * 3 / 5, minGCPercent},
+		{0, maxGCPercent},                  // before the first collection
+		{10 * mib, maxGCPercent},           // a small heap grows freely
+		{heapBudget / 5, maxGCPercent},     // exactly five times fits
+		{heapBudget / 4, 300},              // the rest of the budget
+		{heapBudget / 2, 100},              // the rest of the budget
+		{heapBudget * 2 / 3, minGCPercent}, // half the live heap fits
+		{heapBudget * 3 / 4, minGCPercent}, // less fits; half is the least
 		{heapBudget, minGCPercent},
-		{3 * heapBudget, minGCPercent}, // never less room than the default
+		{3 * heapBudget, minGCPercent}, // never less room than half
 	}
 	for _, tt := range tests {
 		if got := gcPercent(tt.live); got != tt.want {
