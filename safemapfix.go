@@ -76,10 +76,12 @@ type Config struct {
 	// "detecting", "rewriting", "checking".
 	Progress func(phase string)
 	// FindingsOnly is for a caller that shows the findings and not the
-	// rewritten files (--list): the rewrite still runs, so that each
-	// finding says whether it would be fixed, but the rewritten packages
-	// are not type-checked again. That check guards what is written or
-	// shown as a diff; on a large module it costs as much as detection's
+	// rewritten files (--list): the rewrite is still planned, so that each
+	// finding says whether it would be fixed and Result.Files lists the
+	// files it would change, but (on one platform) their new content is
+	// not produced (FileChange.Old and New are nil) and the rewritten
+	// packages are not type-checked again. Both guard what is written or
+	// shown as a diff; on nats-server they cost as much as detection's
 	// call graph.
 	FindingsOnly bool
 }
@@ -313,6 +315,9 @@ func rewriteAll(progs []*load.Program, indexes []*rewrite.Index, cfg Config, wra
 				KeepAPI:       cfg.KeepAPI,
 				IgnoreMissing: len(progs) > 1,
 				Index:         indexes[i],
+				// --list needs to know what would be fixed, not the
+				// new files; with several platforms they are compared.
+				PlanOnly: cfg.FindingsOnly && len(progs) == 1,
 			}, todo)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s%w", platformPrefix(cfg.Platforms, i), err)

@@ -109,6 +109,12 @@ func Rewrite(cfg Config, ids []string) (*Result, error) {
 	sort.Slice(files, func(i, j int) bool {
 		return cfg.Fset.File(files[i].Pos()).Name() < cfg.Fset.File(files[j].Pos()).Name()
 	})
+	if cfg.PlanOnly {
+		for _, f := range files {
+			res.Files = append(res.Files, File{Path: cfg.Fset.File(f.Pos()).Name()})
+		}
+		return res, nil
+	}
 	// Files are rewritten independently of each other, so in parallel.
 	outs := make([]File, len(files))
 	errs := make([]error, len(files))

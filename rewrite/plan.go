@@ -55,6 +55,12 @@ type Config struct {
 	// time (while detection runs) or shared between calls, one call at a
 	// time: a call may complete it; nil means Rewrite builds it.
 	Index *Index
+	// PlanOnly plans the rewrite, deciding which objects are fixed, and
+	// lists the files it changes (the files holding an edit) without
+	// rewriting them: File.Old and File.New stay nil. It is for a caller
+	// that only reports what would be fixed; producing the new files is
+	// most of the cost of a rewrite touching large files.
+	PlanOnly bool
 }
 
 // Index records every use of every map object and function declared in

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,6 +105,7 @@ func runGolden(t *testing.T, c goldenCase) {
 		t.Fatalf("safemapfix --list failed:\n%s", stderr.String())
 	}
 	gotList := stdout.String()
+	listSummary := stderr.String()
 
 	// The rewrite, as --write does it.
 	stdout.Reset()
@@ -158,6 +160,15 @@ func runGolden(t *testing.T, c goldenCase) {
 			}
 		}
 	}
+	// --list only plans the rewrite; the files it says would change are
+	// those --write changed.
+	if m := wouldChange.FindStringSubmatch(listSummary); m == nil {
+		if len(got) > 0 {
+			t.Errorf("--list says no file would change, but --write changed %d:\n%s", len(got), listSummary)
+		}
+	} else if n, _ := strconv.Atoi(m[1]); n != len(got) {
+		t.Errorf("--list says %d file(s) would change, but --write changed %d:\n%s", n, len(got), listSummary)
+	}
 	for name := range got {
 		if _, ok := want[name]; !ok {
 			t.Errorf("%s: changed, but the case has no want/%s:\n%s", name, name, diff.Diff("input", input[name], "got", got[name]))
@@ -180,6 +191,10 @@ func runGolden(t *testing.T, c goldenCase) {
 		t.Errorf("second run (exit %d) is not a no-op:\n%s\n%s", code, stdout.String(), stderr.String())
 	}
 }
+
+// wouldChange finds, in the summary --list prints, the number of files the
+// rewrite would change.
+var wouldChange = regexp.MustCompile(`would change (\d+) file`)
 
 // TestGoldenInputsRace checks that the racy golden inputs really race: their
 // tests fail under the race detector before the rewrite. Without this, a
