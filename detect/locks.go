@@ -117,7 +117,8 @@ type held struct {
 	read bool
 }
 
-// lockset is a sorted set of held locks.
+// lockset is a set of held locks sorted by key: with keeps it so, and
+// meet and common walk two sets side by side.
 type lockset []held
 
 func (s lockset) with(h held) lockset {
@@ -146,11 +147,15 @@ func (s lockset) without(key string) lockset {
 // either side is held in read mode.
 func (s lockset) meet(t lockset) lockset {
 	var out lockset
-	for _, x := range s {
-		for _, y := range t {
-			if x.key == y.key {
-				out = append(out, held{x.key, x.read || y.read})
-			}
+	for i, j := 0, 0; i < len(s) && j < len(t); {
+		switch c := strings.Compare(s[i].key, t[j].key); {
+		case c < 0:
+			i++
+		case c > 0:
+			j++
+		default:
+			out = append(out, held{s[i].key, s[i].read || t[j].read})
+			i, j = i+1, j+1
 		}
 	}
 	return out
@@ -185,11 +190,17 @@ func (s lockset) equal(t lockset) bool {
 // common reports whether a lock is held at both accesses and excludes
 // them from each other: at least one side holds it in write mode.
 func common(s, t lockset) bool {
-	for _, x := range s {
-		for _, y := range t {
-			if x.key == y.key && (!x.read || !y.read) {
+	for i, j := 0, 0; i < len(s) && j < len(t); {
+		switch c := strings.Compare(s[i].key, t[j].key); {
+		case c < 0:
+			i++
+		case c > 0:
+			j++
+		default:
+			if !s[i].read || !t[j].read {
 				return true
 			}
+			i, j = i+1, j+1
 		}
 	}
 	return false
