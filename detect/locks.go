@@ -147,6 +147,16 @@ func (s lockset) without(key string) lockset {
 // either side is held in read mode.
 func (s lockset) meet(t lockset) lockset {
 	var out lockset
+	eachShared(s, t, func(x, y held) bool {
+		out = append(out, held{x.key, x.read || y.read})
+		return true
+	})
+	return out
+}
+
+// eachShared calls f, in key order, with the entries of s and of t that
+// hold the same lock, until f returns false.
+func eachShared(s, t lockset, f func(x, y held) bool) {
 	for i, j := 0, 0; i < len(s) && j < len(t); {
 		switch c := strings.Compare(s[i].key, t[j].key); {
 		case c < 0:
@@ -154,11 +164,12 @@ func (s lockset) meet(t lockset) lockset {
 		case c > 0:
 			j++
 		default:
-			out = append(out, held{s[i].key, s[i].read || t[j].read})
+			if !f(s[i], t[j]) {
+				return
+			}
 			i, j = i+1, j+1
 		}
 	}
-	return out
 }
 
 // key spells s out, one lock per line with its mode: a map key for
@@ -190,20 +201,12 @@ func (s lockset) equal(t lockset) bool {
 // common reports whether a lock is held at both accesses and excludes
 // them from each other: at least one side holds it in write mode.
 func common(s, t lockset) bool {
-	for i, j := 0, 0; i < len(s) && j < len(t); {
-		switch c := strings.Compare(s[i].key, t[j].key); {
-		case c < 0:
-			i++
-		case c > 0:
-			j++
-		default:
-			if !s[i].read || !t[j].read {
-				return true
-			}
-			i, j = i+1, j+1
-		}
-	}
-	return false
+	found := false
+	eachShared(s, t, func(x, y held) bool {
+		found = !x.read || !y.read
+		return !found
+	})
+	return found
 }
 
 // lockEffect is what calling a function does to the caller's locks: the

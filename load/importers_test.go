@@ -28,16 +28,7 @@ func TestImporterDirs(t *testing.T) {
 		"g/g_other_test.go": "package g_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/m/c\"\n)\n\nfunc TestG(t *testing.T) { _ = c.O }\n",
 		"g/g.go":            "package g\n",
 	}
-	for name, src := range files {
-		path := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	env := writeModule(t, root, files)
 	tests := []struct {
 		goos  string
 		named []string
@@ -69,4 +60,20 @@ func TestImporterDirs(t *testing.T) {
 			t.Errorf("%v: main module %v, want example.com/m", tt.named, module)
 		}
 	}
+}
+
+// writeModule writes files (name relative to root: content) and returns
+// the environment that loads them offline.
+func writeModule(t *testing.T, root string, files map[string]string) []string {
+	t.Helper()
+	for name, src := range files {
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
 }

@@ -1,8 +1,6 @@
 package load
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"golang.org/x/tools/go/packages"
@@ -20,16 +18,7 @@ func TestLoadDropsUnusedInfo(t *testing.T) {
 		"a/a_test.go": "package a\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) { M[1] = 2 }\n",
 		"cmd/main.go": "package main\n\nimport \"example.com/m/a\"\n\nfunc main() { a.M[0] = 1 }\n",
 	}
-	for name, src := range files {
-		path := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	env := writeModule(t, root, files)
 	prog, err := Load(Config{Dir: root, Patterns: []string{"./..."}, Tests: true, Env: env})
 	if err != nil {
 		t.Fatal(err)
