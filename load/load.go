@@ -10,13 +10,18 @@
 package load
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"go/types"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -130,7 +135,14 @@ func Load(cfg Config) (*Program, error) {
 	units := Units(pkgs)
 	dropUnusedInfo(pkgs, units)
 	if len(units) == 0 {
-		return nil, fmt.Errorf("no Go packages match %s\n\nTo analyse the module in the current directory, run: safemapfix ./...", strings.Join(cfg.Patterns, " "))
+		if err := listProblem(pcfg, patterns); err != nil {
+			return nil, err
+		}
+		msg := "no Go packages match " + strings.Join(cfg.Patterns, " ")
+		if !slices.Contains(cfg.Patterns, "./...") {
+			msg += "\n\nTo analyse the module in the current directory, run: safemapfix ./..."
+		}
+		return nil, errors.New(msg)
 	}
 	prog := &Program{Fset: fset, Packages: units, Files: files}
 	for _, p := range units {
@@ -159,6 +171,29 @@ func dropUnusedInfo(pkgs []*packages.Package, units []*packages.Package) {
 			p.TypesInfo = nil
 		}
 	})
+}
+
+// listProblem returns what stops the go command from listing the
+// patterns, or nil. go/packages reports some problems of the module as a
+// whole (a go.mod that needs updating, say) as no packages at all, which
+// would read as a pattern that matches nothing; go list -find, which
+// resolves no dependency, says what is wrong.
+func listProblem(pcfg *packages.Config, patterns []string) error {
+	args := append([]string{"list", "-find"}, pcfg.BuildFlags...)
+	args = append(append(args, "--"), patterns...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir, cmd.Env = pcfg.Dir, pcfg.Env
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Run(); err == nil {
+		return nil
+	}
+	msg := strings.TrimSpace(stderr.String())
+	if msg == "" {
+		msg = "go list failed with no message"
+	}
+	return fmt.Errorf("the go command cannot list %s; fix what it says and run safemapfix again:\n\t%s",
+		strings.Join(patterns, " "), strings.ReplaceAll(msg, "\n", "\n\t"))
 }
 
 // buildFlags are the go command flags cfg asks for.
