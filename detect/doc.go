@@ -12,7 +12,9 @@
 // VTA call graph over them, then:
 //
 //   - Roots: main, the tests (one sequential root; each parallel test and
-//     parallel subtest its own), package initialisation, every go
+//     parallel subtest its own; the Test methods of a suite type, which a
+//     helper such as grpc's grpctest.RunSubTests or testify's suite.Run
+//     runs through reflection, are tests too), package initialisation, every go
 //     statement, and the known concurrent callbacks: (*sync.WaitGroup).Go,
 //     errgroup Go and TryGo, time.AfterFunc, context.AfterFunc,
 //     runtime.SetFinalizer and AddCleanup, b.RunParallel, and net/http
@@ -20,7 +22,8 @@
 //     converted to http.HandlerFunc, a handler-shaped function passed to a
 //     router). A type of a library package whose methods lock or start
 //     goroutines is assumed to be used concurrently: its exported methods
-//     form one more root, and findings resting on it are Assumed.
+//     (tests of a suite type aside) form one more root, and findings
+//     resting on it are Assumed.
 //     Functions nothing calls form a last, assumed, root.
 //   - A helper that starts its function argument in a goroutine
 //     (func (s *S) goFunc(f func()) { go func() { ...; f() }() }) is a

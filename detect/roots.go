@@ -504,10 +504,12 @@ func (a *analysis) method(t types.Type, name string) *ssa.Function {
 	return nil
 }
 
-// isTestFunc reports whether fn is a top-level Test, Benchmark, Fuzz or
-// Example function of a _test.go file.
+// isTestFunc reports whether fn is a Test, Benchmark, Fuzz or Example
+// function of a _test.go file: a top-level one, or a method of a suite
+// type, which a helper (grpc's grpctest.RunSubTests, testify's suite.Run)
+// finds through reflection and runs as a subtest.
 func isTestFunc(p *program, fn *ssa.Function) bool {
-	if fn.Parent() != nil || fn.Signature.Recv() != nil || fn.Synthetic != "" {
+	if fn.Parent() != nil || fn.Synthetic != "" || fn.Signature.Recv() != nil && !isSuiteMethod(fn) {
 		return false
 	}
 	pos := p.fset.Position(fn.Pos())
@@ -522,16 +524,31 @@ func isTestFunc(p *program, fn *ssa.Function) bool {
 	return false
 }
 
+// isSuiteMethod reports whether the method fn has the shape of a suite's
+// test: exported, no results, and no parameter or one *testing.T, B or F.
+func isSuiteMethod(fn *ssa.Function) bool {
+	sig := fn.Signature
+	if !token.IsExported(fn.Name()) || sig.Results().Len() > 0 || sig.Params().Len() > 1 {
+		return false
+	}
+	if sig.Params().Len() == 0 {
+		return true
+	}
+	ptr, ok := sig.Params().At(0).Type().(*types.Pointer)
+	return ok && (isNamed(ptr.Elem(), "testing", "T") || isNamed(ptr.Elem(), "testing", "B") || isNamed(ptr.Elem(), "testing", "F"))
+}
+
 // findLibraryRoots adds one root per named type of a non-main package
 // whose methods take a lock or start goroutines: such a type is meant to
 // be used concurrently, so its exported methods are assumed to run at the
-// same time as each other.
+// same time as each other. The tests of a suite type are tests, run by
+// the tests' roots; their goroutines say nothing of the type.
 func (a *analysis) findLibraryRoots(add func(*root) int) {
 	methods := map[*types.TypeName][]*ssa.Function{}
 	concurrent := map[*types.TypeName]bool{}
 	var order []*types.TypeName
 	for _, fn := range a.p.funcs {
-		if fn.Signature.Recv() == nil || fn.Synthetic != "" || fn.Pkg == nil || fn.Pkg.Pkg.Name() == "main" {
+		if fn.Signature.Recv() == nil || fn.Synthetic != "" || fn.Pkg == nil || fn.Pkg.Pkg.Name() == "main" || isTestFunc(a.p, fn) {
 			continue
 		}
 		t := fn.Signature.Recv().Type()
