@@ -380,6 +380,10 @@ func (pl *planner) plan(seeds []string) *group {
 		queue = queue[1:]
 		g.ids = append(g.ids, id)
 		obj := pl.ix.objs[id]
+		if obj == nil {
+			g.refusal = fmt.Sprintf("internal error: %s, which the map flows into, is not a map object of the loaded packages", id)
+			return g
+		}
 		if reason := pl.objectRefusal(obj); reason != "" {
 			g.refusal = fmt.Sprintf("%s: %s", pl.ix.fset.Position(obj.Pos()), reason)
 			return g
@@ -2153,7 +2157,13 @@ func (pl *planner) classifyCallArg(s site, call *ast.CallExpr, e ast.Expr, mapTy
 		if arg >= sig.Params().Len() || (sig.Variadic() && arg >= sig.Params().Len()-1) {
 			return refuse("passed as a variadic argument of %s", fn.Name())
 		}
-		return classification{flows: []types.Object{origin(sig.Params().At(arg))}}
+		param := origin(sig.Params().At(arg))
+		if !detect.IsMapVar(param) {
+			// An interface parameter would hold a *Map where the function
+			// expects whatever it was written for.
+			return refuse("passed to %s as its parameter %s, of type %s, which is not a map type", fn.Name(), param.Name(), types.TypeString(param.Type(), types.RelativeTo(param.Pkg())))
+		}
+		return classification{flows: []types.Object{param}}
 	}
 	if detect.IsPrintFunc(fn) {
 		return classification{} // the safe map prints exactly like the map
