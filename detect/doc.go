@@ -26,8 +26,12 @@
 //     resting on it are Assumed.
 //     Functions nothing calls form a last, assumed, root.
 //   - A helper that starts its function argument in a goroutine
-//     (func (s *S) goFunc(f func()) { go func() { ...; f() }() }) is a
-//     start at each of its call sites, running what that site passes.
+//     (func (s *S) goFunc(f func()) { go func() { ...; f() }() }, or the
+//     same through wg.Go or an errgroup's Go) is a start at each of its
+//     call sites, running what that site passes. When the helper waits
+//     for those goroutines on every path to a return (a parallel
+//     for-each: go f(item) per item, then wg.Wait()), what follows the
+//     call runs after them.
 //   - A root runs more than once at a time when it is started in a loop,
 //     per request, by a root that itself runs more than once, by a
 //     function called repeatedly that does not wait for it, or by a

@@ -514,7 +514,7 @@ func (a *analysis) selfConcurrent(r int, obj objInfo) (ok, assumed bool) {
 	if obj.local && root.spawn >= 0 {
 		sp := a.spawns[root.spawn]
 		if sp.fn == obj.decl {
-			if sp.kind == spawnHandler || sp.kind == spawnParallel {
+			if sp.kind == spawnHandler || sp.kind == spawnParallel || sp.many {
 				return true, false
 			}
 			return a.inLoop(sp.site) && !perIteration(sp, obj.pos), false

@@ -65,7 +65,9 @@ func (a *analysis) transfer(instr ssa.Instruction, s bitset) {
 			// Joined before the call returns, or run after the
 			// spawning test body has finished.
 		default:
-			s.add(sp)
+			if !a.joinedByHelper(sp) {
+				s.add(sp)
+			}
 		}
 	}
 	switch joinOf(instr) {
@@ -407,6 +409,26 @@ func (q *funcQueue) pop() *ssa.Function {
 	i := heap.Pop(q).(int)
 	q.queued[i] = false
 	return q.funcs[i]
+}
+
+// joinedByHelper reports whether spawn s is a call of a helper that starts
+// its argument and waits for those goroutines before it returns (a
+// parallel for-each: go f(item) per item, then wg.Wait()), so that what
+// follows the call runs after them. It holds while none of the helper's
+// go statements that run the argument is among the helper's escaping
+// spawns; those only grow, so a caller examined too early is examined
+// again when they do.
+func (a *analysis) joinedByHelper(s int) bool {
+	inner := a.spawns[s].inner
+	if len(inner) == 0 {
+		return false
+	}
+	for _, i := range inner {
+		if a.esc[a.spawns[i].fn].has(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // escapes reports whether spawn s may still run when its function returns.

@@ -202,6 +202,11 @@ type spawn struct {
 	// goroutines: a helper that starts its argument in a loop, or in
 	// more than one go statement.
 	many bool
+	// inner, for a call of a helper that starts its argument, are the
+	// spawns of the helper's go statements that run it. When none of
+	// them outlives the helper (it waits for them on every path to a
+	// return), the call returns only once the goroutines are done.
+	inner []int
 }
 
 // findRoots lists the goroutine roots of the program: main, tests, package
@@ -292,7 +297,9 @@ func (a *analysis) findSpawn(fn *ssa.Function, instr ssa.Instruction, add func(*
 	default:
 		return
 	}
-	if len(targets) == 0 {
+	if len(targets) == 0 && !isFuncParam(fn, started) {
+		// A parameter's values are only known at the calls of fn:
+		// findSpawnWrappers makes each of them a spawn of its own.
 		return
 	}
 	pos := instr.Pos()
@@ -343,40 +350,45 @@ func (a *analysis) dropDuplicateRoots() {
 
 // findSpawnWrappers turns helpers that start their function argument in a
 // goroutine (func (s *Server) startGoRoutine(f func()) { go func() {
-// defer s.wg.Done(); f() }() }) into spawns at each of their call sites,
-// so that each goroutine started through the helper is a root of its own
-// instead of all of them being one root that runs everything.
+// defer s.wg.Done(); f() }() }, or the same through wg.Go or an errgroup's
+// Go) into spawns at each of their call sites, so that each goroutine
+// started through the helper is a root of its own instead of all of them
+// being one root that runs everything.
 func (a *analysis) findSpawnWrappers(add func(*root) int) {
 	type started struct {
 		helper *ssa.Function
 		param  int
 	}
 	type goStart struct {
-		g     *ssa.Go
+		site  ssa.Instruction
 		param int
 		calls []ssa.CallInstruction
 	}
 	n := len(a.spawns)
 	starts := make([]goStart, n)
 	count := map[started]int{}
+	inner := map[started][]int{}
 	for si := range n {
 		sp := a.spawns[si]
 		starts[si].param = -1
-		if g, ok := sp.site.(*ssa.Go); ok {
-			param, calls := a.startsParam(sp.fn, g)
-			starts[si] = goStart{g, param, calls}
+		switch sp.kind {
+		case spawnGo, spawnWaitGroup, spawnErrgroup:
+			site := sp.site.(ssa.CallInstruction)
+			param, calls := a.startsParam(sp.fn, site, sp.started)
+			starts[si] = goStart{site, param, calls}
 			if param >= 0 {
 				count[started{sp.fn, param}]++
+				inner[started{sp.fn, param}] = append(inner[started{sp.fn, param}], si)
 			}
 		}
 	}
 	for si := range n {
 		sp := a.spawns[si]
-		g, param, calls := starts[si].g, starts[si].param, starts[si].calls
+		start, param, calls := starts[si].site, starts[si].param, starts[si].calls
 		if param < 0 {
 			continue
 		}
-		many := a.inLoop(g) || count[started{sp.fn, param}] > 1
+		many := a.inLoop(start) || count[started{sp.fn, param}] > 1
 		for _, c := range calls {
 			for _, callee := range a.p.calls[c] {
 				a.p.callers[callee] = without(a.p.callers[callee], c)
@@ -402,7 +414,7 @@ func (a *analysis) findSpawnWrappers(add func(*root) int) {
 			for _, t := range targets {
 				names = append(names, funcName(t))
 			}
-			a.spawns = append(a.spawns, &spawn{site: site, fn: site.Parent(), kind: spawnGo, started: args[param], many: many})
+			a.spawns = append(a.spawns, &spawn{site: site, fn: site.Parent(), kind: spawnGo, started: args[param], many: many, inner: inner[started{sp.fn, param}]})
 			s := len(a.spawns) - 1
 			pos := site.Pos()
 			if !pos.IsValid() {
@@ -416,10 +428,11 @@ func (a *analysis) findSpawnWrappers(add func(*root) int) {
 	}
 }
 
-// startsParam reports whether the go statement g in fn runs one of fn's
-// function parameters: go f(), or go func() { ...; f() }(). It returns
-// the parameter's index and the calls of it inside the goroutine, or -1.
-func (a *analysis) startsParam(fn *ssa.Function, g *ssa.Go) (int, []ssa.CallInstruction) {
+// startsParam reports whether site in fn, which starts the function value
+// started in a goroutine, runs one of fn's function parameters: go f(),
+// go func() { ...; f() }(), wg.Go(f). It returns the parameter's index and
+// the calls of it inside the goroutine, or -1.
+func (a *analysis) startsParam(fn *ssa.Function, site ssa.CallInstruction, started ssa.Value) (int, []ssa.CallInstruction) {
 	paramIndex := func(v ssa.Value) int {
 		if alloc, ok := v.(*ssa.Alloc); ok {
 			// A captured parameter lives in memory: find what is stored.
@@ -440,10 +453,10 @@ func (a *analysis) startsParam(fn *ssa.Function, g *ssa.Go) (int, []ssa.CallInst
 		}
 		return -1
 	}
-	if i := paramIndex(g.Call.Value); i >= 0 {
-		return i, []ssa.CallInstruction{g}
+	if i := paramIndex(started); i >= 0 {
+		return i, []ssa.CallInstruction{site}
 	}
-	mc, ok := g.Call.Value.(*ssa.MakeClosure)
+	mc, ok := started.(*ssa.MakeClosure)
 	if !ok {
 		return -1, nil
 	}
@@ -475,6 +488,16 @@ func (a *analysis) startsParam(fn *ssa.Function, g *ssa.Go) (int, []ssa.CallInst
 		}
 	}
 	return -1, nil
+}
+
+// isFuncParam reports whether v is one of fn's parameters of function type.
+func isFuncParam(fn *ssa.Function, v ssa.Value) bool {
+	p, ok := v.(*ssa.Parameter)
+	if !ok || p.Parent() != fn {
+		return false
+	}
+	_, isFunc := p.Type().Underlying().(*types.Signature)
+	return isFunc
 }
 
 func without(sites []ssa.CallInstruction, x ssa.CallInstruction) []ssa.CallInstruction {
