@@ -43,6 +43,9 @@ type Config struct {
 	Tags []string
 	// Env is the environment of the go command; nil means os.Environ().
 	Env []string
+
+	// moduleFlags are the module flags Load moved out of GOFLAGS.
+	moduleFlags []string
 }
 
 // Program is the loaded code.
@@ -85,6 +88,7 @@ func Load(cfg Config) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Env, cfg.moduleFlags = liftModuleFlags(cfg.Env, absDir)
 	if len(files) > 0 {
 		// A race needs two accesses, which may lie in files that were not
 		// named: analyse the named files' packages and every package of
@@ -198,10 +202,11 @@ func listProblem(pcfg *packages.Config, patterns []string) error {
 
 // buildFlags are the go command flags cfg asks for.
 func buildFlags(cfg Config) []string {
-	if len(cfg.Tags) == 0 {
-		return nil
+	flags := cfg.moduleFlags
+	if len(cfg.Tags) > 0 {
+		flags = append(flags[:len(flags):len(flags)], "-tags="+strings.Join(cfg.Tags, ","))
 	}
-	return []string{"-tags=" + strings.Join(cfg.Tags, ",")}
+	return flags
 }
 
 // ParseMode is how safemapfix parses Go files: as go/packages does by
