@@ -36,10 +36,7 @@ type access struct {
 func (a *analysis) collectAccesses() map[string][]access {
 	out := map[string][]access{}
 	add := func(fn *ssa.Function, instr ssa.Instruction, m ssa.Value, write bool, op string) {
-		pos := instr.Pos()
-		if !pos.IsValid() {
-			pos = m.Pos()
-		}
+		pos := accessPos(fn, instr, m)
 		if a.detached(m, instr) || a.privateInstance(m) || a.unpublishedMap(m, instr) {
 			return
 		}
@@ -87,6 +84,30 @@ func (a *analysis) collectAccesses() map[string][]access {
 		}
 	}
 	return out
+}
+
+// accessPos returns the position to show for the access instr to the map
+// value m in fn. An implicit conversion to an interface (a map handed to a
+// func(any)) has no position of its own, nor has a map that is one result
+// of a call: the position is then that of the instruction using the
+// converted value (the call it is passed to), or at least of fn.
+func accessPos(fn *ssa.Function, instr ssa.Instruction, m ssa.Value) token.Pos {
+	if pos := instr.Pos(); pos.IsValid() {
+		return pos
+	}
+	if pos := m.Pos(); pos.IsValid() {
+		return pos
+	}
+	if v, ok := instr.(ssa.Value); ok {
+		if refs := v.Referrers(); refs != nil {
+			for _, r := range *refs {
+				if pos := r.Pos(); pos.IsValid() {
+					return pos
+				}
+			}
+		}
+	}
+	return fn.Pos()
 }
 
 // callAccesses records the map accesses made by a call: the builtins len,

@@ -25,6 +25,13 @@ func TestAccuracy(t *testing.T) {
 	got := map[string]detect.Finding{}
 	for _, f := range findings {
 		got[f.Name] = f
+		for _, acc := range f.Pair {
+			// The evidence must point at code: a reader cannot act on
+			// an access printed as "-".
+			if !acc.Pos.IsValid() {
+				t.Errorf("%s: %s access from %s has no position", f.Name, acc.Op, acc.Root)
+			}
+		}
 	}
 	var tp, fp, fn, racy, safe int
 	for _, c := range cases {
