@@ -83,14 +83,22 @@
 //     owner fields only ever receive fresh structs, and differ, reach
 //     different structs, and a chain that made its struct and shared it
 //     with no one reaches a struct no other goroutine sees (the chains
-//     pass through instantiation wrappers of generic methods); every other
-//     pair of chains needs a common lock (a scheduler kept by a file
-//     store under the file store's lock and another kept by a memory
-//     store under its own).
+//     pass through instantiation wrappers of generic methods). Chains in
+//     two different roots that each reach a struct their own root made
+//     (new, or held in a field that only receives fresh structs of a
+//     struct that root made: a node a parallel test made and the manager
+//     its constructor made for it) reach two structs, and two maps when
+//     the map's field only ever holds maps made for its struct. Every
+//     other pair of chains needs a common lock (a scheduler kept by a
+//     file store under the file store's lock and another kept by a
+//     memory store under its own).
 //   - Happens-before: a go statement orders what precedes it; Wait on a
 //     WaitGroup or errgroup.Group joins the goroutines started before it;
 //     a channel receive joins goroutines that send on or close a channel
-//     of the same element type.
+//     of the same element type. A map a function returns only where the
+//     goroutine it started to fill it has been joined (the early return
+//     of an error path hands out nil) is used by the caller after that
+//     goroutine.
 //   - Instances: a local map races only with goroutines that received it
 //     when started (argument or capture); a map field of a struct
 //     allocated per call and passed only down the call chain (never

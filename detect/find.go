@@ -152,6 +152,7 @@ type analysis struct {
 	ownMapMemo     map[token.Pos]bool
 	wholeStores    map[token.Pos]bool
 	freshOwnerMemo map[*types.Var]bool
+	madeMemo       map[madeKey]bool
 	fieldAddrs     map[token.Pos][]*ssa.FieldAddr
 	// unsharedMemo memoises sharedBefore.
 	unsharedMemo map[unsharedKey]sharing
@@ -228,6 +229,7 @@ func newAnalysis(p *program) *analysis {
 		closureMemo:    map[*ssa.Function]bool{},
 		ownMapMemo:     map[token.Pos]bool{},
 		freshOwnerMemo: map[*types.Var]bool{},
+		madeMemo:       map[madeKey]bool{},
 		unsharedMemo:   map[unsharedKey]sharing{},
 		rootLockIn:     map[rootFunc]lockset{},
 		passMemo:       map[passKey]bool{},
@@ -640,13 +642,91 @@ func (a *analysis) concurrent(x, y context, obj objInfo) (ok, assumed bool) {
 // startedDuring reports whether x, run by its root, can overlap the
 // goroutine started by spawn root child, a child of x's root.
 func (a *analysis) startedDuring(x context, child int, obj objInfo) (ok, assumed bool) {
-	if a.liveAt(x.acc.fn, x.acc.instr).has(a.roots[child].spawn) {
+	sp := a.roots[child].spawn
+	if a.liveAt(x.acc.fn, x.acc.instr).has(sp) && !a.returnedJoined(x.acc, sp) {
 		return true, false
 	}
 	if root := a.roots[x.root]; root.multi && !a.owns(x.root, obj) {
 		return true, root.multiAssumed
 	}
 	return false, false
+}
+
+// returnedJoined reports whether the map of access x is a result of a call
+// of the function that started spawn s, returned only where s is no longer
+// running: func get() (map[K]V, error) { m := ...; go fill(m); if err :=
+// f(); err != nil { return nil, err }; wg.Wait(); return m, nil }. The
+// goroutine outlives the call only on the paths that do not hand the map
+// out, so what the caller does with the map follows the goroutine.
+func (a *analysis) returnedJoined(x *access, s int) bool {
+	idx := 0
+	v := x.mapv
+	if e, ok := v.(*ssa.Extract); ok {
+		idx, v = e.Index, e.Tuple
+	}
+	call, ok := v.(*ssa.Call)
+	if !ok || call.Parent() != x.fn {
+		return false
+	}
+	spawner := a.spawns[s].fn
+	callees := a.p.calls[call]
+	if len(callees) != 1 || callees[0] != spawner {
+		return false
+	}
+	for _, b := range spawner.Blocks {
+		ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+		if !ok || idx >= len(ret.Results) {
+			continue
+		}
+		for _, out := range resultsHandedOut(ret, idx) {
+			if c, ok := out.val.(*ssa.Const); ok && c.IsNil() {
+				continue
+			}
+			// The spawns live on entry are those of other activations,
+			// whose maps are their own.
+			if out.at == nil || a.liveInFlow(spawner, out.at).has(s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// handedOut is a value a function returns and where it is decided.
+type handedOut struct {
+	at  ssa.Instruction // nil when not known
+	val ssa.Value
+}
+
+// resultsHandedOut returns the values that result idx of ret may hand
+// out: the result itself, or, in a function with defers, which returns
+// what its return statements stored in a result variable, each value
+// stored there, decided at the store.
+func resultsHandedOut(ret *ssa.Return, idx int) []handedOut {
+	v := ret.Results[idx]
+	load, ok := v.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return []handedOut{{ret, v}}
+	}
+	slot, ok := load.X.(*ssa.Alloc)
+	if !ok || slot.Heap || slot.Referrers() == nil {
+		return []handedOut{{nil, v}}
+	}
+	var outs []handedOut
+	for _, r := range *slot.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Addr != slot {
+				return []handedOut{{nil, v}}
+			}
+			outs = append(outs, handedOut{r, r.Val})
+		case *ssa.UnOp:
+			// A load: the return, or a deferred function's read.
+		default:
+			return []handedOut{{nil, v}}
+		}
+	}
+	return outs
 }
 
 // evidence describes a context for a finding.

@@ -313,6 +313,16 @@ func (a *analysis) mayStart(fn *ssa.Function) bool {
 
 // liveAt returns the spawns that may be running at instr.
 func (a *analysis) liveAt(fn *ssa.Function, instr ssa.Instruction) bitset {
+	s := a.liveInFlow(fn, instr)
+	if i, ok := a.index[fn]; ok {
+		s.unionWith(a.liveIn[i])
+	}
+	return s
+}
+
+// liveInFlow returns the spawns that fn's own activation (and what it
+// calls) may have left running at instr, leaving out those live on entry.
+func (a *analysis) liveInFlow(fn *ssa.Function, instr ssa.Instruction) bitset {
 	in, ok := a.liveBlocks[fn]
 	if !ok {
 		in = a.blockLive(fn)
@@ -329,9 +339,6 @@ func (a *analysis) liveAt(fn *ssa.Function, instr ssa.Instruction) bitset {
 			a.transfer(x, s)
 			ev = ev[1:]
 		}
-	}
-	if i, ok := a.index[fn]; ok {
-		s.unionWith(a.liveIn[i])
 	}
 	return s
 }

@@ -33,6 +33,10 @@ type ownerAlt struct {
 	// private: along this way the struct is made by the activation at
 	// the top and shared with no one before the access.
 	private bool
+	// made: along this way the struct is a new one the activation at the
+	// top allocated, shared or not. The root's own goroutine made it, so
+	// no other root's access along such a way reaches the same struct.
+	made bool
 }
 
 // maxOwnerAlts and maxOwnerDepth bound the chains followed for one
@@ -60,10 +64,25 @@ func (a *analysis) ownersExclude(w, x *context) bool {
 	if ax == nil {
 		return false
 	}
+	// Structs that two roots each allocated are two structs; their map
+	// fields are two maps when the field only ever holds maps made for
+	// its struct. (Two runs of one root are the instances' business.)
+	ownMaps := -1
 	for _, p := range aw {
 		for _, q := range ax {
 			if p.private || q.private {
 				continue // no other goroutine sees that struct
+			}
+			if p.made && q.made && w.root != x.root {
+				if ownMaps < 0 {
+					ownMaps = 0
+					if a.ownMapField(loadedField(w.acc.mapv)) {
+						ownMaps = 1
+					}
+				}
+				if ownMaps == 1 {
+					continue
+				}
 			}
 			if p.owner != nil && q.owner != nil && p.owner.Pos() != q.owner.Pos() {
 				continue // distinct structs; one field seen through two type-checked copies is one owner
@@ -111,14 +130,14 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 		calls, handed = a.handingCalls(base, r)
 	}
 	if len(calls) == 0 {
-		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
+		return []ownerAlt{a.topAlt(fn, instr, base, field, r, depth)}, true
 	}
 	// Past the bounds, a parameter leaves the ways unknown; a closure's
 	// captured struct falls back to the closure itself, as when the
 	// closure's calls are not seen.
 	giveUp := func() ([]ownerAlt, bool) {
 		if _, captured := base.(*ssa.UnOp); captured {
-			return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
+			return []ownerAlt{a.topAlt(fn, instr, base, field, r, depth)}, true
 		}
 		return nil, false
 	}
@@ -150,6 +169,7 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 				owner:   u.owner,
 				locks:   a.locksAtEntry(fn, instr, entry),
 				private: u.private && !sharedHere,
+				made:    u.made,
 			})
 		}
 		if len(alts) > maxOwnerAlts {
@@ -157,7 +177,7 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 		}
 	}
 	if len(alts) == 0 {
-		return []ownerAlt{a.topAlt(fn, instr, base, field, r)}, true
+		return []ownerAlt{a.topAlt(fn, instr, base, field, r, depth)}, true
 	}
 	return alts, true
 }
@@ -189,12 +209,47 @@ func (a *analysis) handingCalls(base ssa.Value, r int) ([]*ssa.Call, func(*ssa.C
 
 // topAlt is the way that starts where the struct pointer base is not
 // handed down by a plain call: loaded from an owner field, or made here.
-func (a *analysis) topAlt(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, field, r int) ownerAlt {
+func (a *analysis) topAlt(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, field, r, depth int) ownerAlt {
+	owner := a.freshOwner(base)
 	return ownerAlt{
-		owner:   a.freshOwner(base),
+		owner:   owner,
 		locks:   a.locksAtIn(fn, instr, r),
 		private: a.sharedBefore(base, instr, field, 0).private(),
+		made:    a.madeInRoot(fn, instr, base, owner, r, depth),
 	}
+}
+
+// madeKey identifies one question madeInRoot answers.
+type madeKey struct {
+	base ssa.Value
+	root int
+}
+
+// madeInRoot reports whether the struct pointer base, at the top of a
+// chain in root r, is a struct root r's own goroutine made: a new one, or
+// one loaded from a field that only ever holds structs made fresh for it
+// (owner) of a struct root r made, up any number of such fields (a node a
+// test made, and the manager its constructor made for it).
+func (a *analysis) madeInRoot(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, owner *types.Var, r, depth int) bool {
+	if a.newValue(base, nil, 0) {
+		return true
+	}
+	if owner == nil || depth >= maxOwnerDepth {
+		return false
+	}
+	key := madeKey{base, r}
+	if made, ok := a.madeMemo[key]; ok {
+		return made
+	}
+	a.madeMemo[key] = false // a cycle proves nothing
+	fa := base.(*ssa.UnOp).X.(*ssa.FieldAddr)
+	alts, ok := a.ownerAlts(fn, instr, fa.X, fa.Field, r, depth+1)
+	made := ok && len(alts) > 0
+	for _, alt := range alts {
+		made = made && alt.made
+	}
+	a.madeMemo[key] = made
+	return made
 }
 
 // locksAtEntry returns the locks held at instr when fn is entered holding

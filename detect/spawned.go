@@ -449,6 +449,12 @@ func (a *analysis) newValue(v ssa.Value, want types.Type, depth int) bool {
 	case *ssa.Extract:
 		call, ok := v.Tuple.(*ssa.Call)
 		return ok && a.returnsNew(call, v.Index, want, depth)
+	case *ssa.UnOp:
+		// A variable a closure captures (t.Cleanup(func() {
+		// n.Close() }); return n): the one value stored in it.
+		if stored, c := cellValue(v); c != nil {
+			return a.newValue(stored, want, depth+1)
+		}
 	}
 	return false
 }
