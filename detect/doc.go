@@ -41,7 +41,13 @@
 //     traced back through parameters, captures and local variables to
 //     the closures callers pass, and a root runs such a closure only when
 //     it also runs the function that made it (or, for a value handed to a
-//     goroutine, descends from a root that does).
+//     goroutine, descends from a root that does). A method call through
+//     an interface value received so (d.decode(buf), d a parameter) is
+//     resolved the same way, to the methods of the types converted to
+//     the interface where the value is made, each run only by the roots
+//     that run the converting function. A value that comes from a field,
+//     a global or a result anywhere on the way leaves the call to the
+//     call graph.
 //   - A call that a function makes only for one value of a boolean
 //     parameter (if !fetch { return }) is reached only by the roots
 //     calling the function with that value, or with a value not

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"go/token"
+	"go/types"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -45,8 +46,9 @@ type ctxEdge struct {
 }
 
 type traceKey struct {
-	v     ssa.Value
-	depth int
+	v      ssa.Value
+	depth  int
+	method *types.Func
 }
 
 // resolveCall returns the function values a dynamic call site calls, with
@@ -60,7 +62,26 @@ func (a *analysis) resolveCall(site ssa.CallInstruction) ([]funcOrigin, bool) {
 	}
 	// Fields, globals and results are not traced: the call graph
 	// decides their callees.
-	out, ok := a.traceFunc(c.Value, site.Parent(), maxTraceDepth)
+	out, ok := a.traceFunc(c.Value, site.Parent(), maxTraceDepth, nil)
+	if !ok || len(out) == 0 {
+		return nil, false
+	}
+	return out, true
+}
+
+// resolveInvoke is resolveCall for a method call through an interface
+// value: the value is traced back the same way to the conversions that
+// make it, each giving the method of its concrete type, with the function
+// converting it as the origin. A decoder handed down as an interface
+// (res.decode(pd), with res a parameter) runs, in a root, the decode
+// methods of the types that root converts, not those of every type the
+// program ever passes there.
+func (a *analysis) resolveInvoke(site ssa.CallInstruction) ([]funcOrigin, bool) {
+	c := site.Common()
+	if !c.IsInvoke() {
+		return nil, false
+	}
+	out, ok := a.traceFunc(c.Value, site.Parent(), maxTraceDepth, c.Method)
 	if !ok || len(out) == 0 {
 		return nil, false
 	}
@@ -68,19 +89,20 @@ func (a *analysis) resolveCall(site ssa.CallInstruction) ([]funcOrigin, bool) {
 }
 
 // traceFunc returns the function values v can hold, each with its origin;
-// at is the function in which v is used.
-func (a *analysis) traceFunc(v ssa.Value, at *ssa.Function, depth int) ([]funcOrigin, bool) {
+// at is the function in which v is used. With a method, v is an interface
+// value and the functions are that method of the types converted to it.
+func (a *analysis) traceFunc(v ssa.Value, at *ssa.Function, depth int, method *types.Func) ([]funcOrigin, bool) {
 	if depth < 0 {
 		return nil, false
 	}
-	key := traceKey{v, depth}
+	key := traceKey{v, depth, method}
 	if r, ok := a.traceMemo[key]; ok {
 		return r.values, r.ok
 	}
 	// A cycle through parameters ends at the depth bound; mark the key
 	// as failing while it is being traced.
 	a.traceMemo[key] = traceResult{nil, false}
-	values, ok := a.traceFuncUncached(v, at, depth)
+	values, ok := a.traceFuncUncached(v, at, depth, method)
 	if ok && len(values) > maxTraceValues {
 		values, ok = nil, false
 	}
@@ -93,7 +115,25 @@ type traceResult struct {
 	ok     bool
 }
 
-func (a *analysis) traceFuncUncached(v ssa.Value, at *ssa.Function, depth int) ([]funcOrigin, bool) {
+func (a *analysis) traceFuncUncached(v ssa.Value, at *ssa.Function, depth int, method *types.Func) ([]funcOrigin, bool) {
+	if method != nil {
+		switch v := v.(type) {
+		case *ssa.MakeInterface:
+			sel := a.p.prog.MethodSets.MethodSet(v.X.Type()).Lookup(method.Pkg(), method.Name())
+			if sel == nil {
+				return nil, false
+			}
+			fn := a.p.methodBody(sel)
+			if fn == nil {
+				return nil, false
+			}
+			return []funcOrigin{{fn: fn, origin: v.Parent()}}, true
+		case *ssa.ChangeInterface:
+			return a.traceFunc(v.X, at, depth, method)
+		case *ssa.Function, *ssa.MakeClosure, *ssa.ChangeType:
+			return nil, false
+		}
+	}
 	switch v := v.(type) {
 	case *ssa.Function:
 		fn := a.p.link(v)
@@ -108,13 +148,13 @@ func (a *analysis) traceFuncUncached(v ssa.Value, at *ssa.Function, depth int) (
 		}
 		return []funcOrigin{{fn: fn, origin: v.Parent()}}, true
 	case *ssa.ChangeType:
-		return a.traceFunc(v.X, at, depth)
+		return a.traceFunc(v.X, at, depth, method)
 	case *ssa.Const:
 		return nil, v.IsNil()
 	case *ssa.Phi:
 		var out []funcOrigin
 		for _, e := range v.Edges {
-			vals, ok := a.traceFunc(e, at, depth)
+			vals, ok := a.traceFunc(e, at, depth, method)
 			if !ok {
 				return nil, false
 			}
@@ -122,14 +162,14 @@ func (a *analysis) traceFuncUncached(v ssa.Value, at *ssa.Function, depth int) (
 		}
 		return out, true
 	case *ssa.Parameter:
-		return a.traceParam(v, depth)
+		return a.traceParam(v, depth, method)
 	case *ssa.FreeVar:
-		return a.traceFreeVar(v, depth)
+		return a.traceFreeVar(v, depth, method)
 	case *ssa.UnOp:
 		// A captured variable is a cell: a load of it holds what is
 		// stored into it.
 		if v.Op == token.MUL {
-			return a.traceCell(v.X, depth)
+			return a.traceCell(v.X, depth, method)
 		}
 	}
 	return nil, false
@@ -139,13 +179,15 @@ func (a *analysis) traceFuncUncached(v ssa.Value, at *ssa.Function, depth int) (
 // a local variable, or one captured from an enclosing function. A
 // variable written other than by a plain store, or whose address goes
 // anywhere but to loads and closures that only load it, is not traced.
-func (a *analysis) traceCell(addr ssa.Value, depth int) ([]funcOrigin, bool) {
+func (a *analysis) traceCell(addr ssa.Value, depth int, method *types.Func) ([]funcOrigin, bool) {
 	if depth < 0 {
 		return nil, false
 	}
 	switch addr := addr.(type) {
 	case *ssa.FreeVar:
-		return a.traceBindings(addr, depth, a.traceCell)
+		return a.traceBindings(addr, depth, func(v ssa.Value, depth int) ([]funcOrigin, bool) {
+			return a.traceCell(v, depth, method)
+		})
 	case *ssa.Alloc:
 		var out []funcOrigin
 		for _, ref := range *addr.Referrers() {
@@ -154,7 +196,7 @@ func (a *analysis) traceCell(addr ssa.Value, depth int) ([]funcOrigin, bool) {
 				if ref.Addr != addr {
 					return nil, false
 				}
-				vals, ok := a.traceFunc(ref.Val, addr.Parent(), depth)
+				vals, ok := a.traceFunc(ref.Val, addr.Parent(), depth, method)
 				if !ok {
 					return nil, false
 				}
@@ -206,7 +248,7 @@ func onlyLoaded(mc *ssa.MakeClosure, addr ssa.Value) bool {
 
 // traceParam follows parameter p back to the arguments every call site
 // passes for it.
-func (a *analysis) traceParam(p *ssa.Parameter, depth int) ([]funcOrigin, bool) {
+func (a *analysis) traceParam(p *ssa.Parameter, depth int, method *types.Func) ([]funcOrigin, bool) {
 	fn := p.Parent()
 	idx := paramIndex(p)
 	sites := a.p.callers[fn]
@@ -227,7 +269,7 @@ func (a *analysis) traceParam(p *ssa.Parameter, depth int) ([]funcOrigin, bool) 
 		if len(args) != len(fn.Params) {
 			return nil, false
 		}
-		vals, ok := a.traceFunc(args[idx], site.Parent(), depth-1)
+		vals, ok := a.traceFunc(args[idx], site.Parent(), depth-1, method)
 		if !ok {
 			return nil, false
 		}
@@ -241,9 +283,9 @@ func (a *analysis) traceParam(p *ssa.Parameter, depth int) ([]funcOrigin, bool) 
 
 // traceFreeVar follows a captured value back to the values bound when
 // its closure is made, in the enclosing function.
-func (a *analysis) traceFreeVar(fv *ssa.FreeVar, depth int) ([]funcOrigin, bool) {
+func (a *analysis) traceFreeVar(fv *ssa.FreeVar, depth int, method *types.Func) ([]funcOrigin, bool) {
 	return a.traceBindings(fv, depth, func(v ssa.Value, depth int) ([]funcOrigin, bool) {
-		return a.traceFunc(v, fv.Parent().Parent(), depth)
+		return a.traceFunc(v, fv.Parent().Parent(), depth, method)
 	})
 }
 

@@ -61,7 +61,11 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 						}
 					}
 				}
-				if values, ok := a.resolveCall(site); ok {
+				values, ok := a.resolveCall(site)
+				if !ok {
+					values, ok = a.resolveInvoke(site)
+				}
+				if ok {
 					for _, v := range values {
 						if !calls(callees, v.fn) {
 							// The call graph is the bound: a value
