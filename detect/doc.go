@@ -52,7 +52,9 @@
 //     parameter (if !fetch { return }) is reached only by the roots
 //     calling the function with that value, or with a value not
 //     constant. Main and the methods of library types never run code of
-//     _test.go files, whatever an interface call may dispatch to.
+//     _test.go files, whatever an interface call may dispatch to; nor do
+//     the goroutines a main package without tests starts, since it runs
+//     only as its own program.
 //   - Function values handed to a function outside the analysis (an
 //     instance of a dependency's generic function, such as
 //     slices.IndexFunc, included) run at the call, on the caller's

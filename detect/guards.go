@@ -195,10 +195,24 @@ func (a *analysis) computeTestFuncs() {
 			a.testFuncs[i] = strings.HasSuffix(a.p.fset.File(pos).Name(), "_test.go")
 		}
 	}
+	// A main package without tests runs only as its own program, which
+	// links no test code: neither do the goroutines its code starts.
+	tested := map[*ssa.Package]bool{}
+	for i, fn := range a.p.funcs {
+		if a.testFuncs[i] && fn.Pkg != nil {
+			tested[fn.Pkg] = true
+		}
+	}
 	a.noTests = a.newRootSet()
 	for r, root := range a.roots {
-		if root.kind == rootMain || root.kind == rootLibrary {
+		switch {
+		case root.kind == rootMain || root.kind == rootLibrary:
 			a.noTests.add(r)
+		case root.spawn >= 0:
+			pkg := a.spawns[root.spawn].fn.Pkg
+			if pkg != nil && pkg.Pkg.Name() == "main" && !tested[pkg] {
+				a.noTests.add(r)
+			}
 		}
 	}
 }
