@@ -47,7 +47,11 @@
 //     the interface where the value is made, each run only by the roots
 //     that run the converting function. A value that comes from a field,
 //     a global or a result anywhere on the way leaves the call to the
-//     call graph.
+//     call graph. When code outside the analysis may call the function
+//     too (an exported method of a library type: db.Update(fn) calling
+//     fn), the function literals its analysed callers pass that never
+//     leave the calls they are handed to are still resolved so; any
+//     other callee the call graph gives may come from outside.
 //   - A call that a function makes only for one value of a boolean
 //     parameter (if !fetch { return }) is reached only by the roots
 //     calling the function with that value, or with a value not

@@ -69,6 +69,33 @@ func (a *analysis) resolveCall(site ssa.CallInstruction) ([]funcOrigin, bool) {
 	return out, true
 }
 
+// resolveVisible resolves, like resolveCall, a call through a function
+// parameter of a function that code outside the analysis may also call
+// (an exported method of a library type: db.Update(fn) calling fn): the
+// values the analysed callers pass are traced, and of those, the function
+// literals that never leave the calls of the analysed code are returned:
+// outside code cannot hold them, so they run at this call only for the
+// callers that pass them. Every other callee the call graph gives (a
+// named function, a literal that escapes) may come from outside code.
+func (a *analysis) resolveVisible(site ssa.CallInstruction) []funcOrigin {
+	c := site.Common()
+	p, ok := c.Value.(*ssa.Parameter)
+	if !ok || c.IsInvoke() || !a.startedOpaquely(p.Parent()) {
+		return nil
+	}
+	vals, ok := a.traceCallers(p, maxTraceDepth, nil)
+	if !ok {
+		return nil
+	}
+	var out []funcOrigin
+	for _, v := range vals {
+		if v.fn.Parent() != nil && a.closureStaysInCalls(v.fn) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // resolveInvoke is resolveCall for a method call through an interface
 // value: the value is traced back the same way to the conversions that
 // make it, each giving the method of its concrete type, with the function
@@ -249,12 +276,20 @@ func onlyLoaded(mc *ssa.MakeClosure, addr ssa.Value) bool {
 // traceParam follows parameter p back to the arguments every call site
 // passes for it.
 func (a *analysis) traceParam(p *ssa.Parameter, depth int, method *types.Func) ([]funcOrigin, bool) {
+	if a.startedOpaquely(p.Parent()) {
+		// Called from outside the analysed code, or started as a
+		// root with arguments not seen here.
+		return nil, false
+	}
+	return a.traceCallers(p, depth, method)
+}
+
+// traceCallers is traceParam over the calls of the analysed code alone.
+func (a *analysis) traceCallers(p *ssa.Parameter, depth int, method *types.Func) ([]funcOrigin, bool) {
 	fn := p.Parent()
 	idx := paramIndex(p)
 	sites := a.p.callers[fn]
-	if idx < 0 || len(sites) == 0 || a.startedOpaquely(fn) {
-		// Called from outside the analysed code, or started as a
-		// root with arguments not seen here.
+	if idx < 0 || len(sites) == 0 {
 		return nil, false
 	}
 	var out []funcOrigin

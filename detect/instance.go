@@ -178,9 +178,44 @@ func (a *analysis) closureCalls(p *ssa.Parameter) (int, []*ssa.Call) {
 // whose parameter, in turn, is only called or passed on the same way.
 func (a *analysis) closureStaysInCalls(fn *ssa.Function) bool {
 	return memoized(a.closureMemo, fn, func(fn *ssa.Function) bool {
-		mc := makeClosureOf(fn)
-		return mc != nil && a.calledOrHandedOn(mc, 0)
+		if mc := makeClosureOf(fn); mc != nil {
+			return a.calledOrHandedOn(mc, 0)
+		}
+		return a.literalStaysInCalls(fn)
 	})
+}
+
+// literalStaysInCalls is closureStaysInCalls for a function literal
+// without free variables: the value is the function itself, an operand
+// of the instructions of its parent that use it, each of which must call
+// it or hand it on.
+func (a *analysis) literalStaysInCalls(fn *ssa.Function) bool {
+	parent := fn.Parent()
+	if parent == nil {
+		return false
+	}
+	found := false
+	var buf [10]*ssa.Value
+	for _, b := range parent.Blocks {
+		for _, instr := range b.Instrs {
+			if mc, ok := instr.(*ssa.MakeClosure); ok && mc.Fn == fn {
+				return false // also made as a closure: not followed here
+			}
+			if _, ok := instr.(*ssa.DebugRef); ok {
+				continue
+			}
+			for _, op := range instr.Operands(buf[:0]) {
+				if *op != fn {
+					continue
+				}
+				if !a.handedOn(instr, fn, 0) {
+					return false
+				}
+				found = true
+			}
+		}
+	}
+	return found
 }
 
 // makeClosureOf returns the one MakeClosure that makes the closure fn,

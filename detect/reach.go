@@ -65,7 +65,12 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 				if !ok {
 					values, ok = a.resolveInvoke(site)
 				}
-				if ok {
+				var visible []funcOrigin
+				if !ok {
+					visible = a.resolveVisible(site)
+					values = visible
+				}
+				if ok || len(visible) > 0 {
 					for _, v := range values {
 						if !calls(callees, v.fn) {
 							// The call graph is the bound: a value
@@ -84,9 +89,14 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 							ctx = append(ctx, e)
 						}
 					}
-					continue
+					if ok {
+						continue
+					}
 				}
 				for _, c := range callees {
+					if len(visible) > 0 && resolvedTo(visible, c) {
+						continue // run only for the callers passing it
+					}
 					if ci, ok := a.index[c]; ok {
 						e := edge{callee: ci, inLoop: loop, need: a.guardNeeds[site], pass: passedFlag(site, c, a.guardIdx[ci])}
 						if !seenPlain[e] {
@@ -340,4 +350,14 @@ func (a *analysis) calledTwice(fn *ssa.Function) bool {
 		}
 	}
 	return n > 1
+}
+
+// resolvedTo reports whether fn is one of the traced values vals.
+func resolvedTo(vals []funcOrigin, fn *ssa.Function) bool {
+	for _, v := range vals {
+		if v.fn == fn {
+			return true
+		}
+	}
+	return false
 }
