@@ -44,7 +44,7 @@ func (a *analysis) collectAccesses() map[string][]access {
 		if shared.private() {
 			return
 		}
-		fresh := freshField(m, fn) || a.unpublished(m, instr)
+		fresh := a.freshField(m, instr) || a.unpublished(m, instr)
 		// A parameter traced to one object needs no check per root.
 		param, _ := m.(*ssa.Parameter)
 		ids := a.sources(m)
@@ -188,15 +188,56 @@ func before(x, y ssa.Instruction) bool {
 	return false
 }
 
-// freshField reports whether the map value m is loaded from a field of a
-// struct allocated in fn itself (s := &T{}; s.m[k] = v).
-func freshField(m ssa.Value, fn *ssa.Function) bool {
+// freshField reports whether the map value m, used at instr in fn, is
+// loaded from a field of a struct fn allocated (s := &T{}; s.m[k] = v)
+// that fn has not stored where others can reach it, or sent, on a path
+// before instr (s := &T{}; global = s; s.m[k] = v is no longer fn's
+// alone). Goroutines that fn has started and that may hold it are
+// spawnedBefore's; those that earlier calls of fn started cannot hold
+// what this call made. Calls the struct is handed to are not followed
+// here: most only use it (json.Unmarshal(data, s)).
+func (a *analysis) freshField(m ssa.Value, instr ssa.Instruction) bool {
 	fa := loadedField(m)
 	if fa == nil {
 		return false
 	}
 	alloc, ok := fa.X.(*ssa.Alloc)
-	return ok && alloc.Parent() == fn
+	if !ok || alloc.Parent() != instr.Parent() {
+		return false
+	}
+	for _, r := range *alloc.Referrers() {
+		var published bool
+		switch r := r.(type) {
+		case *ssa.Store:
+			published = r.Val == alloc && a.storeEscapes(r, alloc) && storedOutside(r.Addr)
+		case *ssa.Send:
+			published = r.X == alloc
+		}
+		if published && mayPrecede(r, instr) {
+			return false
+		}
+	}
+	return true
+}
+
+// storedOutside reports whether addr, where a pointer is stored, may be
+// memory that code other than the storing function's reaches: anything
+// but an element or field of a struct, array or slice that the function
+// allocated itself (the array append builds, a struct being put
+// together), whose own publication is not followed here.
+func storedOutside(addr ssa.Value) bool {
+	for inner := false; ; inner = true {
+		switch x := addr.(type) {
+		case *ssa.Alloc:
+			return !inner // a variable: storeEscapes has judged it
+		case *ssa.FieldAddr:
+			addr = x.X
+		case *ssa.IndexAddr:
+			addr = x.X
+		default:
+			return true
+		}
+	}
 }
 
 // loadedField returns the field address that the value m is loaded from

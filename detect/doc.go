@@ -163,10 +163,14 @@
 //     stepLeader; e.tick = e.tickElection), a variable set on either
 //     branch, and a map handed down as an argument; a call cycle counts
 //     for what enters it. Goroutines that different functions start, each
-//     on the struct made for it, do not share it either. A struct made in a function and kept in a
-//     variable a closure captures is private until the capture, or a
-//     use that publishes it, can run first; goroutines that earlier
-//     calls of the function started cannot hold it. The same holds for a
+//     on the struct made for it, do not share it either. A struct made in
+//     a function and kept in a variable a closure captures is private
+//     until the capture, or a use that publishes it, can run first;
+//     goroutines that earlier calls of the function started cannot hold
+//     it. A struct the function allocates itself stops being its own once
+//     it may have been stored where others reach it (a global, a field of
+//     a struct it did not make) or sent (s := &T{}; global = s; s.m[k] =
+//     v races with a reader of global). The same holds for a
 //     struct or a map that a closure captures when the closure is handed
 //     to analysed functions that only call it (ReadTable(b, func(name
 //     string) { r.names[name]++ })), whoever else calls them: it runs

@@ -229,7 +229,7 @@ func inspectAccess(t *testing.T, a *analysis, at string) {
 				}
 				t.Logf("access %s in %s: %s", pos, fn, instr)
 				t.Logf("\tprivateInstance %v sharedAt %v freshField %v unpublished %v unpublishedMap %v",
-					a.privateInstance(m), a.sharedAt(m, instr), freshField(m, fn), a.unpublished(m, instr), a.unpublishedMap(m, instr))
+					a.privateInstance(m), a.sharedAt(m, instr), a.freshField(m, instr), a.unpublished(m, instr), a.unpublishedMap(m, instr))
 				fa := loadedField(m)
 				if fa == nil {
 					continue
