@@ -188,14 +188,14 @@ func before(x, y ssa.Instruction) bool {
 	return false
 }
 
-// freshField reports whether the map value m, used at instr in fn, is
-// loaded from a field of a struct fn allocated (s := &T{}; s.m[k] = v)
-// that fn has not stored where others can reach it, or sent, on a path
-// before instr (s := &T{}; global = s; s.m[k] = v is no longer fn's
-// alone). Goroutines that fn has started and that may hold it are
-// spawnedBefore's; those that earlier calls of fn started cannot hold
-// what this call made. Calls the struct is handed to are not followed
-// here: most only use it (json.Unmarshal(data, s)).
+// freshField reports whether the map value m, used at instr, is loaded
+// from a field of a struct that instr's function allocated (s := &T{};
+// s.m[k] = v) and has not stored where others can reach it, or sent, on
+// a path before instr (s := &T{}; global = s; s.m[k] = v is no longer the
+// function's alone). Goroutines the function has started and that may
+// hold it are spawnedBefore's; those that earlier calls started cannot
+// hold what this call made. Calls the struct is handed to are not
+// followed here: most only use it (json.Unmarshal(data, s)).
 func (a *analysis) freshField(m ssa.Value, instr ssa.Instruction) bool {
 	fa := loadedField(m)
 	if fa == nil {
