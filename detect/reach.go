@@ -65,36 +65,33 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 				if !ok {
 					values, ok = a.resolveInvoke(site)
 				}
-				var visible []funcOrigin
 				if !ok {
-					visible = a.resolveVisible(site)
-					values = visible
+					// Resolved in part: the other callees stay plain.
+					values = a.resolveVisible(site)
 				}
-				if ok || len(visible) > 0 {
-					for _, v := range values {
-						if !calls(callees, v.fn) {
-							// The call graph is the bound: a value
-							// traced here that it does not give is
-							// left out rather than added.
-							continue
-						}
-						ci, ok1 := a.index[v.fn]
-						oi, ok2 := a.index[v.origin]
-						if !ok1 || !ok2 {
-							continue
-						}
-						e := ctxEdge{caller: i, callee: ci, origin: oi, inLoop: loop, viaSpawn: v.viaSpawn}
-						if !seenCtx[e] {
-							seenCtx[e] = true
-							ctx = append(ctx, e)
-						}
-					}
-					if ok {
+				for _, v := range values {
+					if !calls(callees, v.fn) {
+						// The call graph is the bound: a value
+						// traced here that it does not give is
+						// left out rather than added.
 						continue
 					}
+					ci, ok1 := a.index[v.fn]
+					oi, ok2 := a.index[v.origin]
+					if !ok1 || !ok2 {
+						continue
+					}
+					e := ctxEdge{caller: i, callee: ci, origin: oi, inLoop: loop, viaSpawn: v.viaSpawn}
+					if !seenCtx[e] {
+						seenCtx[e] = true
+						ctx = append(ctx, e)
+					}
+				}
+				if ok {
+					continue
 				}
 				for _, c := range callees {
-					if len(visible) > 0 && resolvedTo(visible, c) {
+					if resolvedTo(values, c) {
 						continue // run only for the callers passing it
 					}
 					if ci, ok := a.index[c]; ok {

@@ -366,7 +366,6 @@ func (a *analysis) findSpawnWrappers(add func(*root) int) {
 	}
 	n := len(a.spawns)
 	starts := make([]goStart, n)
-	count := map[started]int{}
 	inner := map[started][]int{}
 	for si := range n {
 		sp := a.spawns[si]
@@ -377,8 +376,8 @@ func (a *analysis) findSpawnWrappers(add func(*root) int) {
 			param, calls := a.startsParam(sp.fn, site, sp.started)
 			starts[si] = goStart{site, param, calls}
 			if param >= 0 {
-				count[started{sp.fn, param}]++
-				inner[started{sp.fn, param}] = append(inner[started{sp.fn, param}], si)
+				key := started{sp.fn, param}
+				inner[key] = append(inner[key], si)
 			}
 		}
 	}
@@ -388,7 +387,7 @@ func (a *analysis) findSpawnWrappers(add func(*root) int) {
 		if param < 0 {
 			continue
 		}
-		many := a.inLoop(start) || count[started{sp.fn, param}] > 1
+		many := a.inLoop(start) || len(inner[started{sp.fn, param}]) > 1
 		for _, c := range calls {
 			for _, callee := range a.p.calls[c] {
 				a.p.callers[callee] = without(a.p.callers[callee], c)
@@ -433,7 +432,7 @@ func (a *analysis) findSpawnWrappers(add func(*root) int) {
 // go func() { ...; f() }(), wg.Go(f). It returns the parameter's index and
 // the calls of it inside the goroutine, or -1.
 func (a *analysis) startsParam(fn *ssa.Function, site ssa.CallInstruction, started ssa.Value) (int, []ssa.CallInstruction) {
-	paramIndex := func(v ssa.Value) int {
+	funcParam := func(v ssa.Value) int {
 		if alloc, ok := v.(*ssa.Alloc); ok {
 			// A captured parameter lives in memory: find what is stored.
 			if refs := alloc.Referrers(); refs != nil {
@@ -444,16 +443,12 @@ func (a *analysis) startsParam(fn *ssa.Function, site ssa.CallInstruction, start
 				}
 			}
 		}
-		for i, p := range fn.Params {
-			if p == v {
-				if _, isFunc := p.Type().Underlying().(*types.Signature); isFunc {
-					return i
-				}
-			}
+		if !isFuncParam(fn, v) {
+			return -1
 		}
-		return -1
+		return paramIndex(v.(*ssa.Parameter))
 	}
-	if i := paramIndex(started); i >= 0 {
+	if i := funcParam(started); i >= 0 {
 		return i, []ssa.CallInstruction{site}
 	}
 	mc, ok := started.(*ssa.MakeClosure)
@@ -462,7 +457,7 @@ func (a *analysis) startsParam(fn *ssa.Function, site ssa.CallInstruction, start
 	}
 	body := mc.Fn.(*ssa.Function)
 	for j, b := range mc.Bindings {
-		i := paramIndex(b)
+		i := funcParam(b)
 		if i < 0 || j >= len(body.FreeVars) {
 			continue
 		}
