@@ -29,7 +29,11 @@ const maxTraceDepth = 4
 const maxTraceValues = 64
 
 // funcOrigin is a function value as created: the function it denotes and
-// the function that makes the closure or names the function.
+// the function that makes the closure or names the function. A nil fn
+// stands for a value not traced, passed by a caller whose argument comes
+// from a field, a result or the like: it may be any function the call
+// graph gives at the call, and origin is that caller, which every root
+// handing the value on runs.
 // viaSpawn: the value reaches the call through the start of a goroutine;
 // pass is the call in origin that hands the value on, when one does.
 type funcOrigin struct {
@@ -89,7 +93,7 @@ func (a *analysis) resolveVisible(site ssa.CallInstruction) []funcOrigin {
 	}
 	var out []funcOrigin
 	for _, v := range vals {
-		if v.fn.Parent() != nil && a.closureStaysInCalls(v.fn) {
+		if v.fn != nil && v.fn.Parent() != nil && a.closureStaysInCalls(v.fn) {
 			out = append(out, v)
 		}
 	}
@@ -304,9 +308,15 @@ func (a *analysis) traceCallers(p *ssa.Parameter, depth int, method *types.Func)
 		if len(args) != len(fn.Params) {
 			return nil, false
 		}
+		if site.Parent() == fn && args[idx] == p {
+			continue // a recursive call passes on what its callers passed
+		}
 		vals, ok := a.traceFunc(args[idx], site.Parent(), depth-1, method)
 		if !ok {
-			return nil, false
+			// Anything may come from this caller, but only in the
+			// roots that run it; the other callers' values stay
+			// resolved.
+			vals = []funcOrigin{{origin: site.Parent()}}
 		}
 		if _, isGo := site.(*ssa.Go); isGo {
 			vals = spawned(vals)
@@ -355,13 +365,48 @@ func (a *analysis) traceBindings(fv *ssa.FreeVar, depth int, trace func(ssa.Valu
 			if !ok {
 				return nil, false
 			}
-			if a.isRootEntry(fn) {
+			switch {
+			case a.calledOrHandedOn(mc, 0):
+				// Run within calls its maker makes: by roots that
+				// run the origins.
+			case a.isRootEntry(fn) && a.startedOrHandedOn(mc):
 				vals = spawned(vals)
+			default:
+				// Kept where roots that never ran the maker may
+				// call it: any root running it may use what it
+				// captured.
+				vals = originAt(vals, fn)
 			}
 			out = appendOrigins(out, vals)
 		}
 	}
 	return out, found
+}
+
+// startedOrHandedOn reports whether the closure made by mc is only
+// started as a goroutine, called, or handed on as calledOrHandedOn says.
+func (a *analysis) startedOrHandedOn(mc *ssa.MakeClosure) bool {
+	for _, r := range *mc.Referrers() {
+		if _, isRef := r.(*ssa.DebugRef); isRef {
+			continue
+		}
+		if i, ok := a.spawnAt[r]; ok && a.spawns[i].started == mc {
+			continue
+		}
+		if !a.handedOn(r, mc, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// originAt returns vals as values that fn holds: run where fn runs.
+func originAt(vals []funcOrigin, fn *ssa.Function) []funcOrigin {
+	out := make([]funcOrigin, len(vals))
+	for i, v := range vals {
+		out[i] = funcOrigin{fn: v.fn, origin: fn}
+	}
+	return out
 }
 
 // passedAt returns vals with site as the call that hands on those made
@@ -567,6 +612,9 @@ func (a *analysis) callbackLocksAt(fn *ssa.Function, site ssa.CallInstruction) (
 	var entry lockset
 	found := false
 	for _, v := range vals {
+		if v.fn == nil {
+			return nil, false // fn may come from where locks are not followed
+		}
 		if v.fn != fn {
 			continue
 		}

@@ -70,21 +70,34 @@ func (a *analysis) callEdges() (all, plain [][]edge, ctx []ctxEdge) {
 					values = a.resolveVisible(site)
 				}
 				for _, v := range values {
-					if !calls(callees, v.fn) {
-						// The call graph is the bound: a value
-						// traced here that it does not give is
-						// left out rather than added.
+					oi, known := a.index[v.origin]
+					if !known {
+						if v.fn == nil {
+							ok = false // the callees stay plain
+						}
 						continue
 					}
-					ci, ok1 := a.index[v.fn]
-					oi, ok2 := a.index[v.origin]
-					if !ok1 || !ok2 {
-						continue
+					targets := []*ssa.Function{v.fn}
+					if v.fn == nil {
+						targets = callees // not traced: any of them
 					}
-					e := ctxEdge{caller: i, callee: ci, origin: oi, inLoop: loop, viaSpawn: v.viaSpawn}
-					if !seenCtx[e] {
-						seenCtx[e] = true
-						ctx = append(ctx, e)
+					for _, fn := range targets {
+						if !calls(callees, fn) {
+							// The call graph is the bound: a
+							// value traced here that it does
+							// not give is left out rather than
+							// added.
+							continue
+						}
+						ci, ok := a.index[fn]
+						if !ok {
+							continue
+						}
+						e := ctxEdge{caller: i, callee: ci, origin: oi, inLoop: loop, viaSpawn: v.viaSpawn}
+						if !seenCtx[e] {
+							seenCtx[e] = true
+							ctx = append(ctx, e)
+						}
 					}
 				}
 				if ok {
