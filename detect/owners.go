@@ -54,7 +54,9 @@ type ownerKey struct {
 
 // ownersExclude reports whether the accesses of contexts w and x, which
 // hold no common lock when every caller is taken together, hold one along
-// every pair of call chains that may bring them the same struct.
+// every pair of call chains that may bring them the same struct (chains
+// along which the struct is private bring it to no one else, and
+// contextOwners leaves them out).
 func (a *analysis) ownersExclude(w, x *context) bool {
 	aw := a.contextOwners(w)
 	if aw == nil {
@@ -70,9 +72,6 @@ func (a *analysis) ownersExclude(w, x *context) bool {
 	ownMaps := -1
 	for _, p := range aw {
 		for _, q := range ax {
-			if p.private || q.private {
-				continue // no other goroutine sees that struct
-			}
 			if p.made && q.made && w.root != x.root {
 				if ownMaps < 0 {
 					ownMaps = 0
@@ -107,11 +106,34 @@ func (a *analysis) contextOwners(c *context) []ownerAlt {
 	if !ok {
 		if fa := loadedField(c.acc.mapv); fa != nil {
 			alts, _ = a.ownerAlts(c.acc.fn, c.acc.instr, fa.X, fa.Field, c.root, 0)
+			alts = sharedAlts(alts)
 		}
 		a.ownerMemo[key] = alts
 	}
 	c.owners = alts
 	return alts
+}
+
+// sharedAlts returns alts without the ways along which the struct is
+// private, which exclude nothing, and without repeats: ownersExclude
+// compares every way of one access with every way of the other, for
+// every pair of accesses. The result is nil only when alts is.
+func sharedAlts(alts []ownerAlt) []ownerAlt {
+	if alts == nil {
+		return nil
+	}
+	out := make([]ownerAlt, 0, len(alts))
+	for _, p := range alts {
+		if p.private || slices.ContainsFunc(out, p.equal) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (p ownerAlt) equal(q ownerAlt) bool {
+	return p.owner == q.owner && p.made == q.made && p.private == q.private && p.locks.equal(q.locks)
 }
 
 // ownerAlts returns, for the struct pointer base used at instr in fn as
