@@ -76,7 +76,8 @@
 //     map passed to code outside the analysis, traced to the object
 //     through loads, closures, parameters, results, phis and aliases.
 //   - Locks: the sync.Mutex and sync.RWMutex held at each access, with
-//     defer, early returns, lock and unlock helpers, and the locks every
+//     defer, early returns, the branch where TryLock or TryRLock
+//     succeeded, lock and unlock helpers, and the locks every
 //     caller holds; when those leave a pair unexcluded, the locks held by
 //     the callers in each access's own root. Locks are named by field or
 //     variable, not instance. A method whose name (addLocked,

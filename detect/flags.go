@@ -100,6 +100,9 @@ func hasLockOp(fn *ssa.Function) bool {
 				if op, _ := lockOp(call.Common()); op != opNone && op != opOnce {
 					return true
 				}
+				if op, _ := tryLockOp(call.Common()); op != opNone {
+					return true
+				}
 			}
 		}
 	}

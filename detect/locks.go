@@ -70,6 +70,59 @@ func lockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
 	return lockMethod(obj), c.Args[0]
 }
 
+// tryLockOp recognises calls of TryLock and TryRLock on sync.Mutex and
+// sync.RWMutex, returning the lock operation they perform when they
+// report success, and the mutex.
+func tryLockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
+	callee := c.StaticCallee()
+	if callee == nil || len(c.Args) == 0 {
+		return opNone, nil
+	}
+	obj, _ := callee.Object().(*types.Func)
+	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync" {
+		return opNone, nil
+	}
+	switch r := recvName(obj); {
+	case obj.Name() == "TryLock" && (r == "Mutex" || r == "RWMutex"):
+		return opLock, c.Args[0]
+	case obj.Name() == "TryRLock" && r == "RWMutex":
+		return opRLock, c.Args[0]
+	}
+	return opNone, nil
+}
+
+// tryLockedOn returns the lock that the edge from block p to its
+// successor b holds because p branches on the success of a TryLock or
+// TryRLock (if mu.TryLock() { ... }, or if !mu.TryLock() { return }).
+func (a *analysis) tryLockedOn(p, b *ssa.BasicBlock) (held, bool) {
+	br, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+	if !ok || len(p.Succs) != 2 || p.Succs[0] == p.Succs[1] {
+		return held{}, false
+	}
+	cond, success := br.Cond, p.Succs[0]
+	if not, ok := cond.(*ssa.UnOp); ok && not.Op == token.NOT {
+		cond, success = not.X, p.Succs[1]
+	}
+	call, ok := cond.(*ssa.Call)
+	if !ok || b != success {
+		return held{}, false
+	}
+	op, mu := tryLockOp(&call.Call)
+	if op == opNone {
+		return held{}, false
+	}
+	return a.heldLock(op, mu), true
+}
+
+// heldLock is the lock that operation op (opLock or opRLock) on mu holds.
+func (a *analysis) heldLock(op lockOpKind, mu ssa.Value) held {
+	key := a.lockKey(mu)
+	if _, ok := a.lockNames[key]; !ok {
+		a.lockNames[key] = exprName(mu)
+	}
+	return held{key, op == opRLock}
+}
+
 // lockMethod returns the lock operation a method named Lock, RLock, Unlock
 // or RUnlock, with no parameters and no results, performs.
 func lockMethod(fn *types.Func) lockOpKind {
@@ -293,11 +346,7 @@ func (a *analysis) step(instr ssa.Instruction, s lockset, released map[string][]
 	op, mu := lockOp(&call.Call)
 	switch op {
 	case opLock, opRLock:
-		key := a.lockKey(mu)
-		if _, ok := a.lockNames[key]; !ok {
-			a.lockNames[key] = exprName(mu)
-		}
-		return s.with(held{key, op == opRLock})
+		return s.with(a.heldLock(op, mu))
 	case opOnce:
 		// Everything after once.Do happens after the function it ran.
 		return s.with(held{a.onceKey(mu), true})
@@ -353,10 +402,14 @@ func (a *analysis) blockLocksWith(fn *ssa.Function, entry lockset, released map[
 					if !done[p.Index] || skip != nil && skip(p, b) {
 						continue
 					}
+					edge := out[p.Index]
+					if h, ok := a.tryLockedOn(p, b); ok {
+						edge = edge.with(h)
+					}
 					if first {
-						s, first = out[p.Index], false
+						s, first = edge, false
 					} else {
-						s = s.meet(out[p.Index])
+						s = s.meet(edge)
 					}
 				}
 				if first {
