@@ -80,7 +80,8 @@
 //     succeeded, lock and unlock helpers, and the locks every
 //     caller holds; when those leave a pair unexcluded, the locks held by
 //     the callers in each access's own root. Locks are named by field or
-//     variable, not instance. A method whose name (addLocked,
+//     variable, not instance; a mutex parameter is named by the mutex
+//     every call passes for it. A method whose name (addLocked,
 //     matchNoLock) or doc comment ("Lock should be held.") says its
 //     callers hold its receiver's lock is taken to hold it, unless a
 //     caller outside the tests holds none of the receiver's mutexes at

@@ -109,6 +109,9 @@ type analysis struct {
 	lockIn    map[*ssa.Function]lockset
 	blockIn   map[*ssa.Function][]lockset
 	lockNames map[string]string
+	// paramLocks memoises paramLockKey ("" when the parameter has no
+	// one mutex).
+	paramLocks map[*ssa.Parameter]string
 	// assumedHeld are the locks a method's name says its callers hold.
 	assumedHeld map[*ssa.Function]lockset
 
@@ -209,6 +212,7 @@ func newAnalysis(p *program) *analysis {
 		lockIn:         map[*ssa.Function]lockset{},
 		blockIn:        map[*ssa.Function][]lockset{},
 		lockNames:      map[string]string{},
+		paramLocks:     map[*ssa.Parameter]string{},
 		assumedHeld:    map[*ssa.Function]lockset{},
 		esc:            map[*ssa.Function]bitset{},
 		liveBlocks:     map[*ssa.Function][]bitset{},

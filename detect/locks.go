@@ -309,8 +309,47 @@ func (a *analysis) lockKey(v ssa.Value) string {
 		return a.lockKey(x.X)
 	case *ssa.MakeInterface:
 		return a.lockKey(x.X)
+	case *ssa.Parameter:
+		if key, ok := a.paramLockKey(x); ok {
+			return key
+		}
 	}
 	return fmt.Sprintf("value %p", v)
+}
+
+// paramLockKey names the mutex that parameter p always receives: the
+// one every call of p's function passes (func record(mu *sync.Mutex, ...)
+// called as record(&s.mu, ...)), so that two helpers handed the same
+// mutex hold one lock. ok is false when the callers pass different
+// mutexes, or when p's function is entered by a root, whose callers are
+// not seen.
+func (a *analysis) paramLockKey(p *ssa.Parameter) (key string, ok bool) {
+	if a.roots == nil {
+		return "", false // the roots, and which functions they enter, are not known yet
+	}
+	if key, done := a.paramLocks[p]; done {
+		return key, key != ""
+	}
+	a.paramLocks[p] = "" // a cycle of calls adds no mutex
+	fn := p.Parent()
+	idx := paramIndex(p)
+	sites := a.p.callers[fn]
+	if idx < 0 || len(sites) == 0 || a.isRootEntry(fn) {
+		return "", false
+	}
+	for _, site := range sites {
+		args := paramArgs(site)
+		if len(args) != len(fn.Params) {
+			return "", false
+		}
+		k := a.lockKey(args[idx])
+		if strings.HasPrefix(k, "value ") || key != "" && k != key {
+			return "", false
+		}
+		key = k
+	}
+	a.paramLocks[p] = key
+	return key, true
 }
 
 // onceKey names the sync.Once that v points to, as a lock.
