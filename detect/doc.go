@@ -108,6 +108,10 @@
 //     memory store under its own).
 //   - Happens-before: a go statement orders what precedes it; Wait on a
 //     WaitGroup or errgroup.Group joins the goroutines started before it;
+//     a Wait on a WaitGroup named by field or variable also joins the
+//     goroutines, started anywhere, that call Done on it as they end, and
+//     a call of a function that waits so on every path joins them for
+//     its caller (Start adds and starts, Stop waits);
 //     a channel receive joins goroutines that send on or close a channel
 //     of the same element type. A map a function returns only where the
 //     goroutine it started to fill it has been joined (the early return

@@ -122,8 +122,14 @@ type analysis struct {
 	liveIn     []bitset
 	liveBlocks map[*ssa.Function][]bitset
 	eventMemo  map[*ssa.Function][][]ssa.Instruction
-	mayEscape  map[*ssa.Function]bool
-	waitJoins  bitset
+	// doneBy are the spawns whose goroutines call Done on a WaitGroup
+	// as they end, by WaitGroup key; mustWaitMemo and waitsInMemo
+	// memoise mustWait and waitsIn (see waits.go).
+	doneBy       map[string]bitset
+	mustWaitMemo map[*ssa.Function][]string
+	waitsInMemo  map[*ssa.Function][][]string
+	mayEscape    map[*ssa.Function]bool
+	waitJoins    bitset
 	// receiveJoins are the spawns a receive joins, by channel element
 	// type; signals the element types each root sends on or closes.
 	receiveJoins map[string]bitset
@@ -217,6 +223,8 @@ func newAnalysis(p *program) *analysis {
 		esc:            map[*ssa.Function]bitset{},
 		liveBlocks:     map[*ssa.Function][]bitset{},
 		eventMemo:      map[*ssa.Function][][]ssa.Instruction{},
+		mustWaitMemo:   map[*ssa.Function][]string{},
+		waitsInMemo:    map[*ssa.Function][][]string{},
 		mayEscape:      map[*ssa.Function]bool{},
 		childMemo:      map[[2]int]int{},
 		traceMemo:      map[traceKey]traceResult{},

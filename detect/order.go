@@ -87,6 +87,24 @@ func (a *analysis) transfer(instr ssa.Instruction, s bitset) {
 			}
 		}
 	}
+	if j := a.joinedBy(a.waitKeysAt(instr)); j != nil {
+		s.andNot(j)
+	}
+}
+
+// callMayEscape reports whether instr calls a function that may leave
+// goroutines running.
+func (a *analysis) callMayEscape(instr ssa.Instruction) bool {
+	site, ok := instr.(*ssa.Call)
+	if !ok {
+		return false
+	}
+	for _, c := range a.p.calls[site] {
+		if a.mayEscape[c] {
+			return true
+		}
+	}
+	return false
 }
 
 // events returns, for each block of fn, the instructions that can change
@@ -100,12 +118,7 @@ func (a *analysis) events(fn *ssa.Function) [][]ssa.Instruction {
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
 			_, spawns := a.spawnAt[instr]
-			event := spawns || joinOf(instr) != joinNone
-			if site, ok := instr.(*ssa.Call); ok && !event {
-				for _, c := range a.p.calls[site] {
-					event = event || a.mayEscape[c]
-				}
-			}
+			event := spawns || joinOf(instr) != joinNone || a.callMayEscape(instr) || len(a.waitKeysAt(instr)) > 0
 			if event {
 				ev[b.Index] = append(ev[b.Index], instr)
 			}
@@ -172,6 +185,7 @@ func (a *analysis) blockLive(fn *ssa.Function) []bitset {
 // spawns live on entry to every function.
 func (a *analysis) computeOrder() {
 	words := (len(a.spawns) + 63) / 64
+	a.computeDoneKeys()
 	a.waitJoins, a.receiveJoins = make(bitset, words), map[string]bitset{}
 	for i, sp := range a.spawns {
 		switch sp.kind {
@@ -235,6 +249,9 @@ func (a *analysis) computeOrder() {
 	type liveEdge struct {
 		callee int
 		at     bitset // nil when nothing is live at the site
+		// joined: the spawns live on entry to the caller that a
+		// keyed Wait before the site has joined; nil for none.
+		joined bitset
 	}
 	edges := make([][]liveEdge, len(a.p.funcs))
 	a.liveIn = make([]bitset, len(a.p.funcs))
@@ -260,9 +277,10 @@ func (a *analysis) computeOrder() {
 					if !quiet && !s.empty() {
 						at = append(bitset(nil), s...)
 					}
+					joined := a.joinedBy(a.waitsBefore(fn, site))
 					for _, c := range a.p.calls[site] {
 						if ci, ok := a.index[c]; ok {
-							edges[i] = append(edges[i], liveEdge{ci, at})
+							edges[i] = append(edges[i], liveEdge{ci, at, joined})
 							if at != nil {
 								seeds = append(seeds, i)
 							}
@@ -286,7 +304,12 @@ func (a *analysis) computeOrder() {
 		workIdx = workIdx[:len(workIdx)-1]
 		queuedIdx[f] = false
 		for _, e := range edges[f] {
-			changed := a.liveIn[e.callee].unionWith(a.liveIn[f])
+			from := a.liveIn[f]
+			if e.joined != nil {
+				from = append(bitset(nil), from...)
+				from.andNot(e.joined)
+			}
+			changed := a.liveIn[e.callee].unionWith(from)
 			if e.at != nil {
 				changed = a.liveIn[e.callee].unionWith(e.at) || changed
 			}
@@ -303,7 +326,7 @@ func (a *analysis) computeOrder() {
 func (a *analysis) mayStart(fn *ssa.Function) bool {
 	for _, ev := range a.events(fn) {
 		for _, instr := range ev {
-			if joinOf(instr) == joinNone {
+			if _, spawns := a.spawnAt[instr]; spawns || a.callMayEscape(instr) {
 				return true
 			}
 		}
@@ -315,7 +338,12 @@ func (a *analysis) mayStart(fn *ssa.Function) bool {
 func (a *analysis) liveAt(fn *ssa.Function, instr ssa.Instruction) bitset {
 	s := a.liveInFlow(fn, instr)
 	if i, ok := a.index[fn]; ok {
-		s.unionWith(a.liveIn[i])
+		entry := a.liveIn[i]
+		if j := a.joinedBy(a.waitsBefore(fn, instr)); j != nil {
+			entry = append(bitset(nil), entry...)
+			entry.andNot(j)
+		}
+		s.unionWith(entry)
 	}
 	return s
 }

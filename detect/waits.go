@@ -1,0 +1,275 @@
+package detect
+
+import (
+	"go/types"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A Wait on a WaitGroup that a function reaches by name (a field, a
+// package variable, a local) joins the goroutines that call Done on that
+// WaitGroup when they end. Unlike the Waits of a function's own flow,
+// which join every goroutine it started, such a keyed Wait also joins
+// goroutines started before the function was called, and a call of a
+// function that waits on every path to its return joins them for its
+// caller: Start() { wg.Add(1); go p.run() } and Stop() { close(quit);
+// wg.Wait(); use p.m }. WaitGroups are named by field or variable, not
+// instance, as locks are.
+
+// computeDoneKeys records, for each spawn, the WaitGroups its goroutine
+// calls Done on when it ends (doneBy, by WaitGroup key).
+func (a *analysis) computeDoneKeys() {
+	a.doneBy = map[string]bitset{}
+	words := (len(a.spawns) + 63) / 64
+	for i, sp := range a.spawns {
+		for _, key := range a.spawnDoneKeys(sp) {
+			set := a.doneBy[key]
+			if set == nil {
+				set = make(bitset, words)
+				a.doneBy[key] = set
+			}
+			set.add(i)
+		}
+	}
+}
+
+// spawnDoneKeys returns the WaitGroups that the goroutine of sp calls
+// Done on as it ends: the WaitGroup whose Go method starts it, or those
+// every function the go statement may run defers Done on, or calls Done
+// on just before a return.
+func (a *analysis) spawnDoneKeys(sp *spawn) []string {
+	switch sp.kind {
+	case spawnWaitGroup:
+		call, ok := sp.site.(ssa.CallInstruction)
+		if !ok || len(call.Common().Args) == 0 {
+			return nil
+		}
+		if key := a.waitGroupKey(call.Common().Args[0]); key != "" {
+			return []string{key}
+		}
+	case spawnGo:
+		var keys []string
+		for i, entry := range a.roots[sp.root].entries {
+			own := a.endDoneKeys(entry)
+			if i == 0 {
+				keys = own
+			} else {
+				keys = slices.DeleteFunc(keys, func(k string) bool { return !slices.Contains(own, k) })
+			}
+		}
+		return keys
+	}
+	return nil
+}
+
+// endDoneKeys returns the WaitGroups fn calls Done on as it ends: in a
+// defer, or as the last thing before a return.
+func (a *analysis) endDoneKeys(fn *ssa.Function) []string {
+	var keys []string
+	for _, b := range fn.Blocks {
+		for i, instr := range b.Instrs {
+			call, ok := instr.(ssa.CallInstruction)
+			if !ok {
+				continue
+			}
+			wg, ok := waitGroupCall(call.Common(), "Done")
+			if !ok {
+				continue
+			}
+			if _, deferred := call.(*ssa.Defer); !deferred && !returnsNext(b.Instrs[i+1:]) {
+				continue
+			}
+			if key := a.waitGroupKey(wg); key != "" && !slices.Contains(keys, key) {
+				keys = append(keys, key)
+			}
+		}
+	}
+	return keys
+}
+
+// returnsNext reports whether instrs, the rest of a block, only return.
+func returnsNext(instrs []ssa.Instruction) bool {
+	for _, instr := range instrs {
+		switch instr.(type) {
+		case *ssa.Return:
+			return true
+		case *ssa.DebugRef, *ssa.RunDefers:
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// waitGroupCall reports whether c calls method name of sync.WaitGroup,
+// returning the WaitGroup.
+func waitGroupCall(c *ssa.CallCommon, name string) (ssa.Value, bool) {
+	callee := c.StaticCallee()
+	if callee == nil || len(c.Args) == 0 || callee.Name() != name {
+		return nil, false
+	}
+	obj, _ := callee.Object().(*types.Func)
+	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync" || recvName(obj) != "WaitGroup" {
+		return nil, false
+	}
+	return c.Args[0], true
+}
+
+// waitGroupKey names the WaitGroup v points to; "" when it has no name.
+func (a *analysis) waitGroupKey(v ssa.Value) string {
+	key := a.lockKey(v)
+	if strings.HasPrefix(key, "value ") {
+		return ""
+	}
+	return key
+}
+
+// waitKeysAt returns the WaitGroups instr waits on: the one of a Wait
+// call, or those every function a call may run waits on before it
+// returns.
+func (a *analysis) waitKeysAt(instr ssa.Instruction) []string {
+	call, ok := instr.(*ssa.Call)
+	if !ok {
+		return nil
+	}
+	if wg, ok := waitGroupCall(call.Common(), "Wait"); ok {
+		if key := a.waitGroupKey(wg); key != "" {
+			return []string{key}
+		}
+		return nil
+	}
+	var keys []string
+	for i, callee := range a.p.calls[call] {
+		own := a.mustWait(callee)
+		if len(own) == 0 {
+			return nil
+		}
+		if i == 0 {
+			keys = own
+		} else {
+			keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return !slices.Contains(own, k) })
+		}
+	}
+	return keys
+}
+
+// mustWait returns the WaitGroups fn waits on along every path to a
+// return.
+func (a *analysis) mustWait(fn *ssa.Function) []string {
+	if keys, ok := a.mustWaitMemo[fn]; ok {
+		return keys
+	}
+	a.mustWaitMemo[fn] = nil // a cycle of calls waits on nothing more
+	var keys []string
+	if in := a.waitsIn(fn); in != nil {
+		first := true
+		for _, b := range fn.Blocks {
+			if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok || in[b.Index] == nil {
+				continue
+			}
+			out := a.waitsThrough(b, in[b.Index], nil)
+			if first {
+				keys, first = out, false
+			} else {
+				keys = slices.DeleteFunc(keys, func(k string) bool { return !slices.Contains(out, k) })
+			}
+		}
+	}
+	a.mustWaitMemo[fn] = keys
+	return keys
+}
+
+// waitsBefore returns the WaitGroups fn waits on along every path from
+// its entry to instr.
+func (a *analysis) waitsBefore(fn *ssa.Function, instr ssa.Instruction) []string {
+	in := a.waitsIn(fn)
+	if in == nil || in[instr.Block().Index] == nil {
+		return nil
+	}
+	return a.waitsThrough(instr.Block(), in[instr.Block().Index], instr)
+}
+
+// waitsThrough adds to keys, held at the start of b, the WaitGroups b
+// waits on before stop (or through its end when stop is nil).
+func (a *analysis) waitsThrough(b *ssa.BasicBlock, keys []string, stop ssa.Instruction) []string {
+	out := slices.Clone(keys)
+	for _, instr := range b.Instrs {
+		if instr == stop {
+			break
+		}
+		for _, k := range a.waitKeysAt(instr) {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// waitsIn runs the must-wait data flow over fn: for each block, the
+// WaitGroups waited on along every path from the entry to it (non-nil,
+// maybe empty, for a block the entry reaches). It is nil for a function
+// that waits on no named WaitGroup.
+func (a *analysis) waitsIn(fn *ssa.Function) [][]string {
+	if in, ok := a.waitsInMemo[fn]; ok {
+		return in
+	}
+	a.waitsInMemo[fn] = nil
+	waits := false
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			waits = waits || len(a.waitKeysAt(instr)) > 0
+		}
+	}
+	if !waits {
+		return nil
+	}
+	in := make([][]string, len(fn.Blocks))
+	out := make([][]string, len(fn.Blocks))
+	in[0] = []string{}
+	for changed := true; changed; {
+		changed = false
+		for _, b := range fn.Blocks {
+			if b.Index != 0 {
+				var meet []string
+				first := true
+				for _, p := range b.Preds {
+					if out[p.Index] == nil {
+						continue // not reached yet
+					}
+					if first {
+						meet, first = slices.Clone(out[p.Index]), false
+					} else {
+						meet = slices.DeleteFunc(meet, func(k string) bool { return !slices.Contains(out[p.Index], k) })
+					}
+				}
+				if first {
+					continue
+				}
+				in[b.Index] = meet
+			}
+			o := a.waitsThrough(b, in[b.Index], nil)
+			if out[b.Index] == nil || len(o) != len(out[b.Index]) {
+				out[b.Index], changed = o, true
+			}
+		}
+	}
+	a.waitsInMemo[fn] = in
+	return in
+}
+
+// joinedBy returns the spawns whose goroutines a wait on keys joins.
+func (a *analysis) joinedBy(keys []string) bitset {
+	var out bitset
+	for _, k := range keys {
+		if set := a.doneBy[k]; set != nil {
+			if out == nil {
+				out = make(bitset, len(set))
+			}
+			out.unionWith(set)
+		}
+	}
+	return out
+}
