@@ -123,11 +123,11 @@ type analysis struct {
 	liveBlocks map[*ssa.Function][]bitset
 	eventMemo  map[*ssa.Function][][]ssa.Instruction
 	// doneBy are the spawns whose goroutines call Done on a WaitGroup
-	// as they end, by WaitGroup key; mustWaitMemo and waitsInMemo
-	// memoise mustWait and waitsIn (see waits.go).
+	// as they end, by WaitGroup key; mustWaitMemo memoises mustWait;
+	// waits gathers the WaitGroups waited on (see waits.go).
 	doneBy       map[string]bitset
 	mustWaitMemo map[*ssa.Function][]string
-	waitsInMemo  map[*ssa.Function][][]string
+	waits        *mustFlow
 	mayEscape    map[*ssa.Function]bool
 	waitJoins    bitset
 	// receiveJoins are the spawns a receive joins, by channel element
@@ -224,7 +224,6 @@ func newAnalysis(p *program) *analysis {
 		liveBlocks:     map[*ssa.Function][]bitset{},
 		eventMemo:      map[*ssa.Function][][]ssa.Instruction{},
 		mustWaitMemo:   map[*ssa.Function][]string{},
-		waitsInMemo:    map[*ssa.Function][][]string{},
 		mayEscape:      map[*ssa.Function]bool{},
 		childMemo:      map[[2]int]int{},
 		traceMemo:      map[traceKey]traceResult{},
@@ -248,6 +247,7 @@ func newAnalysis(p *program) *analysis {
 		rootBlockIn:    map[rootFunc][]lockset{},
 		blockInFrom:    map[entryLocks][]lockset{},
 	}
+	a.waits = newMustFlow(a.waitKeysAt)
 	for i, fn := range p.funcs {
 		a.index[fn] = i
 	}

@@ -163,13 +163,13 @@ func (a *analysis) mustWait(fn *ssa.Function) []string {
 	}
 	a.mustWaitMemo[fn] = nil // a cycle of calls waits on nothing more
 	var keys []string
-	if in := a.waitsIn(fn); in != nil {
+	if in := a.waits.in(fn); in != nil {
 		first := true
 		for _, b := range fn.Blocks {
 			if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok || in[b.Index] == nil {
 				continue
 			}
-			out := a.waitsThrough(b, in[b.Index], nil)
+			out := a.waits.through(b, in[b.Index], nil)
 			if first {
 				keys, first = out, false
 			} else {
@@ -184,22 +184,40 @@ func (a *analysis) mustWait(fn *ssa.Function) []string {
 // waitsBefore returns the WaitGroups fn waits on along every path from
 // its entry to instr.
 func (a *analysis) waitsBefore(fn *ssa.Function, instr ssa.Instruction) []string {
-	in := a.waitsIn(fn)
+	return a.waits.before(fn, instr)
+}
+
+// mustFlow is a must data flow over the functions' control flow: the
+// keys (named WaitGroups waited on, say) that at gives for instructions,
+// gathered along every path from a function's entry.
+type mustFlow struct {
+	at   func(ssa.Instruction) []string
+	memo map[*ssa.Function][][]string
+}
+
+func newMustFlow(at func(ssa.Instruction) []string) *mustFlow {
+	return &mustFlow{at: at, memo: map[*ssa.Function][][]string{}}
+}
+
+// before returns the keys gathered along every path from fn's entry to
+// instr.
+func (m *mustFlow) before(fn *ssa.Function, instr ssa.Instruction) []string {
+	in := m.in(fn)
 	if in == nil || in[instr.Block().Index] == nil {
 		return nil
 	}
-	return a.waitsThrough(instr.Block(), in[instr.Block().Index], instr)
+	return m.through(instr.Block(), in[instr.Block().Index], instr)
 }
 
-// waitsThrough adds to keys, held at the start of b, the WaitGroups b
-// waits on before stop (or through its end when stop is nil).
-func (a *analysis) waitsThrough(b *ssa.BasicBlock, keys []string, stop ssa.Instruction) []string {
+// through adds to keys, held at the start of b, those b's instructions
+// give before stop (or through its end when stop is nil).
+func (m *mustFlow) through(b *ssa.BasicBlock, keys []string, stop ssa.Instruction) []string {
 	out := slices.Clone(keys)
 	for _, instr := range b.Instrs {
 		if instr == stop {
 			break
 		}
-		for _, k := range a.waitKeysAt(instr) {
+		for _, k := range m.at(instr) {
 			if !slices.Contains(out, k) {
 				out = append(out, k)
 			}
@@ -208,22 +226,22 @@ func (a *analysis) waitsThrough(b *ssa.BasicBlock, keys []string, stop ssa.Instr
 	return out
 }
 
-// waitsIn runs the must-wait data flow over fn: for each block, the
-// WaitGroups waited on along every path from the entry to it (non-nil,
-// maybe empty, for a block the entry reaches). It is nil for a function
-// that waits on no named WaitGroup.
-func (a *analysis) waitsIn(fn *ssa.Function) [][]string {
-	if in, ok := a.waitsInMemo[fn]; ok {
+// in returns, for each block of fn, the keys gathered along every path
+// from the entry to it (non-nil, maybe empty, for a block the entry
+// reaches). It is nil for a function none of whose instructions gives a
+// key.
+func (m *mustFlow) in(fn *ssa.Function) [][]string {
+	if in, ok := m.memo[fn]; ok {
 		return in
 	}
-	a.waitsInMemo[fn] = nil
-	waits := false
+	m.memo[fn] = nil
+	some := false
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
-			waits = waits || len(a.waitKeysAt(instr)) > 0
+			some = some || len(m.at(instr)) > 0
 		}
 	}
-	if !waits {
+	if !some {
 		return nil
 	}
 	in := make([][]string, len(fn.Blocks))
@@ -250,13 +268,13 @@ func (a *analysis) waitsIn(fn *ssa.Function) [][]string {
 				}
 				in[b.Index] = meet
 			}
-			o := a.waitsThrough(b, in[b.Index], nil)
+			o := m.through(b, in[b.Index], nil)
 			if out[b.Index] == nil || len(o) != len(out[b.Index]) {
 				out[b.Index], changed = o, true
 			}
 		}
 	}
-	a.waitsInMemo[fn] = in
+	m.memo[fn] = in
 	return in
 }
 
