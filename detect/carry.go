@@ -10,8 +10,15 @@ import "golang.org/x/tools/go/ssa"
 // captured by the function literal started. Only the roots of such spawns
 // can share the activation's map with another goroutine.
 
+// A closure that captures the map and is kept where other goroutines can
+// call it (a package variable, or returned by its maker) carries the map
+// too: to every root that runs it without running the function that
+// declares the map, as a hook that main sets and its workers call.
+
 // computeCarried records, for each spawn, the local map objects its
-// goroutine receives when it starts.
+// goroutine receives when it starts, and for each local map object, the
+// roots that run a closure capturing it that escapes the calls of its
+// maker.
 func (a *analysis) computeCarried() {
 	a.carriers = map[string][]int{}
 	for s, sp := range a.spawns {
@@ -22,6 +29,90 @@ func (a *analysis) computeCarried() {
 				a.carriers[id] = append(a.carriers[id], s)
 			}
 		}
+	}
+	a.escapedTo = map[string]bitset{}
+	for _, fn := range a.p.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if mc, ok := instr.(*ssa.MakeClosure); ok && a.closureEscapes(mc) {
+					a.noteEscaped(mc)
+				}
+			}
+		}
+	}
+}
+
+// closureEscapes reports whether the closure made by mc is kept where
+// goroutines that never ran its maker may call it: stored in a package
+// variable, or returned to the maker's caller. A closure kept in a field
+// is not followed: the call graph cannot tell the goroutines that reach
+// that field's struct from those that reach another instance's.
+func (a *analysis) closureEscapes(mc *ssa.MakeClosure) bool {
+	return a.escapesToShared(mc, 0)
+}
+
+// escapesToShared reports whether the function value v is stored in a
+// package variable or returned, directly, converted, or by a function
+// of the analysed code it is passed to (a registration function: func
+// OnError(f func(error)) { onError = f }).
+func (a *analysis) escapesToShared(v ssa.Value, depth int) bool {
+	refs := v.Referrers()
+	if refs == nil || depth > 3 {
+		return false
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if _, global := r.Addr.(*ssa.Global); global && r.Val == v {
+				return true
+			}
+		case *ssa.Return:
+			return true
+		case *ssa.ChangeType, *ssa.MakeInterface, *ssa.Phi:
+			if a.escapesToShared(r.(ssa.Value), depth+1) {
+				return true
+			}
+		case *ssa.Call:
+			callee := r.Call.StaticCallee()
+			if callee != nil {
+				callee = a.p.link(callee)
+			}
+			if callee == nil || len(callee.Params) != len(r.Call.Args) {
+				continue
+			}
+			for i, arg := range r.Call.Args {
+				if arg == v && a.escapesToShared(callee.Params[i], depth+1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// noteEscaped records the local map objects the escaping closure mc
+// captures as carried to the roots that run it, leaving out those that
+// run the declaring function (their own activation's map).
+func (a *analysis) noteEscaped(mc *ssa.MakeClosure) {
+	fi, ok := a.index[mc.Fn.(*ssa.Function)]
+	if !ok || a.fnRoots[fi].empty() {
+		return
+	}
+	for _, id := range a.valueCarries(mc, 0) {
+		obj := a.objectInfo(id)
+		if !obj.local {
+			continue
+		}
+		set := a.escapedTo[id]
+		if set == nil {
+			set = newBitset(len(a.roots))
+			a.escapedTo[id] = set
+		}
+		a.fnRoots[fi].each(func(r int) {
+			if !a.owns(r, obj) {
+				set.add(r)
+			}
+		})
 	}
 }
 
@@ -56,7 +147,8 @@ func (a *analysis) valueCarries(v ssa.Value, depth int) []string {
 }
 
 // carryingRoots returns the roots that received the local object id when
-// their goroutine started, or descend from one that did.
+// their goroutine started, or run a closure capturing it that escaped, or
+// descend from one that did.
 func (a *analysis) carryingRoots(id string) bitset {
 	if a.children == nil {
 		a.children = make([][]int, len(a.roots))
@@ -74,6 +166,12 @@ func (a *analysis) carryingRoots(id string) bitset {
 			queue = append(queue, r)
 		}
 	}
+	a.escapedTo[id].each(func(r int) {
+		if !set.has(r) {
+			set.add(r)
+			queue = append(queue, r)
+		}
+	})
 	for len(queue) > 0 {
 		r := queue[0]
 		queue = queue[1:]

@@ -113,12 +113,19 @@
 //     a call of a function that waits so on every path joins them for
 //     its caller (Start adds and starts, Stop waits);
 //     a channel receive joins goroutines that send on or close a channel
-//     of the same element type. A map a function returns only where the
+//     of the same element type; a goroutine that runs once and closes a
+//     channel (named by field or variable, made with make, never sent on
+//     or handed on) after an access orders that access before whatever
+//     follows a receive from the channel on every path (load fills a
+//     map, then close(l.ready); Get receives, then reads). A map a function returns only where the
 //     goroutine it started to fill it has been joined (the early return
 //     of an error path hands out nil) is used by the caller after that
 //     goroutine.
 //   - Instances: a local map races only with goroutines that received it
-//     when started (argument or capture); a map field of a struct
+//     when started (argument or capture), and with those that run a
+//     closure capturing it that escapes its maker's calls (a hook kept in
+//     a field or variable, a closure returned); a struct parameter passed by
+//     value holds the maps of the caller's struct; a map field of a struct
 //     allocated per call and passed only down the call chain (never
 //     stored, captured, sent or converted to an interface), directly or
 //     by a constructor, is private to that call, also when the variable
@@ -198,6 +205,9 @@
 // goroutine signalling on a channel of its element type; locks are matched
 // by field, so two instances of a type are taken to share their mutex;
 // the field of every published instance is one object; maps reached
-// through slices, maps of maps or interfaces are not traced. A race report (--race-log) is the
-// stronger source and is handled elsewhere.
+// through slices, arrays, maps of maps, pointers to maps, interfaces
+// (any, atomic.Value, context values) are not traced, nor function
+// values the call graph does not follow (closures sent on a channel to
+// a worker pool). A race report (--race-log) is the stronger source and
+// is handled elsewhere.
 package detect

@@ -128,8 +128,12 @@ type analysis struct {
 	doneBy       map[string]bitset
 	mustWaitMemo map[*ssa.Function][]string
 	waits        *mustFlow
-	mayEscape    map[*ssa.Function]bool
-	waitJoins    bitset
+	// chans are the uses of channels by name, and receives gathers the
+	// channels received from (see closes.go).
+	chans     map[string]*chanUse
+	receives  *mustFlow
+	mayEscape map[*ssa.Function]bool
+	waitJoins bitset
 	// receiveJoins are the spawns a receive joins, by channel element
 	// type; signals the element types each root sends on or closes.
 	receiveJoins map[string]bitset
@@ -139,7 +143,10 @@ type analysis struct {
 	// carriers are, per local map object, the spawns whose goroutine
 	// receives it when started.
 	carriers map[string][]int
-	children [][]int // spawned roots, by the root that starts them
+	// escapedTo are, per local map object, the roots that run a closure
+	// capturing it that escapes the calls of its maker (carry.go).
+	escapedTo map[string]bitset
+	children  [][]int // spawned roots, by the root that starts them
 	// passMemo memoises passedIn.
 	passMemo map[passKey]bool
 	// freshMemo and escMemo memoise privateInstance.
@@ -248,6 +255,7 @@ func newAnalysis(p *program) *analysis {
 		blockInFrom:    map[entryLocks][]lockset{},
 	}
 	a.waits = newMustFlow(a.waitKeysAt)
+	a.receives = newMustFlow(a.receiveKeysAt)
 	for i, fn := range p.funcs {
 		a.index[fn] = i
 	}
@@ -263,6 +271,7 @@ func (a *analysis) run() {
 	a.computeMulti()
 	a.computeLocks()
 	a.computeCarried()
+	a.computeChanUses()
 	accesses := a.collectAccesses()
 	ids := make([]string, 0, len(accesses))
 	for id := range accesses {
@@ -599,6 +608,9 @@ func (a *analysis) concurrent(x, y context, obj objInfo) (ok, assumed bool) {
 	}
 	if !a.shareProcess(x.root, y.root) {
 		return false, false // a main program and a test binary, say
+	}
+	if a.closedBetween(x, y) || a.closedBetween(y, x) {
+		return false, false // one follows the close of a channel the other's goroutine closes after it
 	}
 	if a.ownStructsApart(x, y) {
 		return false, false // each start works on the struct made for it

@@ -43,7 +43,7 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	r := false
 	switch v := v.(type) {
 	case *ssa.Alloc:
-		r = !a.ptrEscapes(v)
+		r = !a.ptrEscapes(v) && !copiedFromParam(v)
 	case *ssa.FieldAddr:
 		r = a.freshBase(v.X, depth+1)
 	case *ssa.Phi:
@@ -77,6 +77,22 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	}
 	a.freshMemo[v] = r
 	return r
+}
+
+// copiedFromParam reports whether the variable alloc holds a struct
+// parameter passed by value (func worker(c Counter) { c.hits[k]++ }): the
+// copy's map fields are the maps of the caller's struct, which the
+// caller may hand to other goroutines as well. Other copies (c := *p, a
+// range over structs) are taken to be the function's own.
+func copiedFromParam(alloc *ssa.Alloc) bool {
+	for _, r := range *alloc.Referrers() {
+		if st, ok := r.(*ssa.Store); ok && st.Addr == alloc {
+			if _, ok := st.Val.(*ssa.Parameter); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // freshResult reports whether every callee of call returns, as its only
@@ -716,6 +732,9 @@ func (a *analysis) sharedBeforeNow(base ssa.Value, at ssa.Instruction, field, de
 	case *ssa.Alloc:
 		if b.Parent() != at.Parent() {
 			return sharedAnywhere
+		}
+		if copiedFromParam(b) {
+			return sharedAnywhere // a copy of the caller's struct: its maps are the caller's
 		}
 	case *ssa.Call:
 		if b.Parent() != at.Parent() {

@@ -1,0 +1,264 @@
+package detect
+
+import (
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A goroutine that runs once, uses a map and then closes a channel orders
+// that use before whatever follows a receive from the channel: load() {
+// l.data[k] = v; close(l.ready) } and Get() { <-l.ready; return
+// l.data[k] }, or main filling a map and then closing the channel its
+// goroutines wait on. The channel is named by field or variable, as
+// locks are, and counts only when it is made with make, never sent on,
+// and used for nothing but receives and closes: its closes are then all
+// the ways a receive from it can return.
+
+// chanUse is what the program does with the channels of one name.
+type chanUse struct {
+	closes []ssa.CallInstruction // close(ch), called or deferred
+	other  bool                  // sent on, handed on, or stored from elsewhere
+}
+
+// computeChanUses records, by channel name, the closes of every channel
+// held in a field, a package variable or a local variable, and whether
+// it is used otherwise.
+func (a *analysis) computeChanUses() {
+	a.chans = map[string]*chanUse{}
+	use := func(key string) *chanUse {
+		u := a.chans[key]
+		if u == nil {
+			u = &chanUse{}
+			a.chans[key] = u
+		}
+		return u
+	}
+	for _, fn := range a.p.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				switch x := instr.(type) {
+				case *ssa.FieldAddr, *ssa.Alloc:
+					v := x.(ssa.Value)
+					if isChanPointer(v.Type()) {
+						a.chanCell(v, use(a.lockKey(v)))
+					}
+				case *ssa.Field:
+					if _, ok := x.Type().Underlying().(*types.Chan); ok {
+						a.chanValue(x, use(a.lockKey(x)))
+					}
+				case *ssa.MakeChan:
+					a.chanValue(x, use(a.lockKey(x)))
+				}
+			}
+		}
+	}
+	for _, g := range a.globalChans() {
+		a.chanCell(g, use(a.lockKey(g)))
+	}
+}
+
+// globalChans returns the package variables of channel type that the
+// analysed functions refer to.
+func (a *analysis) globalChans() []*ssa.Global {
+	seen := map[*ssa.Global]bool{}
+	var out []*ssa.Global
+	var ops []*ssa.Value
+	for _, fn := range a.p.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				for _, op := range instr.Operands(ops[:0]) {
+					if g, ok := (*op).(*ssa.Global); ok && !seen[g] && isChanPointer(g.Type()) {
+						seen[g] = true
+						out = append(out, g)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func isChanPointer(t types.Type) bool {
+	p, ok := t.Underlying().(*types.Pointer)
+	if !ok {
+		return false
+	}
+	_, ok = p.Elem().Underlying().(*types.Chan)
+	return ok
+}
+
+// chanCell records the uses of the variable or field cell holds a
+// channel in: channels made with make may be stored there, and what is
+// loaded from it is used as chanValue says.
+func (a *analysis) chanCell(cell ssa.Value, u *chanUse) {
+	refs := cell.Referrers()
+	if refs == nil {
+		u.other = true
+		return
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Addr != cell || !madeHere(r.Val) {
+				u.other = true
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				u.other = true
+				continue
+			}
+			a.chanValue(r, u)
+		case *ssa.MakeClosure:
+			for i, bound := range r.Bindings {
+				if bound == cell {
+					a.chanCell(r.Fn.(*ssa.Function).FreeVars[i], u)
+				}
+			}
+		case *ssa.DebugRef:
+		default:
+			u.other = true
+		}
+	}
+}
+
+// madeHere reports whether v is a channel made with make and used only
+// by the store that keeps it.
+func madeHere(v ssa.Value) bool {
+	mc, ok := v.(*ssa.MakeChan)
+	if !ok {
+		return false
+	}
+	n := 0
+	for _, r := range *mc.Referrers() {
+		if _, ok := r.(*ssa.DebugRef); !ok {
+			n++
+		}
+	}
+	return n == 1
+}
+
+// chanValue records the uses of the channel value v: receives, closes,
+// captures by closures; anything else marks the channel as used
+// otherwise.
+func (a *analysis) chanValue(v ssa.Value, u *chanUse) {
+	refs := v.Referrers()
+	if refs == nil {
+		return
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.UnOp:
+			if r.Op != token.ARROW {
+				u.other = true
+			}
+		case *ssa.Select:
+			for _, st := range r.States {
+				if st.Chan == v && st.Dir != types.RecvOnly {
+					u.other = true
+				}
+			}
+		case ssa.CallInstruction:
+			c := r.Common()
+			if bi, ok := c.Value.(*ssa.Builtin); ok && bi.Name() == "close" && len(c.Args) == 1 {
+				u.closes = append(u.closes, r)
+				continue
+			}
+			u.other = true
+		case *ssa.MakeClosure:
+			for i, bound := range r.Bindings {
+				if bound == v {
+					a.chanValue(r.Fn.(*ssa.Function).FreeVars[i], u)
+				}
+			}
+		case *ssa.BinOp:
+			// Compared, with nil most likely.
+		case *ssa.DebugRef:
+		default:
+			u.other = true
+		}
+	}
+}
+
+// receiveKeysAt returns the channel a receive instruction waits on.
+func (a *analysis) receiveKeysAt(instr ssa.Instruction) []string {
+	if u, ok := instr.(*ssa.UnOp); ok && u.Op == token.ARROW {
+		return []string{a.lockKey(u.X)}
+	}
+	return nil
+}
+
+// closedBetween reports whether access x happens before access y, in
+// another root, because y's function receives, on every path to y, from
+// a channel that x's goroutine closes after x, and nothing else closes.
+func (a *analysis) closedBetween(x, y context) bool {
+	for _, key := range a.receives.before(y.acc.fn, y.acc.instr) {
+		if a.closedAfter(key, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// closedAfter reports whether every way a receive from the channel named
+// key returns follows access x: the channel is only closed, by the
+// function that runs x as the entry of its root, which runs once, after
+// x.
+func (a *analysis) closedAfter(key string, x context) bool {
+	u := a.chans[key]
+	if u == nil || u.other || len(u.closes) == 0 {
+		return false
+	}
+	fn := x.acc.fn
+	root := a.roots[x.root]
+	fi, ok := a.index[fn]
+	if !ok || root.multi || len(root.entries) != 1 || root.entries[0] != fn || a.fnRoots[fi].count() != 1 {
+		return false
+	}
+	for _, c := range u.closes {
+		if c.Parent() != fn {
+			return false
+		}
+		if _, deferred := c.(*ssa.Defer); deferred {
+			continue // runs as fn returns, after x
+		}
+		if reachableFrom(c, x.acc.instr) {
+			return false
+		}
+	}
+	return true
+}
+
+// reachableFrom reports whether to can run after from in one activation
+// of their function.
+func reachableFrom(from, to ssa.Instruction) bool {
+	fb, tb := from.Block(), to.Block()
+	if fb == tb && indexOf(fb, from) < indexOf(fb, to) {
+		return true
+	}
+	seen := map[*ssa.BasicBlock]bool{}
+	work := append([]*ssa.BasicBlock(nil), fb.Succs...)
+	for len(work) > 0 {
+		b := work[len(work)-1]
+		work = work[:len(work)-1]
+		if b == tb {
+			return true
+		}
+		if !seen[b] {
+			seen[b] = true
+			work = append(work, b.Succs...)
+		}
+	}
+	return false
+}
+
+// indexOf returns the position of instr in block b.
+func indexOf(b *ssa.BasicBlock, instr ssa.Instruction) int {
+	for i, x := range b.Instrs {
+		if x == instr {
+			return i
+		}
+	}
+	return -1
+}
