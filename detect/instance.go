@@ -83,16 +83,26 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 // parameter passed by value (func worker(c Counter) { c.hits[k]++ }): the
 // copy's map fields are the maps of the caller's struct, which the
 // caller may hand to other goroutines as well. Other copies (c := *p, a
-// range over structs) are taken to be the function's own.
+// range over structs, a value receiver) are taken to be the function's
+// own.
 func copiedFromParam(alloc *ssa.Alloc) bool {
 	for _, r := range *alloc.Referrers() {
 		if st, ok := r.(*ssa.Store); ok && st.Addr == alloc {
-			if _, ok := st.Val.(*ssa.Parameter); ok {
+			if p, ok := st.Val.(*ssa.Parameter); ok && !isValueReceiver(p) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// isValueReceiver reports whether p is the receiver of a method with a
+// value receiver. Such methods are mostly read-only views of a struct
+// whose instances the analysis cannot tell apart, so their copy is left
+// to be the method's own.
+func isValueReceiver(p *ssa.Parameter) bool {
+	fn := p.Parent()
+	return fn.Signature.Recv() != nil && len(fn.Params) > 0 && fn.Params[0] == p
 }
 
 // freshResult reports whether every callee of call returns, as its only
