@@ -35,6 +35,7 @@ func (a *analysis) computeChanUses() {
 		}
 		return u
 	}
+	var ops []*ssa.Value
 	for _, fn := range a.p.funcs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -51,33 +52,32 @@ func (a *analysis) computeChanUses() {
 				case *ssa.MakeChan:
 					a.chanValue(x, use(a.lockKey(x)))
 				}
-			}
-		}
-	}
-	for _, g := range a.globalChans() {
-		a.chanCell(g, use(a.lockKey(g)))
-	}
-}
-
-// globalChans returns the package variables of channel type that the
-// analysed functions refer to.
-func (a *analysis) globalChans() []*ssa.Global {
-	seen := map[*ssa.Global]bool{}
-	var out []*ssa.Global
-	var ops []*ssa.Value
-	for _, fn := range a.p.funcs {
-		for _, b := range fn.Blocks {
-			for _, instr := range b.Instrs {
+				// Package variables have no referrers: their uses
+				// are found as operands.
 				for _, op := range instr.Operands(ops[:0]) {
-					if g, ok := (*op).(*ssa.Global); ok && !seen[g] && isChanPointer(g.Type()) {
-						seen[g] = true
-						out = append(out, g)
+					g, ok := (*op).(*ssa.Global)
+					if !ok || !isChanPointer(g.Type()) {
+						continue
+					}
+					u := use(a.lockKey(g))
+					switch x := instr.(type) {
+					case *ssa.UnOp:
+						if x.Op == token.MUL {
+							a.chanValue(x, u)
+						} else {
+							u.other = true
+						}
+					case *ssa.Store:
+						if x.Addr != g || !madeHere(x.Val) {
+							u.other = true
+						}
+					default:
+						u.other = true
 					}
 				}
 			}
 		}
 	}
-	return out
 }
 
 func isChanPointer(t types.Type) bool {
