@@ -56,7 +56,7 @@ func (a *analysis) spawnDoneKeys(sp *spawn) []string {
 			if i == 0 {
 				keys = own
 			} else {
-				keys = slices.DeleteFunc(keys, func(k string) bool { return !slices.Contains(own, k) })
+				keys = intersectKeys(keys, own)
 			}
 		}
 		return keys
@@ -149,7 +149,7 @@ func (a *analysis) waitKeysAt(instr ssa.Instruction) []string {
 		if i == 0 {
 			keys = own
 		} else {
-			keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return !slices.Contains(own, k) })
+			keys = intersectKeys(keys, own)
 		}
 	}
 	return keys
@@ -173,7 +173,7 @@ func (a *analysis) mustWait(fn *ssa.Function) []string {
 			if first {
 				keys, first = out, false
 			} else {
-				keys = slices.DeleteFunc(keys, func(k string) bool { return !slices.Contains(out, k) })
+				keys = intersectKeys(keys, out)
 			}
 		}
 	}
@@ -258,9 +258,9 @@ func (m *mustFlow) in(fn *ssa.Function) [][]string {
 						continue // not reached yet
 					}
 					if first {
-						meet, first = slices.Clone(out[p.Index]), false
+						meet, first = out[p.Index], false
 					} else {
-						meet = slices.DeleteFunc(meet, func(k string) bool { return !slices.Contains(out[p.Index], k) })
+						meet = intersectKeys(meet, out[p.Index])
 					}
 				}
 				if first {
@@ -287,6 +287,18 @@ func (a *analysis) joinedBy(keys []string) bitset {
 				out = make(bitset, len(set))
 			}
 			out.unionWith(set)
+		}
+	}
+	return out
+}
+
+// intersectKeys returns, in a new slice, the keys of keys that are also
+// in other.
+func intersectKeys(keys, other []string) []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if slices.Contains(other, k) {
+			out = append(out, k)
 		}
 	}
 	return out
