@@ -189,6 +189,34 @@ func (a *analysis) receiveKeysAt(instr ssa.Instruction) []string {
 	return nil
 }
 
+// selectReceiveKey returns the channel that the select ending block p
+// received from when control goes on to b: the select's case whose body
+// b begins (select { case <-done: ...; case <-timeout: ... }).
+func (a *analysis) selectReceiveKey(p, b *ssa.BasicBlock) []string {
+	br, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+	if !ok || len(p.Succs) != 2 || b != p.Succs[0] || p.Succs[0] == p.Succs[1] {
+		return nil
+	}
+	eq, ok := br.Cond.(*ssa.BinOp)
+	if !ok || eq.Op != token.EQL {
+		return nil
+	}
+	idx, ok1 := eq.X.(*ssa.Extract)
+	c, ok2 := eq.Y.(*ssa.Const)
+	if !ok1 || !ok2 || idx.Index != 0 || c.Value == nil {
+		return nil
+	}
+	sel, ok := idx.Tuple.(*ssa.Select)
+	if !ok {
+		return nil
+	}
+	i := int(c.Int64())
+	if i < 0 || i >= len(sel.States) || sel.States[i].Dir != types.RecvOnly {
+		return nil
+	}
+	return []string{a.lockKey(sel.States[i].Chan)}
+}
+
 // closedBetween reports whether access x happens before access y, in
 // another root, because y's function receives, on every path to y, from
 // a channel that x's goroutine closes after x, and nothing else closes.

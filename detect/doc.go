@@ -116,8 +116,9 @@
 //     of the same element type; a goroutine that runs once and closes a
 //     channel (named by field or variable, made with make, never sent on
 //     or handed on) after an access orders that access before whatever
-//     follows a receive from the channel on every path (load fills a
-//     map, then close(l.ready); Get receives, then reads). A map a function returns only where the
+//     follows a receive from the channel on every path, or the case of
+//     a select that received from it (load fills a map, then
+//     close(l.ready); Get receives, then reads). A map a function returns only where the
 //     goroutine it started to fill it has been joined (the early return
 //     of an error path hands out nil) is used by the caller after that
 //     goroutine.

@@ -256,6 +256,7 @@ func newAnalysis(p *program) *analysis {
 	}
 	a.waits = newMustFlow(a.waitKeysAt)
 	a.receives = newMustFlow(a.receiveKeysAt)
+	a.receives.edge = a.selectReceiveKey
 	for i, fn := range p.funcs {
 		a.index[fn] = i
 	}

@@ -191,12 +191,23 @@ func (a *analysis) waitsBefore(fn *ssa.Function, instr ssa.Instruction) []string
 // keys (named WaitGroups waited on, say) that at gives for instructions,
 // gathered along every path from a function's entry.
 type mustFlow struct {
-	at   func(ssa.Instruction) []string
+	at func(ssa.Instruction) []string
+	// edge, when set, gives the keys gained along the control flow edge
+	// from a block to one of its successors (a select's case).
+	edge func(from, to *ssa.BasicBlock) []string
 	memo map[*ssa.Function][][]string
 }
 
 func newMustFlow(at func(ssa.Instruction) []string) *mustFlow {
 	return &mustFlow{at: at, memo: map[*ssa.Function][][]string{}}
+}
+
+// edgeKeys returns the keys gained along the edge from p to b.
+func (m *mustFlow) edgeKeys(p, b *ssa.BasicBlock) []string {
+	if m.edge == nil {
+		return nil
+	}
+	return m.edge(p, b)
 }
 
 // before returns the keys gathered along every path from fn's entry to
@@ -240,6 +251,9 @@ func (m *mustFlow) in(fn *ssa.Function) [][]string {
 		for _, instr := range b.Instrs {
 			some = some || len(m.at(instr)) > 0
 		}
+		for _, succ := range b.Succs {
+			some = some || len(m.edgeKeys(b, succ)) > 0
+		}
 	}
 	if !some {
 		return nil
@@ -257,10 +271,19 @@ func (m *mustFlow) in(fn *ssa.Function) [][]string {
 					if out[p.Index] == nil {
 						continue // not reached yet
 					}
+					edge := out[p.Index]
+					if ks := m.edgeKeys(p, b); len(ks) > 0 {
+						edge = slices.Clone(edge)
+						for _, k := range ks {
+							if !slices.Contains(edge, k) {
+								edge = append(edge, k)
+							}
+						}
+					}
 					if first {
-						meet, first = out[p.Index], false
+						meet, first = edge, false
 					} else {
-						meet = intersectKeys(meet, out[p.Index])
+						meet = intersectKeys(meet, edge)
 					}
 				}
 				if first {
