@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"go/constant"
 	"go/token"
 	"go/types"
 
@@ -14,11 +15,14 @@ import (
 // goroutines wait on. The channel is named by field or variable, as
 // locks are, and counts only when it is made with make, never sent on,
 // and used for nothing but receives and closes: its closes are then all
-// the ways a receive from it can return.
+// the ways a receive from it can return. An atomic.Bool flag that is only
+// loaded and set to true works the same way: a Load reading true follows
+// a Store(true).
 
-// chanUse is what the program does with the channels of one name.
+// chanUse is what the program does with the channels (or flags) of one
+// name.
 type chanUse struct {
-	closes []ssa.CallInstruction // close(ch), called or deferred
+	closes []ssa.CallInstruction // close(ch), called or deferred; flag.Store(true)
 	other  bool                  // sent on, handed on, or stored from elsewhere
 }
 
@@ -45,6 +49,11 @@ func (a *analysis) computeChanUses() {
 					if isChanPointer(v.Type()) {
 						a.chanCell(v, use(a.lockKey(v)))
 					}
+					if isAtomicBoolPointer(v.Type()) {
+						for _, r := range *v.Referrers() {
+							a.flagUse(r, v, use(flagKey(a.lockKey(v))))
+						}
+					}
 				case *ssa.Field:
 					if _, ok := x.Type().Underlying().(*types.Chan); ok {
 						a.chanValue(x, use(a.lockKey(x)))
@@ -56,6 +65,9 @@ func (a *analysis) computeChanUses() {
 				// are found as operands.
 				for _, op := range instr.Operands(ops[:0]) {
 					g, ok := (*op).(*ssa.Global)
+					if ok && isAtomicBoolPointer(g.Type()) {
+						a.flagUse(instr, g, use(flagKey(a.lockKey(g))))
+					}
 					if !ok || !isChanPointer(g.Type()) {
 						continue
 					}
@@ -78,6 +90,91 @@ func (a *analysis) computeChanUses() {
 			}
 		}
 	}
+}
+
+// flagKey names the atomic.Bool that lockKey names key, apart from
+// channels.
+func flagKey(key string) string { return "flag " + key }
+
+func isAtomicBoolPointer(t types.Type) bool {
+	p, ok := t.Underlying().(*types.Pointer)
+	if !ok {
+		return false
+	}
+	n, ok := types.Unalias(p.Elem()).(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "sync/atomic" && n.Obj().Name() == "Bool"
+}
+
+// flagUse records the use instr makes of the atomic.Bool flag points to:
+// Load reads it, Store(true) sets it, as a close sets a channel;
+// anything else (Store(false), Swap, handing its address on) marks the
+// flag as used otherwise.
+func (a *analysis) flagUse(instr ssa.Instruction, flag ssa.Value, u *chanUse) {
+	switch r := instr.(type) {
+	case *ssa.DebugRef:
+		return
+	case *ssa.Call:
+		if recv, name, ok := atomicBoolCall(&r.Call); ok && recv == flag {
+			switch {
+			case name == "Load":
+				return
+			case name == "Store" && isTrue(r.Call.Args[1]):
+				u.closes = append(u.closes, r)
+				return
+			}
+		}
+	}
+	u.other = true
+}
+
+// atomicBoolCall reports whether c calls a method of sync/atomic.Bool,
+// returning the receiver and the method's name.
+func atomicBoolCall(c *ssa.CallCommon) (ssa.Value, string, bool) {
+	callee := c.StaticCallee()
+	if callee == nil || len(c.Args) == 0 || !isAtomicBoolPointer(c.Args[0].Type()) {
+		return nil, "", false
+	}
+	obj, _ := callee.Object().(*types.Func)
+	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync/atomic" {
+		return nil, "", false
+	}
+	return c.Args[0], obj.Name(), true
+}
+
+func isTrue(v ssa.Value) bool {
+	c, ok := v.(*ssa.Const)
+	return ok && c.Value != nil && c.Value.Kind() == constant.Bool && constant.BoolVal(c.Value)
+}
+
+// flagSetOn returns the flag that the edge from block p to b follows
+// the reading of as set: p branches on flag.Load() (if f.Load() { ... },
+// for !f.Load() { wait }).
+func (a *analysis) flagSetOn(p, b *ssa.BasicBlock) []string {
+	br, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+	if !ok || len(p.Succs) != 2 || p.Succs[0] == p.Succs[1] {
+		return nil
+	}
+	cond, set := br.Cond, p.Succs[0]
+	if not, ok := cond.(*ssa.UnOp); ok && not.Op == token.NOT {
+		cond, set = not.X, p.Succs[1]
+	}
+	call, ok := cond.(*ssa.Call)
+	if !ok || b != set {
+		return nil
+	}
+	if recv, name, ok := atomicBoolCall(&call.Call); ok && name == "Load" {
+		return []string{flagKey(a.lockKey(recv))}
+	}
+	return nil
+}
+
+// signalEdge returns what the edge from p to b follows: the receive of a
+// select's case, or a flag read as set.
+func (a *analysis) signalEdge(p, b *ssa.BasicBlock) []string {
+	if keys := a.selectReceiveKey(p, b); keys != nil {
+		return keys
+	}
+	return a.flagSetOn(p, b)
 }
 
 func isChanPointer(t types.Type) bool {

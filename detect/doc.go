@@ -118,7 +118,9 @@
 //     or handed on) after an access orders that access before whatever
 //     follows a receive from the channel on every path, or the case of
 //     a select that received from it (load fills a map, then
-//     close(l.ready); Get receives, then reads). A map a function returns only where the
+//     close(l.ready); Get receives, then reads); an atomic.Bool that is
+//     only ever set to true orders the same way what follows its Load
+//     reading true. A map a function returns only where the
 //     goroutine it started to fill it has been joined (the early return
 //     of an error path hands out nil) is used by the caller after that
 //     goroutine.

@@ -256,7 +256,7 @@ func newAnalysis(p *program) *analysis {
 	}
 	a.waits = newMustFlow(a.waitKeysAt)
 	a.receives = newMustFlow(a.receiveKeysAt)
-	a.receives.edge = a.selectReceiveKey
+	a.receives.edge = a.signalEdge
 	for i, fn := range p.funcs {
 		a.index[fn] = i
 	}
