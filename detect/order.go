@@ -80,15 +80,18 @@ func (a *analysis) transfer(instr ssa.Instruction, s bitset) {
 			}
 		}
 	}
+	// A callee that waits on a named WaitGroup joins what was running
+	// before the call; what it leaves running (started after its Wait,
+	// say) is added after.
+	if j := a.joinedBy(a.waitKeysAt(instr)); j != nil {
+		s.andNot(j)
+	}
 	if site, ok := instr.(*ssa.Call); ok {
 		for _, callee := range a.p.calls[site] {
 			if e := a.esc[callee]; e != nil {
 				s.unionWith(e)
 			}
 		}
-	}
-	if j := a.joinedBy(a.waitKeysAt(instr)); j != nil {
-		s.andNot(j)
 	}
 }
 
