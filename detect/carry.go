@@ -34,7 +34,7 @@ func (a *analysis) computeCarried() {
 	for _, fn := range a.p.funcs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
-				if mc, ok := instr.(*ssa.MakeClosure); ok && a.closureEscapes(mc) {
+				if mc, ok := instr.(*ssa.MakeClosure); ok && a.escapesToShared(mc, 0) {
 					a.noteEscaped(mc)
 				}
 			}
@@ -42,19 +42,13 @@ func (a *analysis) computeCarried() {
 	}
 }
 
-// closureEscapes reports whether the closure made by mc is kept where
-// goroutines that never ran its maker may call it: stored in a package
-// variable, or returned to the maker's caller. A closure kept in a field
-// is not followed: the call graph cannot tell the goroutines that reach
-// that field's struct from those that reach another instance's.
-func (a *analysis) closureEscapes(mc *ssa.MakeClosure) bool {
-	return a.escapesToShared(mc, 0)
-}
-
-// escapesToShared reports whether the function value v is stored in a
-// package variable or returned, directly, converted, or by a function
-// of the analysed code it is passed to (a registration function: func
-// OnError(f func(error)) { onError = f }).
+// escapesToShared reports whether the function value v (a closure) is
+// kept where goroutines that never ran its maker may call it: stored in a
+// package variable or returned, directly, converted, or by a function of
+// the analysed code it is passed to (a registration function: func
+// OnError(f func(error)) { onError = f }). A closure kept in a field is
+// not followed: the call graph cannot tell the goroutines that reach that
+// field's struct from those that reach another instance's.
 func (a *analysis) escapesToShared(v ssa.Value, depth int) bool {
 	refs := v.Referrers()
 	if refs == nil || depth > 3 {
