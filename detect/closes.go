@@ -190,31 +190,18 @@ func isChanPointer(t types.Type) bool {
 // channel in: channels made with make may be stored there, and what is
 // loaded from it is used as chanValue says.
 func (a *analysis) chanCell(cell ssa.Value, u *chanUse) {
-	refs := cell.Referrers()
-	if refs == nil {
+	if cell.Referrers() == nil {
 		u.other = true
 		return
 	}
-	for _, r := range *refs {
-		switch r := r.(type) {
-		case *ssa.Store:
-			if r.Addr != cell || !madeHere(r.Val) {
-				u.other = true
-			}
-		case *ssa.UnOp:
-			if r.Op != token.MUL {
-				u.other = true
-				continue
-			}
-			a.chanValue(r, u)
-		case *ssa.MakeClosure:
-			for i, bound := range r.Bindings {
-				if bound == cell {
-					a.chanCell(r.Fn.(*ssa.Function).FreeVars[i], u)
-				}
-			}
-		case *ssa.DebugRef:
-		default:
+	handedOn := cellUses(cell,
+		func(load *ssa.UnOp) bool { a.chanValue(load, u); return false },
+		func(_ *ssa.MakeClosure, fv ssa.Value) bool { a.chanCell(fv, u); return false })
+	if handedOn {
+		u.other = true
+	}
+	for _, r := range *cell.Referrers() {
+		if st, ok := r.(*ssa.Store); ok && st.Addr == cell && !madeHere(st.Val) {
 			u.other = true
 		}
 	}
@@ -264,10 +251,10 @@ func (a *analysis) chanValue(v ssa.Value, u *chanUse) {
 			}
 			u.other = true
 		case *ssa.MakeClosure:
-			for i, bound := range r.Bindings {
-				if bound == v {
-					a.chanValue(r.Fn.(*ssa.Function).FreeVars[i], u)
-				}
+			if fv := capturedAs(r, v); fv != nil {
+				a.chanValue(fv, u)
+			} else {
+				u.other = true
 			}
 		case *ssa.BinOp:
 			// Compared, with nil most likely.
