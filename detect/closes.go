@@ -150,16 +150,8 @@ func isTrue(v ssa.Value) bool {
 // the reading of as set: p branches on flag.Load() (if f.Load() { ... },
 // for !f.Load() { wait }).
 func (a *analysis) flagSetOn(p, b *ssa.BasicBlock) []string {
-	br, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
-	if !ok || len(p.Succs) != 2 || p.Succs[0] == p.Succs[1] {
-		return nil
-	}
-	cond, set := br.Cond, p.Succs[0]
-	if not, ok := cond.(*ssa.UnOp); ok && not.Op == token.NOT {
-		cond, set = not.X, p.Succs[1]
-	}
-	call, ok := cond.(*ssa.Call)
-	if !ok || b != set {
+	call := calledTrueOn(p, b)
+	if call == nil {
 		return nil
 	}
 	if recv, name, ok := atomicBoolCall(&call.Call); ok && name == "Load" {

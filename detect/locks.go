@@ -95,16 +95,8 @@ func tryLockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
 // successor b holds because p branches on the success of a TryLock or
 // TryRLock (if mu.TryLock() { ... }, or if !mu.TryLock() { return }).
 func (a *analysis) tryLockedOn(p, b *ssa.BasicBlock) (held, bool) {
-	br, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
-	if !ok || len(p.Succs) != 2 || p.Succs[0] == p.Succs[1] {
-		return held{}, false
-	}
-	cond, success := br.Cond, p.Succs[0]
-	if not, ok := cond.(*ssa.UnOp); ok && not.Op == token.NOT {
-		cond, success = not.X, p.Succs[1]
-	}
-	call, ok := cond.(*ssa.Call)
-	if !ok || b != success {
+	call := calledTrueOn(p, b)
+	if call == nil {
 		return held{}, false
 	}
 	op, mu := tryLockOp(&call.Call)

@@ -255,3 +255,22 @@ func IsPrintFunc(fn *types.Func) bool {
 	}
 	return false
 }
+
+// calledTrueOn returns the call whose boolean result block p branches on,
+// when control goes from p to b only if the call returned true (if
+// f() { b... }, or if !f() { ... } else { b... }); nil otherwise.
+func calledTrueOn(p, b *ssa.BasicBlock) *ssa.Call {
+	br, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+	if !ok || len(p.Succs) != 2 || p.Succs[0] == p.Succs[1] {
+		return nil
+	}
+	cond, onTrue := br.Cond, p.Succs[0]
+	if not, ok := cond.(*ssa.UnOp); ok && not.Op == token.NOT {
+		cond, onTrue = not.X, p.Succs[1]
+	}
+	call, ok := cond.(*ssa.Call)
+	if !ok || b != onTrue {
+		return nil
+	}
+	return call
+}
