@@ -130,15 +130,11 @@ func (a *analysis) flagUse(instr ssa.Instruction, flag ssa.Value, u *chanUse) {
 // atomicBoolCall reports whether c calls a method of sync/atomic.Bool,
 // returning the receiver and the method's name.
 func atomicBoolCall(c *ssa.CallCommon) (ssa.Value, string, bool) {
-	callee := c.StaticCallee()
-	if callee == nil || len(c.Args) == 0 || !isAtomicBoolPointer(c.Args[0].Type()) {
+	obj, flag := stdMethod(c, "sync/atomic")
+	if obj == nil || recvName(obj) != "Bool" {
 		return nil, "", false
 	}
-	obj, _ := callee.Object().(*types.Func)
-	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync/atomic" {
-		return nil, "", false
-	}
-	return c.Args[0], obj.Name(), true
+	return flag, obj.Name(), true
 }
 
 func isTrue(v ssa.Value) bool {

@@ -74,21 +74,32 @@ func lockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
 // sync.RWMutex, returning the lock operation they perform when they
 // report success, and the mutex.
 func tryLockOp(c *ssa.CallCommon) (lockOpKind, ssa.Value) {
-	callee := c.StaticCallee()
-	if callee == nil || len(c.Args) == 0 {
-		return opNone, nil
-	}
-	obj, _ := callee.Object().(*types.Func)
-	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync" {
+	obj, mu := stdMethod(c, "sync")
+	if obj == nil {
 		return opNone, nil
 	}
 	switch r := recvName(obj); {
 	case obj.Name() == "TryLock" && (r == "Mutex" || r == "RWMutex"):
-		return opLock, c.Args[0]
+		return opLock, mu
 	case obj.Name() == "TryRLock" && r == "RWMutex":
-		return opRLock, c.Args[0]
+		return opRLock, mu
 	}
 	return opNone, nil
+}
+
+// stdMethod returns the method of a type of package pkg (sync,
+// sync/atomic) that c calls, and the receiver it passes; nil when c
+// calls something else.
+func stdMethod(c *ssa.CallCommon, pkg string) (*types.Func, ssa.Value) {
+	callee := c.StaticCallee()
+	if callee == nil || len(c.Args) == 0 {
+		return nil, nil
+	}
+	obj, _ := callee.Object().(*types.Func)
+	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != pkg || obj.Signature().Recv() == nil {
+		return nil, nil
+	}
+	return obj, c.Args[0]
 }
 
 // tryLockedOn returns the lock that the edge from block p to its

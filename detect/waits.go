@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"go/types"
 	"slices"
 	"strings"
 
@@ -106,15 +105,11 @@ func returnsNext(instrs []ssa.Instruction) bool {
 // waitGroupCall reports whether c calls method name of sync.WaitGroup,
 // returning the WaitGroup.
 func waitGroupCall(c *ssa.CallCommon, name string) (ssa.Value, bool) {
-	callee := c.StaticCallee()
-	if callee == nil || len(c.Args) == 0 || callee.Name() != name {
+	obj, wg := stdMethod(c, "sync")
+	if obj == nil || obj.Name() != name || recvName(obj) != "WaitGroup" {
 		return nil, false
 	}
-	obj, _ := callee.Object().(*types.Func)
-	if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != "sync" || recvName(obj) != "WaitGroup" {
-		return nil, false
-	}
-	return c.Args[0], true
+	return wg, true
 }
 
 // waitGroupKey names the WaitGroup v points to; "" when it has no name.
