@@ -195,6 +195,17 @@
 //     a send, a return, a capture by a closure that leaves the function's
 //     calls): accesses before that, directly or through such a closure,
 //     race with nothing.
+//   - Handover: a struct pointer sent on a channel and not used again by
+//     the sender, nor anything reached through it (no use after the send,
+//     no second send, no map loaded from it kept or passed on), belongs
+//     to the receiver: a channel delivers each value once. When every
+//     send in the analysed code on channels of that element type hands
+//     over a struct the sender made (new, a constructor) or itself
+//     received so, the struct a receive yields is private to the
+//     receiving activation until it escapes or is sent on, and the
+//     sender's accesses before the send are private to the sender: a
+//     worker pool whose jobs each carry their own map, a pipeline whose
+//     stages pass an item on, a select sending or receiving such a value.
 //
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/tools/go/packages"
 	"golang.org/x/tools/go/ssa"
+	"golang.org/x/tools/go/types/typeutil"
 )
 
 // Options controls Find.
@@ -151,6 +152,11 @@ type analysis struct {
 	passMemo map[passKey]bool
 	// freshMemo and escMemo memoise privateInstance.
 	freshMemo, escMemo map[ssa.Value]bool
+	// handoverMemo memoises handsOver, by channel element type; sends
+	// lists every send once sendsDone.
+	handoverMemo typeutil.Map
+	sends        []sendOn
+	sendsDone    bool
 	// cellMemo memoises cellEscapes.
 	cellMemo map[ssa.Value]bool
 	// ownerMemo memoises contextOwners; freshOwnerMemo records which

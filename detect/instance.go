@@ -43,7 +43,7 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	r := false
 	switch v := v.(type) {
 	case *ssa.Alloc:
-		r = !a.ptrEscapes(v) && !copiedFromParam(v)
+		r = !copiedFromParam(v) && (!a.ptrEscapes(v) || a.handedOff(v))
 	case *ssa.FieldAddr:
 		r = a.freshBase(v.X, depth+1)
 	case *ssa.Phi:
@@ -64,7 +64,7 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	case *ssa.Call:
 		// A constructor's result: fresh when every callee returns a
 		// fresh allocation and the caller does not publish it.
-		r = a.freshResult(v, depth) && !a.ptrEscapes(v)
+		r = a.freshResult(v, depth) && (!a.ptrEscapes(v) || a.handedOff(v))
 	case *ssa.Extract:
 		// The same, for one result of a constructor with several
 		// (rn, err := NewRawNode(c)).
@@ -74,6 +74,11 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 		if stored, c := cellValue(v); c != nil {
 			r = a.freshBase(stored, depth+1)
 		}
+	}
+	if elem := receivedFrom(v); elem != nil {
+		// A struct received from a channel: the receiver's own when
+		// every send hands one over (handover.go), until it sends it on.
+		r = a.handsOver(elem) && (!a.ptrEscapes(v) || a.handedOff(v))
 	}
 	a.freshMemo[v] = r
 	return r
@@ -398,45 +403,37 @@ func (a *analysis) escapesNow(v ssa.Value) bool {
 		return false
 	}
 	for _, r := range *refs {
-		switch r := r.(type) {
-		case *ssa.FieldAddr:
-			if fieldMayHoldMap(r) && a.ptrEscapes(r) {
-				return true
-			}
-		case *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
-			if a.ptrEscapes(r.(ssa.Value)) {
-				return true
-			}
-		case *ssa.UnOp:
-			if r.Op != token.MUL {
-				return true
-			}
-		case *ssa.Store:
-			if r.Val == v && a.storeEscapes(r, v) {
-				return true
-			}
-		case *ssa.DebugRef, *ssa.BinOp, *ssa.Return:
-		case *ssa.MakeInterface:
-			if !printedOnly(r) {
-				return true
-			}
-		case *ssa.Call:
-			if a.escapesInCall(v, r.Common(), a.p.calls[r]) {
-				return true
-			}
-		case *ssa.Defer:
-			if a.escapesInCall(v, r.Common(), a.p.calls[r]) {
-				return true
-			}
-		case *ssa.MakeClosure:
-			if !a.boundToItself(r, v) {
-				return true
-			}
-		default:
+		if a.escapesVia(v, r) {
 			return true
 		}
 	}
 	return false
+}
+
+// escapesVia reports whether the use r of the pointer v may make it
+// visible outside the call chain of its activation.
+func (a *analysis) escapesVia(v ssa.Value, r ssa.Instruction) bool {
+	switch r := r.(type) {
+	case *ssa.FieldAddr:
+		return fieldMayHoldMap(r) && a.ptrEscapes(r)
+	case *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
+		return a.ptrEscapes(r.(ssa.Value))
+	case *ssa.UnOp:
+		return r.Op != token.MUL
+	case *ssa.Store:
+		return r.Val == v && a.storeEscapes(r, v)
+	case *ssa.DebugRef, *ssa.BinOp, *ssa.Return:
+		return false
+	case *ssa.MakeInterface:
+		return !printedOnly(r)
+	case *ssa.Call:
+		return a.escapesInCall(v, r.Common(), a.p.calls[r])
+	case *ssa.Defer:
+		return a.escapesInCall(v, r.Common(), a.p.calls[r])
+	case *ssa.MakeClosure:
+		return !a.boundToItself(r, v)
+	}
+	return true
 }
 
 // boundToItself reports whether the closure mc, which binds the struct

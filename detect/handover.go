@@ -1,0 +1,263 @@
+package detect
+
+import (
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A struct pointer sent on a channel, and never used again by the
+// activation that sent it, is handed over: a channel delivers each value
+// to one receiver, so the receiver owns the struct from then on, and the
+// sender's accesses come before the receive. A worker pool whose jobs
+// each carry their own map, or a pipeline whose stages pass an item on,
+// shares no map between its goroutines.
+//
+// Whether a received pointer was handed over depends on every send of
+// its type: channels are not told apart, so every send in the analysed
+// code on a channel of the same element type must hand over a struct
+// the sender made (or received the same way).
+
+// sendOn is a send of value on a channel whose elements have type elem.
+type sendOn struct {
+	elem  types.Type
+	value ssa.Value
+}
+
+// sentValue returns the value instr sends when it is a send statement
+// or a select with a send case of v, or nil.
+func sentValue(instr ssa.Instruction, v ssa.Value) ssa.Value {
+	switch instr := instr.(type) {
+	case *ssa.Send:
+		return instr.X
+	case *ssa.Select:
+		for _, st := range instr.States {
+			if st.Dir == types.SendOnly && st.Send == v {
+				return v
+			}
+		}
+	}
+	return nil
+}
+
+// collectSends lists every send in the analysed code.
+func (a *analysis) collectSends() []sendOn {
+	var sends []sendOn
+	for _, fn := range a.p.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				switch instr := instr.(type) {
+				case *ssa.Send:
+					sends = append(sends, sendOn{chanElem(instr.Chan.Type()), instr.X})
+				case *ssa.Select:
+					for _, st := range instr.States {
+						if st.Dir == types.SendOnly {
+							sends = append(sends, sendOn{chanElem(st.Chan.Type()), st.Send})
+						}
+					}
+				}
+			}
+		}
+	}
+	return sends
+}
+
+func chanElem(t types.Type) types.Type {
+	return t.Underlying().(*types.Chan).Elem()
+}
+
+// receivedFrom returns the element type of the channel v was received
+// from, when v is the value of a receive (<-ch, v, ok := <-ch, a select's
+// receive case); nil otherwise.
+func receivedFrom(v ssa.Value) types.Type {
+	switch v := v.(type) {
+	case *ssa.UnOp:
+		if v.Op == token.ARROW && !v.CommaOk {
+			return chanElem(v.X.Type())
+		}
+	case *ssa.Extract:
+		switch t := v.Tuple.(type) {
+		case *ssa.UnOp:
+			if t.Op == token.ARROW && v.Index == 0 {
+				return chanElem(t.X.Type())
+			}
+		case *ssa.Select:
+			// (index, ok, received values of the receive cases in order)
+			k := v.Index - 2
+			for _, st := range t.States {
+				if st.Dir != types.RecvOnly {
+					continue
+				}
+				if k == 0 {
+					return chanElem(st.Chan.Type())
+				}
+				k--
+			}
+		}
+	}
+	return nil
+}
+
+// handsOver reports whether every send on a channel with elements of
+// type elem hands over a struct the sending activation owned.
+func (a *analysis) handsOver(elem types.Type) bool {
+	if _, ok := elem.Underlying().(*types.Pointer); !ok {
+		return false
+	}
+	if r, ok := a.handoverMemo.At(elem).(bool); ok {
+		return r
+	}
+	// A pipeline's stages receive and send on channels of one type: the
+	// cycle adds nothing.
+	a.handoverMemo.Set(elem, true)
+	if !a.sendsDone {
+		a.sends, a.sendsDone = a.collectSends(), true
+	}
+	found, r := false, true
+	for _, s := range a.sends {
+		if !types.Identical(s.elem, elem) {
+			continue
+		}
+		found = true
+		if !a.ownedBySender(s.value) || !a.handedOff(s.value) {
+			r = false
+			break
+		}
+	}
+	r = r && found
+	a.handoverMemo.Set(elem, r)
+	return r
+}
+
+// ownedBySender reports whether the struct pointer v is the sending
+// activation's own: made by it, returned by a constructor that made it,
+// or received handed over.
+func (a *analysis) ownedBySender(v ssa.Value) bool {
+	switch v := v.(type) {
+	case *ssa.Alloc:
+		return v.Heap && !copiedFromParam(v)
+	case *ssa.Call:
+		return a.freshResult(v, 0)
+	}
+	if elem := receivedFrom(v); elem != nil {
+		return a.handsOver(elem)
+	}
+	return false
+}
+
+// handedOff reports whether the struct pointer v leaves its activation
+// only by being sent on a channel, and nothing the activation reaches
+// through v is used after the send.
+func (a *analysis) handedOff(v ssa.Value) bool {
+	refs := v.Referrers()
+	if refs == nil {
+		return false
+	}
+	var sends []ssa.Instruction
+	for _, r := range *refs {
+		switch r.(type) {
+		case *ssa.Store, *ssa.Defer, *ssa.MakeClosure, *ssa.Phi:
+			// Kept somewhere, or used later, out of sight of the
+			// uses checked below.
+			return false
+		}
+		if sentValue(r, v) == v {
+			sends = append(sends, r)
+			continue
+		}
+		if a.escapesVia(v, r) {
+			return false
+		}
+	}
+	if len(sends) == 0 {
+		return false
+	}
+	uses, ok := derivedUses(v)
+	if !ok {
+		return false
+	}
+	for _, s := range sends {
+		for _, u := range uses {
+			if usedAfter(s, u, v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// derivedUses returns the instructions that use the struct pointer v, the
+// addresses of its fields and elements, and what is loaded from them. It
+// reports false when a map loaded from the struct is used otherwise than
+// read, written or ranged over in place: kept or passed on, the sender
+// could use it after the send.
+func derivedUses(v ssa.Value) ([]ssa.Instruction, bool) {
+	var uses []ssa.Instruction
+	queue := []ssa.Value{v}
+	seen := map[ssa.Value]bool{v: true}
+	for len(queue) > 0 {
+		x := queue[0]
+		queue = queue[1:]
+		if isMap(x.Type()) && x != v && !usedInPlace(x) {
+			return nil, false
+		}
+		refs := x.Referrers()
+		if refs == nil {
+			continue
+		}
+		for _, r := range *refs {
+			uses = append(uses, r)
+			switch r := r.(type) {
+			case *ssa.FieldAddr, *ssa.IndexAddr, *ssa.ChangeType:
+			case *ssa.UnOp:
+				if r.Op != token.MUL {
+					continue
+				}
+			default:
+				continue
+			}
+			if d := r.(ssa.Value); !seen[d] {
+				seen[d] = true
+				queue = append(queue, d)
+			}
+		}
+	}
+	return uses, true
+}
+
+// usedInPlace reports whether the map value m is only read, written or
+// ranged over, or measured, cleared or deleted from by a builtin.
+func usedInPlace(m ssa.Value) bool {
+	for _, r := range *m.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Lookup, *ssa.MapUpdate, *ssa.Range, *ssa.DebugRef:
+		case *ssa.Call:
+			if _, ok := r.Call.Value.(*ssa.Builtin); !ok {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// usedAfter reports whether use may run after send in the same
+// activation and on the same value def: on a path from send to use that
+// does not make def again. A send is used after itself when a loop sends
+// the same value again.
+func usedAfter(send, use ssa.Instruction, def ssa.Value) bool {
+	sb, ub := send.Block(), use.Block()
+	if sb == ub && send != use && before(send, use) {
+		return true
+	}
+	var db *ssa.BasicBlock
+	if d, ok := def.(ssa.Instruction); ok {
+		db = d.Block()
+	}
+	if db == ub {
+		return false // entering the use's block makes def again first
+	}
+	return reachesAvoiding(sb, ub, db)
+}
