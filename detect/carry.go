@@ -35,7 +35,7 @@ func (a *analysis) computeCarried() {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				if mc, ok := instr.(*ssa.MakeClosure); ok && a.escapesToShared(mc, 0) {
-					a.noteEscaped(mc)
+					a.noteEscaped(mc, sentOnceOnly(mc))
 				}
 			}
 		}
@@ -44,7 +44,7 @@ func (a *analysis) computeCarried() {
 
 // escapesToShared reports whether the function value v (a closure) is
 // kept where goroutines that never ran its maker may call it: stored in a
-// package variable or returned, directly, converted, or by a function of
+// package variable, sent on a channel or returned, directly, converted, or by a function of
 // the analysed code it is passed to (a registration function: func
 // OnError(f func(error)) { onError = f }). A closure kept in a field is
 // not followed: the call graph cannot tell the goroutines that reach that
@@ -62,6 +62,11 @@ func (a *analysis) escapesToShared(v ssa.Value, depth int) bool {
 			}
 		case *ssa.Return:
 			return true
+		case *ssa.Send, *ssa.Select:
+			// Received by whoever receives from the channel.
+			if sentValue(r, v) != nil {
+				return true
+			}
 		case *ssa.ChangeType, *ssa.MakeInterface, *ssa.Phi:
 			if a.escapesToShared(r.(ssa.Value), depth+1) {
 				return true
@@ -86,13 +91,24 @@ func (a *analysis) escapesToShared(v ssa.Value, depth int) bool {
 
 // noteEscaped records the local map objects the escaping closure mc
 // captures as carried to the roots that run it, leaving out those that
-// run the declaring function (their own activation's map).
-func (a *analysis) noteEscaped(mc *ssa.MakeClosure) {
+// run the declaring function (their own activation's map). A closure
+// only sent, once per closure made (send is not nil), runs in the one
+// goroutine that receives it: a variable made for the closure, and used
+// by its maker only before the send, is carried to no one.
+func (a *analysis) noteEscaped(mc *ssa.MakeClosure, send ssa.Instruction) {
 	fi, ok := a.index[mc.Fn.(*ssa.Function)]
 	if !ok || a.fnRoots[fi].empty() {
 		return
 	}
-	for _, id := range a.valueCarries(mc, 0) {
+	var ids []string
+	for _, b := range mc.Bindings {
+		if send != nil && handedWithClosure(b, mc, send) {
+			continue
+		}
+		ids = append(ids, a.locations(b)...)
+		ids = append(ids, a.valueCarries(b, 1)...)
+	}
+	for _, id := range ids {
 		obj := a.objectInfo(id)
 		if !obj.local {
 			continue
@@ -108,6 +124,58 @@ func (a *analysis) noteEscaped(mc *ssa.MakeClosure) {
 			}
 		})
 	}
+}
+
+// sentOnceOnly returns the send of the closure mc when sending it is all
+// its maker does with it, and no path sends one closure twice; nil
+// otherwise.
+func sentOnceOnly(mc *ssa.MakeClosure) ssa.Instruction {
+	var send ssa.Instruction
+	for _, r := range *mc.Referrers() {
+		switch {
+		case isDebugRef(r):
+		case sentValue(r, mc) != nil && send == nil:
+			send = r
+		default:
+			return nil
+		}
+	}
+	if send == nil || usedAfter(send, send, mc) {
+		return nil
+	}
+	return send
+}
+
+func isDebugRef(instr ssa.Instruction) bool {
+	_, ok := instr.(*ssa.DebugRef)
+	return ok
+}
+
+// handedWithClosure reports whether the binding b of the closure mc is a
+// variable made anew for each closure, captured by no other closure, and
+// used by its maker (directly, or through the map it holds) only before
+// send hands the closure over.
+func handedWithClosure(b ssa.Value, mc *ssa.MakeClosure, send ssa.Instruction) bool {
+	cell, ok := b.(*ssa.Alloc)
+	if !ok || !madeForEachRun(cell, mc) {
+		return false
+	}
+	uses, ok := derivedUses(cell)
+	if !ok {
+		return false
+	}
+	for _, u := range uses {
+		if c, ok := u.(*ssa.MakeClosure); ok {
+			if c != mc {
+				return false
+			}
+			continue
+		}
+		if usedAfter(send, u, cell) {
+			return false
+		}
+	}
+	return true
 }
 
 // carriedBy returns the map objects that the operands of a spawning

@@ -206,6 +206,15 @@
 //     sender's accesses before the send are private to the sender: a
 //     worker pool whose jobs each carry their own map, a pipeline whose
 //     stages pass an item on, a select sending or receiving such a value.
+//     The struct's map fields must only ever hold maps made for their
+//     struct: jobs that all hold one counts map share it.
+//   - Function values received with v, ok := <-ch (for f := range tasks {
+//     f() }), which VTA follows no further than the receive, call the
+//     functions, or the methods of the values, sent on channels of the
+//     same element type. A closure sent on a channel carries the local
+//     maps it captures to the goroutines that run it, except a variable
+//     made anew for each closure that its maker uses only before the
+//     send, when the closure is only sent, once.
 //
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only
@@ -220,8 +229,8 @@
 // by field, so two instances of a type are taken to share their mutex;
 // the field of every published instance is one object; maps reached
 // through slices, arrays, maps of maps, pointers to maps, interfaces
-// (any, atomic.Value, context values) are not traced, nor function
-// values the call graph does not follow (closures sent on a channel to
-// a worker pool). A race report (--race-log) is the stronger source and
-// is handled elsewhere.
+// (any, atomic.Value, context values) are not traced, nor local maps
+// captured by a closure kept in a field of a struct (a setter, a
+// functional option) and called from another goroutine. A race report
+// (--race-log) is the stronger source and is handled elsewhere.
 package detect

@@ -152,11 +152,8 @@ type analysis struct {
 	passMemo map[passKey]bool
 	// freshMemo and escMemo memoise privateInstance.
 	freshMemo, escMemo map[ssa.Value]bool
-	// handoverMemo memoises handsOver, by channel element type; sends
-	// lists every send once sendsDone.
+	// handoverMemo memoises handsOver, by channel element type.
 	handoverMemo typeutil.Map
-	sends        []sendOn
-	sendsDone    bool
 	// cellMemo memoises cellEscapes.
 	cellMemo map[ssa.Value]bool
 	// ownerMemo memoises contextOwners; freshOwnerMemo records which

@@ -17,20 +17,17 @@ import (
 // Whether a received pointer was handed over depends on every send of
 // its type: channels are not told apart, so every send in the analysed
 // code on a channel of the same element type must hand over a struct
-// the sender made (or received the same way).
+// the sender made (or received the same way), and the struct's map
+// fields must hold only maps made for it.
 
-// sendOn is a send of value on a channel whose elements have type elem.
-type sendOn struct {
-	elem  types.Type
-	value ssa.Value
-}
-
-// sentValue returns the value instr sends when it is a send statement
-// or a select with a send case of v, or nil.
+// sentValue returns v when instr sends it: a send statement or a select
+// with a send case of v; nil otherwise.
 func sentValue(instr ssa.Instruction, v ssa.Value) ssa.Value {
 	switch instr := instr.(type) {
 	case *ssa.Send:
-		return instr.X
+		if instr.X == v {
+			return v
+		}
 	case *ssa.Select:
 		for _, st := range instr.States {
 			if st.Dir == types.SendOnly && st.Send == v {
@@ -39,32 +36,6 @@ func sentValue(instr ssa.Instruction, v ssa.Value) ssa.Value {
 		}
 	}
 	return nil
-}
-
-// collectSends lists every send in the analysed code.
-func (a *analysis) collectSends() []sendOn {
-	var sends []sendOn
-	for _, fn := range a.p.funcs {
-		for _, b := range fn.Blocks {
-			for _, instr := range b.Instrs {
-				switch instr := instr.(type) {
-				case *ssa.Send:
-					sends = append(sends, sendOn{chanElem(instr.Chan.Type()), instr.X})
-				case *ssa.Select:
-					for _, st := range instr.States {
-						if st.Dir == types.SendOnly {
-							sends = append(sends, sendOn{chanElem(st.Chan.Type()), st.Send})
-						}
-					}
-				}
-			}
-		}
-	}
-	return sends
-}
-
-func chanElem(t types.Type) types.Type {
-	return t.Underlying().(*types.Chan).Elem()
 }
 
 // receivedFrom returns the element type of the channel v was received
@@ -111,23 +82,41 @@ func (a *analysis) handsOver(elem types.Type) bool {
 	// A pipeline's stages receive and send on channels of one type: the
 	// cycle adds nothing.
 	a.handoverMemo.Set(elem, true)
-	if !a.sendsDone {
-		a.sends, a.sendsDone = a.collectSends(), true
-	}
-	found, r := false, true
-	for _, s := range a.sends {
-		if !types.Identical(s.elem, elem) {
-			continue
-		}
-		found = true
-		if !a.ownedBySender(s.value) || !a.handedOff(s.value) {
+	sent := a.p.sentOn(elem)
+	r := len(sent) > 0 && a.mapsMadeFor(elem.Underlying().(*types.Pointer).Elem())
+	for _, v := range sent {
+		if !a.ownedBySender(v) || !a.handedOff(v) {
 			r = false
 			break
 		}
 	}
-	r = r && found
 	a.handoverMemo.Set(elem, r)
 	return r
+}
+
+// mapsMadeFor reports whether every map field of the struct type t, or
+// of a struct it embeds by value, only ever holds maps made for its
+// struct (ownMapField): a struct handed over then carries no map that
+// another struct holds too (jobs <- &job{counts: shared} shares one).
+func (a *analysis) mapsMadeFor(t types.Type) bool {
+	st, ok := t.Underlying().(*types.Struct)
+	if !ok {
+		return false
+	}
+	for i := range st.NumFields() {
+		f := st.Field(i)
+		switch f.Type().Underlying().(type) {
+		case *types.Map:
+			if addrs := a.addressesOf(f.Origin(), i); len(addrs) > 0 && !a.ownMapField(addrs[0]) {
+				return false
+			}
+		case *types.Struct:
+			if !a.mapsMadeFor(f.Type()) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ownedBySender reports whether the struct pointer v is the sending
@@ -162,7 +151,7 @@ func (a *analysis) handedOff(v ssa.Value) bool {
 			// uses checked below.
 			return false
 		}
-		if sentValue(r, v) == v {
+		if sentValue(r, v) != nil {
 			sends = append(sends, r)
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/tools/go/callgraph/vta"
 	"golang.org/x/tools/go/packages"
 	"golang.org/x/tools/go/ssa"
+	"golang.org/x/tools/go/types/typeutil"
 )
 
 // program is the SSA form of the rewrite units with a call graph over it.
@@ -54,6 +55,9 @@ type program struct {
 	// the body), the instructions that use it as a value rather than call
 	// it.
 	funcRefs map[*ssa.Function][]funcRef
+	// sends maps a channel element type to the values sent on channels
+	// of that type (sentOn).
+	sends *typeutil.Map
 }
 
 // objectID is load.ObjectID: an object's declaring position. It is repeated
@@ -339,6 +343,9 @@ func (p *program) indexCalls() {
 						callees = append(callees, p.funcValues(arg)...)
 					}
 				}
+				if len(callees) == 0 {
+					callees = p.receivedCallees(site)
+				}
 				if _, isGo := site.(*ssa.Go); !isGo && len(callees) == 0 && spawnOf(site) == nil {
 					// A function value handed to an opaque function
 					// (sort.Slice, sync.Once.Do, t.Run) is taken to run
@@ -366,6 +373,79 @@ func (p *program) indexCalls() {
 			}
 		}
 	}
+}
+
+// receivedCallees returns what a call through a function or interface
+// value received with v, ok := <-ch (for f := range tasks { f() }) may
+// call: the functions, or the methods of the values, sent on channels
+// of the same element type. VTA follows a value received so no further
+// than the receive, and the call would have no callee at all.
+func (p *program) receivedCallees(site ssa.CallInstruction) []*ssa.Function {
+	common := site.Common()
+	x, ok := common.Value.(*ssa.Extract)
+	if !ok || x.Index != 0 {
+		return nil
+	}
+	recv, ok := x.Tuple.(*ssa.UnOp)
+	if !ok || recv.Op != token.ARROW {
+		return nil
+	}
+	var out []*ssa.Function
+	for _, sent := range p.sentOn(chanElem(recv.X.Type())) {
+		if !common.IsInvoke() {
+			out = append(out, p.funcValues(sent)...)
+			continue
+		}
+		mi, ok := sent.(*ssa.MakeInterface)
+		if !ok {
+			continue
+		}
+		sel := p.prog.MethodSets.MethodSet(mi.X.Type()).Lookup(common.Method.Pkg(), common.Method.Name())
+		if sel == nil {
+			continue
+		}
+		if fn := p.methodBody(sel); fn != nil {
+			out = append(out, fn)
+		}
+	}
+	sortFuncs(p.fset, out)
+	return slices.Compact(out)
+}
+
+// sentOn returns the values sent, in the analysed code, on channels
+// whose elements have type elem: by send statements and select cases.
+func (p *program) sentOn(elem types.Type) []ssa.Value {
+	if p.sends == nil {
+		p.sends = new(typeutil.Map)
+		for _, fn := range p.funcs {
+			for _, b := range fn.Blocks {
+				for _, instr := range b.Instrs {
+					switch instr := instr.(type) {
+					case *ssa.Send:
+						p.addSent(instr.Chan, instr.X)
+					case *ssa.Select:
+						for _, st := range instr.States {
+							if st.Dir == types.SendOnly {
+								p.addSent(st.Chan, st.Send)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	vs, _ := p.sends.At(elem).([]ssa.Value)
+	return vs
+}
+
+func (p *program) addSent(ch, v ssa.Value) {
+	elem := chanElem(ch.Type())
+	vs, _ := p.sends.At(elem).([]ssa.Value)
+	p.sends.Set(elem, append(vs, v))
+}
+
+func chanElem(t types.Type) types.Type {
+	return t.Underlying().(*types.Chan).Elem()
 }
 
 // callsCopy reports whether site calls a function of another unit
