@@ -545,25 +545,15 @@ func (a *analysis) unpublished(m ssa.Value, instr ssa.Instruction) bool {
 	return true
 }
 
-// publishes reports whether the use r of pointer v may let it escape.
+// publishes reports whether the use r of pointer v may let it escape:
+// as escapesVia says, and also by a return, a deferred call or a capture,
+// which make v visible after the point being judged.
 func (a *analysis) publishes(v ssa.Value, r ssa.Instruction) bool {
-	switch r := r.(type) {
-	case *ssa.FieldAddr:
-		return fieldMayHoldMap(r) && a.ptrEscapes(r)
-	case *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
-		return a.ptrEscapes(r.(ssa.Value))
-	case *ssa.UnOp:
-		return r.Op != token.MUL
-	case *ssa.Store:
-		return r.Val == v && a.storeEscapes(r, v)
-	case *ssa.DebugRef, *ssa.BinOp:
-		return false
-	case *ssa.Call:
-		return a.escapesInCall(v, r.Common(), a.p.calls[r])
-	case *ssa.MakeInterface:
-		return !printedOnly(r)
+	switch r.(type) {
+	case *ssa.Return, *ssa.Defer, *ssa.MakeClosure:
+		return true
 	}
-	return true
+	return a.escapesVia(v, r)
 }
 
 // printedOnly reports whether the interface value mi is only an operand of
