@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/token"
 	"go/types"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/ssa"
@@ -306,13 +307,9 @@ func (a *analysis) findSpawn(fn *ssa.Function, instr ssa.Instruction, add func(*
 	if !pos.IsValid() {
 		pos = fn.Pos()
 	}
-	var names []string
-	for _, t := range targets {
-		names = append(names, funcName(t))
-	}
 	a.spawns = append(a.spawns, &spawn{site: instr, fn: fn, kind: kind, started: started})
 	s := len(a.spawns) - 1
-	desc := fmt.Sprintf("%s at %s running %s", what, shortPos(a.p.fset.Position(pos)), strings.Join(names, ", "))
+	desc := fmt.Sprintf("%s at %s running %s", what, shortPos(a.p.fset.Position(pos)), targetNames(targets))
 	r := add(&root{kind: rootSpawn, desc: desc, entries: targets, spawn: s})
 	a.spawns[s].root = r
 	a.spawnAt[instr] = s
@@ -409,17 +406,13 @@ func (a *analysis) findSpawnWrappers(add func(*root) int) {
 			if len(targets) == 0 {
 				continue
 			}
-			var names []string
-			for _, t := range targets {
-				names = append(names, funcName(t))
-			}
 			a.spawns = append(a.spawns, &spawn{site: site, fn: site.Parent(), kind: spawnGo, started: args[param], many: many, inner: inner[started{sp.fn, param}]})
 			s := len(a.spawns) - 1
 			pos := site.Pos()
 			if !pos.IsValid() {
 				pos = site.Parent().Pos()
 			}
-			desc := fmt.Sprintf("%s at %s running %s", funcName(sp.fn), shortPos(a.p.fset.Position(pos)), strings.Join(names, ", "))
+			desc := fmt.Sprintf("%s at %s running %s", funcName(sp.fn), shortPos(a.p.fset.Position(pos)), targetNames(targets))
 			r := add(&root{kind: rootSpawn, desc: desc, entries: targets, spawn: s})
 			a.spawns[s].root = r
 			a.spawnAt[site] = s
@@ -625,6 +618,27 @@ func locksOrSpawns(fn *ssa.Function) bool {
 		}
 	}
 	return false
+}
+
+// maxTargetNames is how many of the functions a goroutine may start a
+// root's description names; a go statement calling through an interface
+// may start dozens (every discovery mechanism's Run), and the finding's
+// call path already says which one reaches the access.
+const maxTargetNames = 3
+
+// targetNames names the functions a root starts, each once, the first
+// maxTargetNames of them and how many more there are.
+func targetNames(targets []*ssa.Function) string {
+	var names []string
+	for _, t := range targets {
+		if n := funcName(t); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) <= maxTargetNames {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxTargetNames], ", "), len(names)-maxTargetNames)
 }
 
 func funcName(fn *ssa.Function) string {
