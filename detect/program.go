@@ -390,10 +390,23 @@ func (p *program) receivedCallees(site ssa.CallInstruction) []*ssa.Function {
 	if !ok || recv.Op != token.ARROW {
 		return nil
 	}
+	elem := chanElem(recv.X.Type())
+	if elem == nil {
+		return nil
+	}
 	var out []*ssa.Function
-	for _, sent := range p.sentOn(chanElem(recv.X.Type())) {
+	seen := map[*ssa.Function]bool{}
+	add := func(fn *ssa.Function) {
+		if !seen[fn] {
+			seen[fn] = true
+			out = append(out, fn)
+		}
+	}
+	for _, sent := range p.sentOn(elem) {
 		if !common.IsInvoke() {
-			out = append(out, p.funcValues(sent)...)
+			for _, fn := range p.funcValues(sent) {
+				add(fn)
+			}
 			continue
 		}
 		mi, ok := sent.(*ssa.MakeInterface)
@@ -405,11 +418,11 @@ func (p *program) receivedCallees(site ssa.CallInstruction) []*ssa.Function {
 			continue
 		}
 		if fn := p.methodBody(sel); fn != nil {
-			out = append(out, fn)
+			add(fn)
 		}
 	}
 	sortFuncs(p.fset, out)
-	return slices.Compact(out)
+	return out
 }
 
 // sentOn returns the values sent, in the analysed code, on channels
@@ -440,12 +453,20 @@ func (p *program) sentOn(elem types.Type) []ssa.Value {
 
 func (p *program) addSent(ch, v ssa.Value) {
 	elem := chanElem(ch.Type())
+	if elem == nil {
+		return
+	}
 	vs, _ := p.sends.At(elem).([]ssa.Value)
 	p.sends.Set(elem, append(vs, v))
 }
 
+// chanElem returns the element type of the channel type t, or nil when t
+// is a type parameter (whose channels are not told apart by type).
 func chanElem(t types.Type) types.Type {
-	return t.Underlying().(*types.Chan).Elem()
+	if c, ok := t.Underlying().(*types.Chan); ok {
+		return c.Elem()
+	}
+	return nil
 }
 
 // callsCopy reports whether site calls a function of another unit
