@@ -88,7 +88,13 @@
 //     the call. A function called back through a parameter holds the
 //     locks held where its caller handed it over. A function that locks
 //     only when a boolean parameter says so is analysed once per
-//     constant its callers pass.
+//     constant its callers pass. A channel of capacity 1 that is only
+//     sent on to enter and received from to leave (sem <- struct{}{};
+//     defer func() { <-sem }()) is a lock too, when every channel kept
+//     under its name is made so, nothing else is done with it, and every
+//     receive follows a send in its function or runs in a closure that is
+//     only deferred (a token channel, filled once and entered by a
+//     receive, is not taken for one).
 //     The function run by once.Do is ordered before every access that
 //     follows a once.Do on the same Once. When a pair still holds no
 //     common lock, the struct pointer of each access is followed up the

@@ -110,6 +110,9 @@ type analysis struct {
 	lockIn    map[*ssa.Function]lockset
 	blockIn   map[*ssa.Function][]lockset
 	lockNames map[string]string
+	// chanLocks holds the names of the channels used as locks
+	// (chanlocks.go).
+	chanLocks map[string]bool
 	// paramLocks memoises paramLockKey ("" when the parameter has no
 	// one mutex).
 	paramLocks map[*ssa.Parameter]string
@@ -273,6 +276,7 @@ func (a *analysis) run() {
 	a.computeSignals()
 	a.computeOrder()
 	a.computeMulti()
+	a.computeChanLocks()
 	a.computeLocks()
 	a.computeCarried()
 	a.computeChanUses()

@@ -373,7 +373,10 @@ func (a *analysis) lockDesc(h held) string {
 		return "inside " + a.lockNames[h.key]
 	}
 	mode := "Lock"
-	if h.read {
+	switch {
+	case a.chanLocks[h.key]:
+		mode = "channel lock"
+	case h.read:
 		mode = "RLock"
 	}
 	return fmt.Sprintf("%s (%s)", a.lockNames[h.key], mode)
@@ -381,6 +384,12 @@ func (a *analysis) lockDesc(h held) string {
 
 // step applies one instruction to the held locks.
 func (a *analysis) step(instr ssa.Instruction, s lockset, released map[string][]*ssa.BasicBlock) lockset {
+	if key, acquire, ok := a.chanLockOp(instr); ok {
+		if acquire {
+			return s.with(held{key, false})
+		}
+		return release(s, key, instr, released)
+	}
 	call, ok := instr.(*ssa.Call)
 	if !ok {
 		return s
@@ -393,15 +402,7 @@ func (a *analysis) step(instr ssa.Instruction, s lockset, released map[string][]
 		// Everything after once.Do happens after the function it ran.
 		return s.with(held{a.onceKey(mu), true})
 	case opUnlock, opRUnlock:
-		key := a.lockKey(mu)
-		found := false
-		for _, h := range s {
-			found = found || h.key == key
-		}
-		if !found && released != nil {
-			released[key] = append(released[key], instr.Block())
-		}
-		return s.without(key)
+		return release(s, a.lockKey(mu), instr, released)
 	}
 	for _, callee := range a.p.calls[call] {
 		e := a.effects[callee]
@@ -413,6 +414,20 @@ func (a *analysis) step(instr ssa.Instruction, s lockset, released map[string][]
 		}
 	}
 	return s
+}
+
+// release returns s without the lock key, which instr releases; a lock
+// released without being held here is recorded in released, when not
+// nil, as released for the caller.
+func release(s lockset, key string, instr ssa.Instruction, released map[string][]*ssa.BasicBlock) lockset {
+	found := false
+	for _, h := range s {
+		found = found || h.key == key
+	}
+	if !found && released != nil {
+		released[key] = append(released[key], instr.Block())
+	}
+	return s.without(key)
 }
 
 // blockLocks runs the held-locks data flow over fn from entry, returning
