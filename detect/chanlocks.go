@@ -30,14 +30,7 @@ type chanLockUse struct {
 // computeChanLocks finds the names of the channels used as locks.
 func (a *analysis) computeChanLocks() {
 	uses := map[string]*chanLockUse{}
-	use := func(key string) *chanLockUse {
-		u := uses[key]
-		if u == nil {
-			u = &chanLockUse{}
-			uses[key] = u
-		}
-		return u
-	}
+	use := func(key string) *chanLockUse { return entry(uses, key) }
 	var ops []*ssa.Value
 	for _, fn := range a.p.funcs {
 		for _, b := range fn.Blocks {

@@ -31,14 +31,7 @@ type chanUse struct {
 // it is used otherwise.
 func (a *analysis) computeChanUses() {
 	a.chans = map[string]*chanUse{}
-	use := func(key string) *chanUse {
-		u := a.chans[key]
-		if u == nil {
-			u = &chanUse{}
-			a.chans[key] = u
-		}
-		return u
-	}
+	use := func(key string) *chanUse { return entry(a.chans, key) }
 	var ops []*ssa.Value
 	for _, fn := range a.p.funcs {
 		for _, b := range fn.Blocks {

@@ -274,3 +274,14 @@ func calledTrueOn(p, b *ssa.BasicBlock) *ssa.Call {
 	}
 	return call
 }
+
+// entry returns m[key], adding a zero value under key first when there is
+// none.
+func entry[V any](m map[string]*V, key string) *V {
+	v := m[key]
+	if v == nil {
+		v = new(V)
+		m[key] = v
+	}
+	return v
+}
