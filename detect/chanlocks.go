@@ -31,7 +31,7 @@ type chanLockUse struct {
 func (a *analysis) computeChanLocks() {
 	uses := map[string]*chanLockUse{}
 	use := func(key string) *chanLockUse { return entry(uses, key) }
-	var ops []*ssa.Value
+	var ops [10]*ssa.Value // Operands appends here: no allocation per instruction
 	for _, fn := range a.p.funcs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {

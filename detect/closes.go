@@ -32,7 +32,7 @@ type chanUse struct {
 func (a *analysis) computeChanUses() {
 	a.chans = map[string]*chanUse{}
 	use := func(key string) *chanUse { return entry(a.chans, key) }
-	var ops []*ssa.Value
+	var ops [10]*ssa.Value // Operands appends here: no allocation per instruction
 	for _, fn := range a.p.funcs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
