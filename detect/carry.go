@@ -46,9 +46,10 @@ func (a *analysis) computeCarried() {
 // kept where goroutines that never ran its maker may call it: stored in a
 // package variable, sent on a channel or returned, directly, converted,
 // or by a function of the analysed code it is passed to (a registration
-// function: func OnError(f func(error)) { onError = f }). A closure kept in a field is
-// not followed: the call graph cannot tell the goroutines that reach that
-// field's struct from those that reach another instance's.
+// function: func OnError(f func(error)) { onError = f }). A closure kept
+// in a field is not followed: the call graph cannot tell the goroutines
+// that reach that field's struct from those that reach another
+// instance's.
 func (a *analysis) escapesToShared(v ssa.Value, depth int) bool {
 	refs := v.Referrers()
 	if refs == nil || depth > 3 {

@@ -48,7 +48,7 @@ func (a *analysis) computeChanUses() {
 						}
 					}
 				case *ssa.Field:
-					if _, ok := x.Type().Underlying().(*types.Chan); ok {
+					if chanElem(x.Type()) != nil {
 						a.chanValue(x, use(a.lockKey(x)))
 					}
 				case *ssa.MakeChan:
@@ -160,11 +160,7 @@ func (a *analysis) signalEdge(p, b *ssa.BasicBlock) []string {
 
 func isChanPointer(t types.Type) bool {
 	p, ok := t.Underlying().(*types.Pointer)
-	if !ok {
-		return false
-	}
-	_, ok = p.Elem().Underlying().(*types.Chan)
-	return ok
+	return ok && chanElem(p.Elem()) != nil
 }
 
 // chanCell records the uses of the variable or field cell holds a
@@ -316,42 +312,9 @@ func (a *analysis) closedAfter(key string, x context) bool {
 		if _, deferred := c.(*ssa.Defer); deferred {
 			continue // runs as fn returns, after x
 		}
-		if reachableFrom(c, x.acc.instr) {
+		if mayPrecede(c, x.acc.instr) {
 			return false
 		}
 	}
 	return true
-}
-
-// reachableFrom reports whether to can run after from in one activation
-// of their function.
-func reachableFrom(from, to ssa.Instruction) bool {
-	fb, tb := from.Block(), to.Block()
-	if fb == tb && indexOf(fb, from) < indexOf(fb, to) {
-		return true
-	}
-	seen := map[*ssa.BasicBlock]bool{}
-	work := append([]*ssa.BasicBlock(nil), fb.Succs...)
-	for len(work) > 0 {
-		b := work[len(work)-1]
-		work = work[:len(work)-1]
-		if b == tb {
-			return true
-		}
-		if !seen[b] {
-			seen[b] = true
-			work = append(work, b.Succs...)
-		}
-	}
-	return false
-}
-
-// indexOf returns the position of instr in block b.
-func indexOf(b *ssa.BasicBlock, instr ssa.Instruction) int {
-	for i, x := range b.Instrs {
-		if x == instr {
-			return i
-		}
-	}
-	return -1
 }

@@ -48,15 +48,13 @@ func receivedFrom(v ssa.Value) types.Type {
 			return chanElem(v.X.Type())
 		}
 	case *ssa.Extract:
-		switch t := v.Tuple.(type) {
-		case *ssa.UnOp:
-			if t.Op == token.ARROW && v.Index == 0 {
-				return chanElem(t.X.Type())
-			}
-		case *ssa.Select:
+		if recv := commaOkReceive(v); recv != nil {
+			return chanElem(recv.X.Type())
+		}
+		if sel, ok := v.Tuple.(*ssa.Select); ok {
 			// (index, ok, received values of the receive cases in order)
 			k := v.Index - 2
-			for _, st := range t.States {
+			for _, st := range sel.States {
 				if st.Dir != types.RecvOnly {
 					continue
 				}
@@ -68,6 +66,20 @@ func receivedFrom(v ssa.Value) types.Type {
 		}
 	}
 	return nil
+}
+
+// commaOkReceive returns the receive v, ok := <-ch whose value v is; nil
+// when v is something else.
+func commaOkReceive(v ssa.Value) *ssa.UnOp {
+	x, ok := v.(*ssa.Extract)
+	if !ok || x.Index != 0 {
+		return nil
+	}
+	recv, ok := x.Tuple.(*ssa.UnOp)
+	if !ok || recv.Op != token.ARROW {
+		return nil
+	}
+	return recv
 }
 
 // handsOver reports whether every send on a channel with elements of
@@ -133,6 +145,12 @@ func (a *analysis) ownedBySender(v ssa.Value) bool {
 		return a.handsOver(elem)
 	}
 	return false
+}
+
+// ownUntilSent reports whether the struct pointer v stays in its
+// activation, or leaves it only by being handed over (handedOff).
+func (a *analysis) ownUntilSent(v ssa.Value) bool {
+	return !a.ptrEscapes(v) || a.handedOff(v)
 }
 
 // handedOff reports whether the struct pointer v leaves its activation

@@ -43,7 +43,7 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	r := false
 	switch v := v.(type) {
 	case *ssa.Alloc:
-		r = !copiedFromParam(v) && (!a.ptrEscapes(v) || a.handedOff(v))
+		r = !copiedFromParam(v) && a.ownUntilSent(v)
 	case *ssa.FieldAddr:
 		r = a.freshBase(v.X, depth+1)
 	case *ssa.Phi:
@@ -64,7 +64,7 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	case *ssa.Call:
 		// A constructor's result: fresh when every callee returns a
 		// fresh allocation and the caller does not publish it.
-		r = a.freshResult(v, depth) && (!a.ptrEscapes(v) || a.handedOff(v))
+		r = a.freshResult(v, depth) && a.ownUntilSent(v)
 	case *ssa.Extract:
 		// The same, for one result of a constructor with several
 		// (rn, err := NewRawNode(c)).
@@ -78,7 +78,7 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	if elem := receivedFrom(v); elem != nil {
 		// A struct received from a channel: the receiver's own when
 		// every send hands one over (handover.go), until it sends it on.
-		r = a.handsOver(elem) && (!a.ptrEscapes(v) || a.handedOff(v))
+		r = a.handsOver(elem) && a.ownUntilSent(v)
 	}
 	a.freshMemo[v] = r
 	return r

@@ -280,7 +280,7 @@ func (a *analysis) computeOrder() {
 					if !quiet && !s.empty() {
 						at = append(bitset(nil), s...)
 					}
-					joined := a.joinedBy(a.waitsBefore(fn, site))
+					joined := a.joinedBy(a.waits.before(fn, site))
 					for _, c := range a.p.calls[site] {
 						if ci, ok := a.index[c]; ok {
 							edges[i] = append(edges[i], liveEdge{ci, at, joined})
@@ -307,12 +307,7 @@ func (a *analysis) computeOrder() {
 		workIdx = workIdx[:len(workIdx)-1]
 		queuedIdx[f] = false
 		for _, e := range edges[f] {
-			from := a.liveIn[f]
-			if e.joined != nil {
-				from = append(bitset(nil), from...)
-				from.andNot(e.joined)
-			}
-			changed := a.liveIn[e.callee].unionWith(from)
+			changed := a.liveIn[e.callee].unionWith(a.liveIn[f].minus(e.joined))
 			if e.at != nil {
 				changed = a.liveIn[e.callee].unionWith(e.at) || changed
 			}
@@ -341,12 +336,7 @@ func (a *analysis) mayStart(fn *ssa.Function) bool {
 func (a *analysis) liveAt(fn *ssa.Function, instr ssa.Instruction) bitset {
 	s := a.liveInFlow(fn, instr)
 	if i, ok := a.index[fn]; ok {
-		entry := a.liveIn[i]
-		if j := a.joinedBy(a.waitsBefore(fn, instr)); j != nil {
-			entry = append(bitset(nil), entry...)
-			entry.andNot(j)
-		}
-		s.unionWith(entry)
+		s.unionWith(a.liveIn[i].minus(a.joinedBy(a.waits.before(fn, instr))))
 	}
 	return s
 }

@@ -382,12 +382,8 @@ func (p *program) indexCalls() {
 // than the receive, and the call would have no callee at all.
 func (p *program) receivedCallees(site ssa.CallInstruction) []*ssa.Function {
 	common := site.Common()
-	x, ok := common.Value.(*ssa.Extract)
-	if !ok || x.Index != 0 {
-		return nil
-	}
-	recv, ok := x.Tuple.(*ssa.UnOp)
-	if !ok || recv.Op != token.ARROW {
+	recv := commaOkReceive(common.Value)
+	if recv == nil {
 		return nil
 	}
 	elem := chanElem(recv.X.Type())

@@ -55,6 +55,17 @@ func (b bitset) andNot(c bitset) {
 	}
 }
 
+// minus returns b without the members of c, in a new set when c has
+// any; b itself when c is nil.
+func (b bitset) minus(c bitset) bitset {
+	if c == nil {
+		return b
+	}
+	out := append(bitset(nil), b...)
+	out.andNot(c)
+	return out
+}
+
 func (b bitset) empty() bool {
 	for _, w := range b {
 		if w != 0 {

@@ -21,12 +21,11 @@ import (
 // calls Done on when it ends (doneBy, by WaitGroup key).
 func (a *analysis) computeDoneKeys() {
 	a.doneBy = map[string]bitset{}
-	words := (len(a.spawns) + 63) / 64
 	for i, sp := range a.spawns {
 		for _, key := range a.spawnDoneKeys(sp) {
 			set := a.doneBy[key]
 			if set == nil {
-				set = make(bitset, words)
+				set = newBitset(len(a.spawns))
 				a.doneBy[key] = set
 			}
 			set.add(i)
@@ -176,12 +175,6 @@ func (a *analysis) mustWait(fn *ssa.Function) []string {
 	return keys
 }
 
-// waitsBefore returns the WaitGroups fn waits on along every path from
-// its entry to instr.
-func (a *analysis) waitsBefore(fn *ssa.Function, instr ssa.Instruction) []string {
-	return a.waits.before(fn, instr)
-}
-
 // mustFlow is a must data flow over the functions' control flow: the
 // keys (named WaitGroups waited on, say) that at gives for instructions,
 // gathered along every path from a function's entry.
@@ -223,11 +216,7 @@ func (m *mustFlow) through(b *ssa.BasicBlock, keys []string, stop ssa.Instructio
 		if instr == stop {
 			break
 		}
-		for _, k := range m.at(instr) {
-			if !slices.Contains(out, k) {
-				out = append(out, k)
-			}
-		}
+		out = addKeys(out, m.at(instr))
 	}
 	return out
 }
@@ -268,12 +257,7 @@ func (m *mustFlow) in(fn *ssa.Function) [][]string {
 					}
 					edge := out[p.Index]
 					if ks := m.edgeKeys(p, b); len(ks) > 0 {
-						edge = slices.Clone(edge)
-						for _, k := range ks {
-							if !slices.Contains(edge, k) {
-								edge = append(edge, k)
-							}
-						}
+						edge = addKeys(slices.Clone(edge), ks)
 					}
 					if first {
 						meet, first = edge, false
@@ -308,6 +292,16 @@ func (a *analysis) joinedBy(keys []string) bitset {
 		}
 	}
 	return out
+}
+
+// addKeys appends to keys those of more it does not hold yet.
+func addKeys(keys, more []string) []string {
+	for _, k := range more {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // intersectKeys returns, in a new slice, the keys of keys that are also
