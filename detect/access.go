@@ -37,14 +37,20 @@ func (a *analysis) collectAccesses() map[string][]access {
 	out := map[string][]access{}
 	add := func(fn *ssa.Function, instr ssa.Instruction, m ssa.Value, write bool, op string) {
 		pos := accessPos(fn, instr, m)
-		if a.detached(m, instr) || a.privateInstance(m) || a.unpublishedMap(m, instr) {
+		if a.detached(m, instr) || a.unpublishedMap(m, instr) {
+			return
+		}
+		// A struct of the activation's own protects its map only when
+		// the map is the struct's own too.
+		own := !a.givenSharedMap(m, instr)
+		if own && a.privateInstance(m) {
 			return
 		}
 		shared := a.sharedAt(m, instr)
-		if shared.private() {
+		if own && shared.private() {
 			return
 		}
-		fresh := a.freshField(m, instr) || a.unpublished(m, instr)
+		fresh := own && (a.freshField(m, instr) || a.unpublished(m, instr))
 		// A parameter traced to one object needs no check per root.
 		param, _ := m.(*ssa.Parameter)
 		ids := a.sources(m)

@@ -201,6 +201,24 @@
 //     a send, a return, a capture by a closure that leaves the function's
 //     calls): accesses before that, directly or through such a closure,
 //     race with nothing.
+//   - Deep copies: the elements of a slice a function makes and fills in
+//     place are the activation's, as a struct it allocates is (out :=
+//     make([]T, n); out[i].m = make(map...); out[i].m[k] = v), through any
+//     depth of slices kept in fields of such elements, while the slice
+//     reaches nothing but element and field addresses read or written in
+//     place, len and cap, and a return or a field of a struct the
+//     activation owns or only returns; every value stored into such a
+//     field, or into an element whole, must be another such slice, nil,
+//     or a composite literal that sets no map or slice from elsewhere. A
+//     struct published only by the function's return (val := &Result{};
+//     ...; return &Cmd{val: val}, also as an interface) is the
+//     activation's until then. Either way the struct protects its map
+//     only when the map is its own too: a struct, or an element, that
+//     the function gives a map loaded from a package variable or from a
+//     struct it does not own, or whose map it hands to a goroutine, a
+//     channel, a closure, an interface or memory before the access, does
+//     not make the access private (e := &entry{}; e.attrs = defaults;
+//     e.attrs[k]++ races on defaults).
 //   - Handover: a struct pointer sent on a channel and not used again by
 //     the sender, nor anything reached through it (no use after the send,
 //     no second send, no map loaded from it kept or passed on), belongs

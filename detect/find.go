@@ -155,6 +155,8 @@ type analysis struct {
 	passMemo map[passKey]bool
 	// freshMemo and escMemo memoise privateInstance.
 	freshMemo, escMemo map[ssa.Value]bool
+	// aliasMemo memoises elemAliases.
+	aliasMemo map[ssa.Value][]ssa.Value
 	// handoverMemo memoises handsOver, by channel element type.
 	handoverMemo typeutil.Map
 	// cellMemo memoises cellEscapes.
@@ -246,6 +248,7 @@ func newAnalysis(p *program) *analysis {
 		flagStateMemo:  map[*ssa.Function]flagStates{},
 		freshMemo:      map[ssa.Value]bool{},
 		escMemo:        map[ssa.Value]bool{},
+		aliasMemo:      map[ssa.Value][]ssa.Value{},
 		cellMemo:       map[ssa.Value]bool{},
 		ownerMemo:      map[ownerKey][]ownerAlt{},
 		instanceMemo:   map[ownerKey]bool{},

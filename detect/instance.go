@@ -43,9 +43,17 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	r := false
 	switch v := v.(type) {
 	case *ssa.Alloc:
-		r = !copiedFromParam(v) && a.ownUntilSent(v)
+		r = !copiedFromParam(v) && (a.ownUntilSent(v) || a.leavesByReturn(v, map[ssa.Value]bool{}))
 	case *ssa.FieldAddr:
 		r = a.freshBase(v.X, depth+1)
+	case *ssa.IndexAddr:
+		// An element of a slice the activation made and fills in
+		// place (elements.go), or of an array it owns.
+		if _, isSlice := v.X.Type().Underlying().(*types.Slice); isSlice {
+			r = a.ownedElems(v.X)
+		} else {
+			r = a.freshBase(v.X, depth+1)
+		}
 	case *ssa.Phi:
 		r = true
 		for _, e := range v.Edges {

@@ -104,7 +104,7 @@ func (a *analysis) contextOwners(c *context) []ownerAlt {
 	key := ownerKey{c.acc.instr, c.root}
 	alts, ok := a.ownerMemo[key]
 	if !ok {
-		if fa := loadedField(c.acc.mapv); fa != nil {
+		if fa := loadedField(c.acc.mapv); fa != nil && !a.givenSharedMap(c.acc.mapv, c.acc.instr) {
 			alts, _ = a.ownerAlts(c.acc.fn, c.acc.instr, fa.X, fa.Field, c.root, 0)
 			alts = sharedAlts(alts)
 		}
