@@ -208,7 +208,7 @@ func (a *analysis) freshField(m ssa.Value, instr ssa.Instruction) bool {
 		return false
 	}
 	alloc, ok := fa.X.(*ssa.Alloc)
-	if !ok || alloc.Parent() != instr.Parent() || copiedFromParam(alloc) {
+	if !ok || alloc.Parent() != instr.Parent() || a.copiedFromParam(alloc) {
 		return false
 	}
 	for _, r := range *alloc.Referrers() {

@@ -218,7 +218,10 @@
 //     struct it does not own, or whose map it hands to a goroutine, a
 //     channel, a closure, an interface or memory before the access, does
 //     not make the access private (e := &entry{}; e.attrs = defaults;
-//     e.attrs[k]++ races on defaults).
+//     e.attrs[k]++ races on defaults). Nor does a struct copied from a
+//     parameter (func worker(c Counter)) or from the value receiver of a
+//     method that a goroutine starts with (go c.Hit(k)): the copy holds
+//     the maps of the struct it copies.
 //   - Handover: a struct pointer sent on a channel and not used again by
 //     the sender, nor anything reached through it (no use after the send,
 //     no second send, no map loaded from it kept or passed on), belongs

@@ -180,7 +180,9 @@ type analysis struct {
 	fieldAddrs     map[token.Pos][]*ssa.FieldAddr
 	// unsharedMemo memoises sharedBefore.
 	unsharedMemo map[unsharedKey]sharing
-	entrySet     map[*ssa.Function]bool
+	// entrySet and spawnEntrySet hold the entries of every root, and
+	// of the roots that go statements and callbacks start.
+	entrySet, spawnEntrySet map[*ssa.Function]bool
 	// rootLockIn and rootBlockIn are lockIn and blockIn per root.
 	rootLockIn  map[rootFunc]lockset
 	rootBlockIn map[rootFunc][]lockset

@@ -137,7 +137,7 @@ func (a *analysis) mapsMadeFor(t types.Type) bool {
 func (a *analysis) ownedBySender(v ssa.Value) bool {
 	switch v := v.(type) {
 	case *ssa.Alloc:
-		return v.Heap && !copiedFromParam(v)
+		return v.Heap && !a.copiedFromParam(v)
 	case *ssa.Call:
 		return a.freshResult(v, 0)
 	}

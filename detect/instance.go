@@ -43,7 +43,7 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 	r := false
 	switch v := v.(type) {
 	case *ssa.Alloc:
-		r = !copiedFromParam(v) && (a.ownUntilSent(v) || a.leavesByReturn(v, map[ssa.Value]bool{}))
+		r = !a.copiedFromParam(v) && (a.ownUntilSent(v) || a.leavesByReturn(v, map[ssa.Value]bool{}))
 	case *ssa.FieldAddr:
 		r = a.freshBase(v.X, depth+1)
 	case *ssa.IndexAddr:
@@ -95,13 +95,15 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 // copiedFromParam reports whether the variable alloc holds a struct
 // parameter passed by value (func worker(c Counter) { c.hits[k]++ }): the
 // copy's map fields are the maps of the caller's struct, which the
-// caller may hand to other goroutines as well. Other copies (c := *p, a
-// range over structs, a value receiver) are taken to be the function's
-// own.
-func copiedFromParam(alloc *ssa.Alloc) bool {
+// caller may hand to other goroutines as well. A value receiver counts
+// when its method is where a goroutine starts (go c.Hit(k)): the
+// goroutines share the maps of the struct the go statement copied. Other
+// copies (c := *p, a range over structs, a value receiver of a method
+// called in the goroutine) are taken to be the function's own.
+func (a *analysis) copiedFromParam(alloc *ssa.Alloc) bool {
 	for _, r := range *alloc.Referrers() {
 		if st, ok := r.(*ssa.Store); ok && st.Addr == alloc {
-			if p, ok := st.Val.(*ssa.Parameter); ok && !isValueReceiver(p) {
+			if p, ok := st.Val.(*ssa.Parameter); ok && (!isValueReceiver(p) || a.isSpawnEntry(p.Parent())) {
 				return true
 			}
 		}
@@ -513,15 +515,32 @@ func (a *analysis) escapesInCall(v ssa.Value, common *ssa.CallCommon, callees []
 
 // isRootEntry reports whether fn is where some root starts.
 func (a *analysis) isRootEntry(fn *ssa.Function) bool {
-	if a.entrySet == nil {
-		a.entrySet = map[*ssa.Function]bool{}
-		for _, r := range a.roots {
-			for _, e := range r.entries {
-				a.entrySet[e] = true
+	a.indexEntries()
+	return a.entrySet[fn]
+}
+
+// isSpawnEntry reports whether fn is where a goroutine the code starts
+// begins: a go statement's function, or a callback run concurrently.
+func (a *analysis) isSpawnEntry(fn *ssa.Function) bool {
+	a.indexEntries()
+	return a.spawnEntrySet[fn]
+}
+
+// indexEntries indexes the functions where roots start.
+func (a *analysis) indexEntries() {
+	if a.entrySet != nil {
+		return
+	}
+	a.entrySet = map[*ssa.Function]bool{}
+	a.spawnEntrySet = map[*ssa.Function]bool{}
+	for _, r := range a.roots {
+		for _, e := range r.entries {
+			a.entrySet[e] = true
+			if r.kind == rootSpawn {
+				a.spawnEntrySet[e] = true
 			}
 		}
 	}
-	return a.entrySet[fn]
 }
 
 // unpublished reports whether the map value m, read or written at instr,
@@ -738,7 +757,7 @@ func (a *analysis) sharedBeforeNow(base ssa.Value, at ssa.Instruction, field, de
 		if b.Parent() != at.Parent() {
 			return sharedAnywhere
 		}
-		if copiedFromParam(b) {
+		if a.copiedFromParam(b) {
 			return sharedAnywhere // a copy of the caller's struct: its maps are the caller's
 		}
 	case *ssa.Call:
