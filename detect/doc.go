@@ -136,7 +136,7 @@
 //     a field or variable, a closure returned); a struct parameter passed by
 //     value holds the maps of the caller's struct; a map field of a struct
 //     allocated per call and passed only down the call chain (never
-//     stored, captured, sent or converted to an interface), directly or
+//     stored, captured, sent or converted to an interface that is), directly or
 //     by a constructor, is private to that call, also when the variable
 //     holding it starts nil and the struct is made lazily; such a struct made in a
 //     function, or by a constructor it calls, and handed down to the
@@ -153,7 +153,14 @@
 //     statement is done, so it runs on the loop's goroutine. So is a
 //     closure kept in a local function variable that is only called
 //     (var visit func(string); visit = func(n string) { ...; visit(m)
-//     }), judged at the calls through the variable. A
+//     }), judged at the calls through the variable. A constructor may
+//     return its struct as an interface whose methods the caller calls
+//     (m := newMatcher(); m.add(s)): a method's receiver is followed
+//     to the calls through interfaces as to the calls naming it, and the
+//     struct stays private while the interface is only called, compared,
+//     converted, asserted back or returned. A callback compared with nil
+//     or handed back to the function's own recursive call is still only
+//     called. A
 //     pointer to a field that cannot lead to a map (&o.Debug handed to
 //     the flag package) publishes nothing, nor does printing a struct
 //     with fmt's print functions, which keep none of their operands. When some callers hand the

@@ -63,6 +63,9 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 		// The same pointer, converted between an instantiated and a
 		// generic struct type by an instantiation wrapper.
 		r = a.freshBase(v.X, depth+1)
+	case *ssa.MakeInterface:
+		// The struct pointer boxed, as a constructor returns it.
+		r = a.freshBase(v.X, depth+1)
 	case *ssa.Const:
 		// A nil pointer, before a struct is made lazily (var c *cache;
 		// if c == nil { c = &cache{...} }): it has no map to reach.
@@ -78,9 +81,14 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 		// (rn, err := NewRawNode(c)).
 		r = a.freshExtract(v, depth) && !a.ptrEscapes(v)
 	case *ssa.UnOp:
-		// The variable a closure captures: the value stored in it.
+		// The variable a closure captures: the value stored in it, seen
+		// from the function that keeps it or from a closure that runs
+		// only within that function's calls.
 		if stored, c := cellValue(v); c != nil {
 			r = a.freshBase(stored, depth+1)
+		} else if fv, ok := v.X.(*ssa.FreeVar); ok && v.Op == token.MUL {
+			mc, stored, _ := a.capturedWithinCalls(fv)
+			r = mc != nil && a.freshBase(stored, depth+1)
 		}
 	}
 	if elem := receivedFrom(v); elem != nil {
@@ -103,21 +111,12 @@ func (a *analysis) freshBase(v ssa.Value, depth int) bool {
 func (a *analysis) copiedFromParam(alloc *ssa.Alloc) bool {
 	for _, r := range *alloc.Referrers() {
 		if st, ok := r.(*ssa.Store); ok && st.Addr == alloc {
-			if p, ok := st.Val.(*ssa.Parameter); ok && (!isValueReceiver(p) || a.isSpawnEntry(p.Parent())) {
+			if p, ok := st.Val.(*ssa.Parameter); ok && (!isReceiver(p) || a.isSpawnEntry(p.Parent())) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// isValueReceiver reports whether p is the receiver of a method with a
-// value receiver. Such methods are mostly read-only views of a struct
-// whose instances the analysis cannot tell apart, so their copy is left
-// to be the method's own.
-func isValueReceiver(p *ssa.Parameter) bool {
-	fn := p.Parent()
-	return fn.Signature.Recv() != nil && len(fn.Params) > 0 && fn.Params[0] == p
 }
 
 // freshResult reports whether every callee of call returns, as its only
@@ -173,12 +172,67 @@ func (a *analysis) allReturn(call *ssa.Call, idx int, ok func(ssa.Value) bool) b
 // passes a fresh struct for it.
 func (a *analysis) freshParam(p *ssa.Parameter, depth int) bool {
 	idx, calls := a.staticCalls(p)
+	if idx < 0 && isReceiver(p) {
+		return a.freshReceiver(p, depth)
+	}
 	for _, call := range calls {
 		if !a.freshBase(call.Call.Args[idx], depth+1) {
 			return false
 		}
 	}
 	return len(calls) > 0
+}
+
+// freshReceiver reports whether every call of the method whose receiver
+// is p passes a fresh struct for it, the method being called through
+// interfaces as well as by name (m := newMatcher(); m.add(s), where
+// newMatcher returns its struct as an interface).
+func (a *analysis) freshReceiver(p *ssa.Parameter, depth int) bool {
+	calls := a.receiverCalls(p)
+	for _, call := range calls {
+		if !a.freshBase(receiverOf(call), depth+1) {
+			return false
+		}
+	}
+	return len(calls) > 0
+}
+
+// receiverCalls returns every call of the method whose receiver is p,
+// when all are plain calls, naming it or through an interface, and the
+// method is not a root's entry nor used as a value; none otherwise.
+func (a *analysis) receiverCalls(p *ssa.Parameter) []*ssa.Call {
+	fn := p.Parent()
+	if fn.Synthetic != "" || fn.Parent() != nil || a.isRootEntry(fn) || len(a.p.funcRefs[fn]) > 0 {
+		return nil
+	}
+	var calls []*ssa.Call
+	for _, site := range a.p.callers[fn] {
+		call, ok := site.(*ssa.Call)
+		if !ok {
+			return nil // go or defer
+		}
+		c := call.Common()
+		if !c.IsInvoke() && (!a.p.callsStatically(c, fn) || len(c.Args) != len(fn.Params)) {
+			return nil
+		}
+		calls = append(calls, call)
+	}
+	return calls
+}
+
+// receiverOf returns the receiver a method call passes: the interface's
+// value, or the first argument.
+func receiverOf(call *ssa.Call) ssa.Value {
+	if call.Call.IsInvoke() {
+		return call.Call.Value
+	}
+	return call.Call.Args[0]
+}
+
+// isReceiver reports whether p is the receiver of a method.
+func isReceiver(p *ssa.Parameter) bool {
+	fn := p.Parent()
+	return fn.Signature.Recv() != nil && len(fn.Params) > 0 && fn.Params[0] == p
 }
 
 // staticCalls returns the index of parameter p and every call of its
@@ -293,8 +347,9 @@ func (a *analysis) calledOrHandedOn(v ssa.Value, depth int) bool {
 		return false
 	}
 	for _, r := range *refs {
-		if _, isRef := r.(*ssa.DebugRef); isRef {
-			continue
+		switch r.(type) {
+		case *ssa.DebugRef, *ssa.BinOp:
+			continue // a comparison with nil hands it to no one
 		}
 		if st, ok := r.(*ssa.Store); ok {
 			// Kept in a variable a closure captures (the body of a
@@ -349,7 +404,9 @@ func (a *analysis) handedOn(instr ssa.Instruction, v ssa.Value, depth int) bool 
 		return false
 	}
 	for i, arg := range c.Args {
-		if arg == v && !a.calledOrHandedOn(callee.Params[i], depth+1) {
+		// A recursive call handing the parameter back to itself adds
+		// nothing.
+		if arg == v && callee.Params[i] != v && !a.calledOrHandedOn(callee.Params[i], depth+1) {
 			return false
 		}
 	}
@@ -426,8 +483,19 @@ func (a *analysis) escapesVia(v ssa.Value, r ssa.Instruction) bool {
 	switch r := r.(type) {
 	case *ssa.FieldAddr:
 		return fieldMayHoldMap(r) && a.ptrEscapes(r)
-	case *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType:
+	case *ssa.IndexAddr, *ssa.Phi, *ssa.ChangeType, *ssa.ChangeInterface:
 		return a.ptrEscapes(r.(ssa.Value))
+	case *ssa.TypeAssert:
+		// The boxed pointer taken out again.
+		if !r.CommaOk {
+			return a.ptrEscapes(r)
+		}
+		for _, e := range *r.Referrers() {
+			if x, ok := e.(*ssa.Extract); !ok || x.Index == 0 && a.ptrEscapes(x) {
+				return true
+			}
+		}
+		return false
 	case *ssa.UnOp:
 		return r.Op != token.MUL
 	case *ssa.Store:
@@ -435,7 +503,10 @@ func (a *analysis) escapesVia(v ssa.Value, r ssa.Instruction) bool {
 	case *ssa.DebugRef, *ssa.BinOp, *ssa.Return:
 		return false
 	case *ssa.MakeInterface:
-		return !printedOnly(r)
+		// Boxed: escapes when the interface does (a constructor
+		// returning its struct as an interface that the caller only
+		// calls methods of).
+		return !printedOnly(r) && a.ptrEscapes(r)
 	case *ssa.Call:
 		return a.escapesInCall(v, r.Common(), a.p.calls[r])
 	case *ssa.Defer:
@@ -494,15 +565,21 @@ func (a *analysis) escapesInCall(v ssa.Value, common *ssa.CallCommon, callees []
 			targets = append(targets, callee)
 		}
 	}
-	if common.IsInvoke() || common.Value == v || len(targets) == 0 {
+	if len(targets) == 0 || common.Value == v && !common.IsInvoke() {
 		return true
 	}
-	for i, arg := range common.Args {
+	// A method called through an interface gets the interface's value
+	// as its receiver, before the arguments.
+	params := common.Args
+	if common.IsInvoke() {
+		params = append([]ssa.Value{common.Value}, common.Args...)
+	}
+	for i, arg := range params {
 		if arg != v {
 			continue
 		}
 		for _, callee := range targets {
-			if len(callee.Params) != len(common.Args) || len(callee.Blocks) == 0 {
+			if len(callee.Params) != len(params) || len(callee.Blocks) == 0 {
 				return true
 			}
 			if a.ptrEscapes(callee.Params[i]) {

@@ -214,6 +214,11 @@ func (a *analysis) handingCalls(base ssa.Value, r int) ([]*ssa.Call, func(*ssa.C
 	switch base := base.(type) {
 	case *ssa.Parameter:
 		idx, calls := a.callsInRoot(base, r)
+		if idx < 0 && isReceiver(base) {
+			// A method called through interfaces too: each call hands
+			// down its receiver.
+			return a.receiverCalls(base), receiverOf
+		}
 		return calls, func(call *ssa.Call) ssa.Value { return call.Call.Args[idx] }
 	case *ssa.UnOp:
 		fv, ok := base.X.(*ssa.FreeVar)
