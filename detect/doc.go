@@ -190,7 +190,8 @@
 //     fresh struct for, one result of a constructor with several, calls
 //     through a step function or a method value kept in a field (e.step =
 //     stepLeader; e.tick = e.tickElection), a variable set on either
-//     branch, and a map handed down as an argument; a call cycle counts
+//     branch, a map handed down as an argument, and a receiver kept in a
+//     variable that a deferred closure captures; a call cycle counts
 //     for what enters it. Goroutines that different functions start, each
 //     on the struct made for it, do not share it either. A struct made in
 //     a function and kept in a variable a closure captures is private

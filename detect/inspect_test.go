@@ -291,7 +291,7 @@ func explainOwners(t *testing.T, a *analysis, fn *ssa.Function, instr ssa.Instru
 		alts, ok := a.ownerAlts(fn, instr, fa.X, fa.Field, r, 0)
 		t.Logf("\towners in %s (complete %v):", a.roots[r].desc, ok)
 		for _, alt := range alts {
-			t.Logf("\t\t%v private %v locks %v", alt.owner, alt.private, alt.locks)
+			t.Logf("\t\t%v private %v made %v locks %v", alt.owner, alt.private, alt.made, alt.locks)
 		}
 	}
 }

@@ -146,6 +146,14 @@ func (a *analysis) ownerAlts(fn *ssa.Function, instr ssa.Instruction, base ssa.V
 		// struct, as a pointer to the generic type.
 		base = ct.X
 	}
+	if load, ok := base.(*ssa.UnOp); ok {
+		// A receiver or parameter kept in a variable that a closure of
+		// the function captures (defer func() { ... cdm.closers ... }()):
+		// the variable only ever holds it.
+		if stored, c := cellValue(load); c != nil {
+			base = stored
+		}
+	}
 	var calls []*ssa.Call
 	var handed func(call *ssa.Call) ssa.Value
 	if depth < maxOwnerDepth && a.flagFor(fn) == nil {
