@@ -113,28 +113,19 @@ func (a *analysis) receiveFollowsSend(recv *ssa.UnOp) bool {
 	return onlyDeferred(fn)
 }
 
-// onlyDeferred reports whether fn is a closure whose every MakeClosure
-// is only deferred.
+// onlyDeferred reports whether fn is a closure whose MakeClosure is only
+// deferred.
 func onlyDeferred(fn *ssa.Function) bool {
-	if fn.Parent() == nil {
+	mc := makeClosureOf(fn)
+	if mc == nil {
 		return false
 	}
-	found := false
-	for _, b := range fn.Parent().Blocks {
-		for _, instr := range b.Instrs {
-			mc, ok := instr.(*ssa.MakeClosure)
-			if !ok || mc.Fn != fn {
-				continue
-			}
-			for _, r := range *mc.Referrers() {
-				if d, ok := r.(*ssa.Defer); !ok || d.Call.Value != mc {
-					return false
-				}
-			}
-			found = true
+	for _, r := range *mc.Referrers() {
+		if d, ok := r.(*ssa.Defer); !ok || d.Call.Value != mc {
+			return false
 		}
 	}
-	return found
+	return true
 }
 
 func isConstInt(v ssa.Value, n int64) bool {
