@@ -96,6 +96,10 @@ type Finding struct {
 	// Below reports a finding under the minimum confidence: reported,
 	// not fixed.
 	Below bool
+	// LeftToTests reports a race only test code has (detect.Finding's
+	// TestOnly) on a map not named with --only: the map is left as it
+	// is, and Refusal says what the tests should do instead.
+	LeftToTests bool
 	// Group names other objects rewritten together with this one.
 	Group []string
 	// Notes are facts a reviewer should know about the rewrite.
@@ -169,27 +173,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		findings = concerning(findings, prog.Files)
 	}
 	if prog.Module == nil {
-		res := &Result{}
-		for _, f := range findings {
-			out := Finding{Finding: f, Below: f.Confidence < cfg.MinConfidence}
-			if !out.Below {
-				out.Refusal = "the package is not in a Go module, and safemapfix rewrites only the code of a module"
+		res := &Result{Findings: merge(findings, nil, cfg.MinConfidence)}
+		for i, f := range res.Findings {
+			if !f.Below && !f.LeftToTests {
+				res.Findings[i].Refusal = "the package is not in a Go module, and safemapfix rewrites only the code of a module"
 			}
-			res.Findings = append(res.Findings, out)
 		}
 		return res, nil
 	}
 	res := &Result{ModuleDir: prog.Module.Dir, Named: prog.Files}
 	var ids []string
 	for _, f := range findings {
-		if f.Confidence >= cfg.MinConfidence {
+		if f.Confidence >= cfg.MinConfidence && !leftToTests(f) {
 			ids = append(ids, f.ID)
 		}
 	}
 	if len(ids) == 0 {
-		for _, f := range findings {
-			res.Findings = append(res.Findings, Finding{Finding: f, Below: true})
-		}
+		res.Findings = merge(findings, nil, cfg.MinConfidence)
 		return res, nil
 	}
 	wrapper, placed, err := wrapperFor(prog.Module, cfg)
@@ -465,8 +465,9 @@ func findings(progs []*load.Program, cfg Config) ([]detect.Finding, error) {
 		}
 		if i, ok := seen[f.ID]; ok {
 			// The same object from two sources or platforms: keep the
-			// stronger.
-			if f.Confidence > out[i].Confidence {
+			// stronger, and a race the code has over one only its
+			// tests have.
+			if f.Confidence > out[i].Confidence || f.Confidence == out[i].Confidence && out[i].TestOnly && !f.TestOnly {
 				out[i] = f
 			}
 			continue
@@ -629,6 +630,12 @@ func merge(fs []detect.Finding, objs []*rewrite.Object, min detect.Confidence) [
 			out = append(out, r)
 			continue
 		}
+		if leftToTests(f) {
+			r.LeftToTests = true
+			r.Refusal = testsRefusal(f)
+			out = append(out, r)
+			continue
+		}
 		if o, ok := byID[f.ID]; ok {
 			r.Fixed = o.Fixed
 			r.Refusal = o.Refusal
@@ -638,6 +645,56 @@ func merge(fs []detect.Finding, objs []*rewrite.Object, min detect.Confidence) [
 		out = append(out, r)
 	}
 	return out
+}
+
+// leftToTests reports whether f is a race only accesses in test files
+// have, which static detection found and no one asked to fix by name: the
+// map is left alone, since the code around it is right and the tests are
+// what needs the fix.
+func leftToTests(f detect.Finding) bool {
+	return f.TestOnly && f.Source == "static"
+}
+
+// testsRefusal says why a race only tests have is not fixed, and what to
+// do instead.
+func testsRefusal(f detect.Finding) string {
+	msg := "only test code races on it: outside _test.go files every access is synchronised"
+	var inTests, inCode []detect.Access
+	for _, a := range f.Pair {
+		if strings.HasSuffix(a.Pos.Filename, "_test.go") {
+			inTests = append(inTests, a)
+		} else {
+			inCode = append(inCode, a)
+		}
+	}
+	switch {
+	case len(inTests) == 1 && len(inCode) == 1 && len(inCode[0].Locks) > 0:
+		msg += fmt.Sprintf("; the code's %s at %s holds %s, the test's %s at %s none of them: take the lock in the test",
+			inCode[0].Op, inCode[0].Pos, someLocks(inCode[0].Locks), inTests[0].Op, inTests[0].Pos)
+		if inTests[0].Write {
+			msg += " (Lock, since it writes)"
+		}
+	case len(inTests) == 1 && len(inCode) == 1:
+		msg += fmt.Sprintf("; the test's %s at %s runs while the code's %s at %s may: make the test wait for the goroutines it started",
+			inTests[0].Op, inTests[0].Pos, inCode[0].Op, inCode[0].Pos)
+	default:
+		var at []string
+		for _, a := range inTests {
+			at = append(at, a.Pos.String())
+		}
+		msg += "; synchronise the tests' accesses at " + strings.Join(at, " and ")
+	}
+	return msg + ", or rewrite the map anyway with --only " + f.Name
+}
+
+// someLocks names the first few of locks, which a deep call path can make
+// long.
+func someLocks(locks []string) string {
+	const shown = 3
+	if len(locks) <= shown {
+		return strings.Join(locks, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(locks[:shown], ", "), len(locks)-shown)
 }
 
 // minGoVersion is the oldest go line in go.mod under which the placed safe

@@ -57,6 +57,9 @@ func TestAccuracy(t *testing.T) {
 			case f.Confidence != wantConf:
 				fn++
 				t.Errorf("%s: %s reported %s, want %s: %s %v", c.Name, name, f.Confidence, wantConf, f.Reason, f.Assumptions)
+			case f.TestOnly != w.TestOnly:
+				fn++
+				t.Errorf("%s: %s reported with TestOnly %v, want %v:\n\t%s", c.Name, name, f.TestOnly, w.TestOnly, describePair(f))
 			default:
 				tp++
 			}

@@ -254,7 +254,10 @@
 // A map is racy when a write and another access can run in concurrent
 // roots with no common lock held in write mode. A write whose only
 // protection is RLock is reported as WriteUnderRLock. Accesses run only by
-// package initialisation never race.
+// package initialisation never race. A finding on an object declared
+// outside test files whose race goes away without the accesses in _test.go
+// files is marked TestOnly: the code is synchronised and the tests are
+// not (a test reading a server's map without the server's lock).
 //
 // # Limits
 //

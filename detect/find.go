@@ -116,6 +116,8 @@ type analysis struct {
 	// paramLocks memoises paramLockKey ("" when the parameter has no
 	// one mutex).
 	paramLocks map[*ssa.Parameter]string
+	// mutexFields memoises mutexPointerField, by field.
+	mutexFields map[token.Pos]string
 	// assumedHeld are the locks a method's name says its callers hold.
 	assumedHeld map[*ssa.Function]lockset
 
@@ -236,6 +238,7 @@ func newAnalysis(p *program) *analysis {
 		blockIn:        map[*ssa.Function][]lockset{},
 		lockNames:      map[string]string{},
 		paramLocks:     map[*ssa.Parameter]string{},
+		mutexFields:    map[token.Pos]string{},
 		assumedHeld:    map[*ssa.Function]lockset{},
 		esc:            map[*ssa.Function]bitset{},
 		liveBlocks:     map[*ssa.Function][]bitset{},
@@ -293,9 +296,36 @@ func (a *analysis) run() {
 	sort.Strings(ids)
 	for _, id := range ids {
 		if f, ok := a.check(id, accesses[id]); ok {
+			f.TestOnly = a.racesOnlyInTests(f, accesses[id])
 			a.findings = append(a.findings, f)
 		}
 	}
+}
+
+// racesOnlyInTests reports whether the race of finding f, on an object
+// declared outside test files, goes away without the accesses in _test.go
+// files: a test that reads a server's map without its lock, say. Such a
+// race is real, but it is the test's to fix; rewriting a map the rest of
+// the code already guards would change correct code.
+func (a *analysis) racesOnlyInTests(f Finding, accs []access) bool {
+	if isTestFile(f.Decl.Filename) {
+		return false
+	}
+	code := make([]access, 0, len(accs))
+	for _, x := range accs {
+		if !isTestFile(a.p.fset.Position(x.pos).Filename) {
+			code = append(code, x)
+		}
+	}
+	if len(code) == len(accs) {
+		return false
+	}
+	_, racy := a.check(f.ID, code)
+	return !racy
+}
+
+func isTestFile(name string) bool {
+	return strings.HasSuffix(name, "_test.go")
 }
 
 // newFinding returns a finding for the object id with its identity filled.

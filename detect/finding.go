@@ -91,4 +91,10 @@ type Finding struct {
 	// BelowMin is set by Find when Confidence is below
 	// Options.MinConfidence: the finding is a suggestion, not acted on.
 	BelowMin bool
+	// TestOnly: the object is declared outside test files and only
+	// accesses in _test.go files race. Without them every access is
+	// synchronised, so the code is right and the tests are not: they
+	// touch the map without the lock the code takes, or while the
+	// goroutines they started still use it. Pair holds one such access.
+	TestOnly bool
 }

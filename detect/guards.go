@@ -3,7 +3,6 @@ package detect
 import (
 	"go/constant"
 	"go/types"
-	"strings"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -192,7 +191,7 @@ func (a *analysis) computeTestFuncs() {
 			pos = f.Parent().Pos()
 		}
 		if pos.IsValid() {
-			a.testFuncs[i] = strings.HasSuffix(a.p.fset.File(pos).Name(), "_test.go")
+			a.testFuncs[i] = isTestFile(a.p.fset.File(pos).Name())
 		}
 	}
 	// A main package without tests runs only as its own program, which

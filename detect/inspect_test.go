@@ -25,7 +25,8 @@ import (
 // DETECT_INSPECT_ACCESS=file.go:line[,file.go:line...] explains, for the
 // map accesses on those lines, whether their struct is taken to be private;
 // DETECT_INSPECT_HEAP=prefix writes a heap profile after each phase, to
-// prefix.<phase>.heap (after a collection, which perturbs the timings).
+// prefix.<phase>.heap (after a collection, which perturbs the timings);
+// DETECT_INSPECT_ROOT=text shows the owners only for roots so described.
 //
 //	DETECT_INSPECT_DIR=$HOME/src/nats-server go test ./detect -run Inspect -v
 func TestInspect(t *testing.T) {
@@ -278,12 +279,14 @@ func explainUnshared(t *testing.T, a *analysis, base ssa.Value, at ssa.Instructi
 	}
 }
 
-// explainOwners prints, for a few roots that run the access at instr,
-// the owner field and the locks along each chain that hands base down.
+// explainOwners prints, for a few roots that run the access at instr
+// (those whose description contains DETECT_INSPECT_ROOT, when set), the
+// owner field and the locks along each chain that hands base down.
 func explainOwners(t *testing.T, a *analysis, fn *ssa.Function, instr ssa.Instruction, m ssa.Value) {
 	shown := 0
+	only := os.Getenv("DETECT_INSPECT_ROOT")
 	for r := range a.roots {
-		if !a.runs(r, fn) || shown >= 4 {
+		if !a.runs(r, fn) || shown >= 4 || !strings.Contains(a.roots[r].desc, only) {
 			continue
 		}
 		shown++

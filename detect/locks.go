@@ -307,6 +307,11 @@ func (a *analysis) lockKey(v ssa.Value) string {
 			return a.lockKey(bs[0])
 		}
 	case *ssa.UnOp:
+		if fa, ok := x.X.(*ssa.FieldAddr); ok && x.Op == token.MUL {
+			if key := a.mutexPointerField(fa); key != "" {
+				return key
+			}
+		}
 		return a.lockKey(x.X)
 	case *ssa.ChangeType:
 		return a.lockKey(x.X)
@@ -318,6 +323,48 @@ func (a *analysis) lockKey(v ssa.Value) string {
 		}
 	}
 	return fmt.Sprintf("value %p", v)
+}
+
+// mutexPointerField names the mutex that the pointer field at fa always
+// points to, or returns "": a keeper that locks its owner's mutex through
+// mu *sync.Mutex, set only as &owner.mu, holds the owner's lock. Every
+// store into the field must put the address of one mutex, named as
+// lockKey names it; a struct stored whole could set the field unseen.
+func (a *analysis) mutexPointerField(fa *ssa.FieldAddr) string {
+	f := fieldOf(fa)
+	if f == nil {
+		return ""
+	}
+	if _, ok := f.Type().Underlying().(*types.Pointer); !ok {
+		return ""
+	}
+	if key, done := a.mutexFields[f.Pos()]; done {
+		return key
+	}
+	a.mutexFields[f.Pos()] = "" // a field stored from itself names no mutex
+	key := ""
+	ok := !a.storedWhole(fa.X.Type())
+	for _, addr := range a.addressesOf(f, fa.Field) {
+		for _, r := range *addr.Referrers() {
+			switch r := r.(type) {
+			case *ssa.UnOp:
+				ok = ok && r.Op == token.MUL
+			case *ssa.Store:
+				k := a.lockKey(r.Val)
+				named := strings.HasPrefix(k, "field ") || strings.HasPrefix(k, "global ")
+				ok = ok && r.Addr == addr && named && (key == "" || k == key)
+				key = k
+			case *ssa.DebugRef:
+			default:
+				ok = false
+			}
+		}
+	}
+	if !ok {
+		key = ""
+	}
+	a.mutexFields[f.Pos()] = key
+	return key
 }
 
 // paramLockKey names the mutex that parameter p always receives: the
@@ -622,7 +669,7 @@ func (a *analysis) brokenConventions() []*ssa.Function {
 			if caller.Synthetic != "" {
 				continue // a wrapper: its callers decide
 			}
-			if strings.HasSuffix(a.p.fset.File(caller.Pos()).Name(), "_test.go") {
+			if isTestFile(a.p.fset.File(caller.Pos()).Name()) {
 				continue
 			}
 			at := a.locksAt(caller, site)

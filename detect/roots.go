@@ -524,7 +524,7 @@ func isTestFunc(p *program, fn *ssa.Function) bool {
 		return false
 	}
 	pos := p.fset.Position(fn.Pos())
-	if !strings.HasSuffix(pos.Filename, "_test.go") {
+	if !isTestFile(pos.Filename) {
 		return false
 	}
 	for _, prefix := range []string{"Test", "Benchmark", "Fuzz", "Example"} {

@@ -15,8 +15,9 @@ import (
 // be reported, one per line, relative to the case's package path
 // ("hits", "Server.status", "Lengths.out"; "./sub.Type.field" for an
 // object of the package in directory sub), optionally followed by
-// "rlock" for a write under RLock and "assumed" for a finding of Assumed
-// confidence; an empty or missing want marks a safe case. Every other file
+// "rlock" for a write under RLock, "assumed" for a finding of Assumed
+// confidence and "tests" for a race only accesses in _test.go files
+// have (Finding.TestOnly); an empty or missing want marks a safe case. Every other file
 // is written under the case's directory.
 
 // SuiteModule is the module path of the suite; case c is its package
@@ -31,9 +32,10 @@ type SuiteCase struct {
 }
 
 // WantFinding is what a want line expects of a finding: a write under
-// RLock ("rlock"), and Assumed confidence ("assumed") rather than Proven.
+// RLock ("rlock"), Assumed confidence ("assumed") rather than Proven, and
+// a race only accesses in test files have ("tests").
 type WantFinding struct {
-	RLock, Assumed bool
+	RLock, Assumed, TestOnly bool
 }
 
 // WriteSuite writes every case into one temporary module, so that the
@@ -76,6 +78,8 @@ func WriteSuite(t testing.TB) (dir string, env []string, cases []SuiteCase) {
 							w.RLock = true
 						case "assumed":
 							w.Assumed = true
+						case "tests":
+							w.TestOnly = true
 						default:
 							t.Fatalf("%s: unknown want flag %q", path, flag)
 						}

@@ -113,6 +113,7 @@ func relativize(dir, msg string) string {
 //	    "assumptions": [],
 //	    "fixed": true,
 //	    "refusal": "...",                // when not fixed
+//	    "test_only": true,               // only accesses in _test.go files race
 //	    "below_min_confidence": true,    // when reported only
 //	    "group": ["..."],                // objects rewritten together with it
 //	    "notes": ["..."]
@@ -136,6 +137,7 @@ type JSONFinding struct {
 	Assumptions []string     `json:"assumptions"`
 	Fixed       bool         `json:"fixed"`
 	Refusal     string       `json:"refusal,omitempty"`
+	TestOnly    bool         `json:"test_only,omitempty"`
 	Below       bool         `json:"below_min_confidence,omitempty"`
 	Group       []string     `json:"group,omitempty"`
 	Notes       []string     `json:"notes,omitempty"`
@@ -173,6 +175,7 @@ func JSON(w io.Writer, dir string, res *safemapfix.Result) error {
 			Assumptions: append([]string{}, f.Assumptions...),
 			Fixed:       f.Fixed,
 			Refusal:     relativize(dir, f.Refusal),
+			TestOnly:    f.TestOnly,
 			Below:       f.Below,
 			Group:       f.Group,
 		}

@@ -53,6 +53,8 @@ Findings are printed as file:line:col: message, with the conflicting
 accesses, the goroutines reaching them and the locks held, and say whether
 the map was fixed or why not. A map that cannot be rewritten correctly as a
 whole (for example because it is passed to a function that takes a map) is
-left untouched, and the finding says which use stopped it.
+left untouched, and the finding says which use stopped it. So is a map
+that only test code races on (a test reading it without the lock the
+rest of the code takes): the finding says which lock the test lacks.
 */
 package main

@@ -299,7 +299,7 @@ func summary(w io.Writer, dir string, res *safemapfix.Result, written bool) {
 	if len(res.Findings) == 0 {
 		return
 	}
-	fixed, refused, below := 0, 0, 0
+	fixed, refused, below, tests := 0, 0, 0, 0
 	for _, f := range res.Findings {
 		switch {
 		case f.Fixed:
@@ -308,6 +308,9 @@ func summary(w io.Writer, dir string, res *safemapfix.Result, written bool) {
 			below++
 		default:
 			refused++
+			if f.LeftToTests {
+				tests++
+			}
 		}
 	}
 	verb := "would change"
@@ -315,6 +318,9 @@ func summary(w io.Writer, dir string, res *safemapfix.Result, written bool) {
 		verb = "changed"
 	}
 	msg := fmt.Sprintf("safemapfix: %d racy map(s): %d fixed, %d not fixed", len(res.Findings), fixed, refused)
+	if tests > 0 {
+		msg += fmt.Sprintf(" (%d racing only in tests)", tests)
+	}
 	if below > 0 {
 		msg += fmt.Sprintf(", %d below --min-confidence", below)
 	}
