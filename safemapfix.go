@@ -457,6 +457,12 @@ func findings(progs []*load.Program, cfg Config) ([]detect.Finding, error) {
 		all = append(all, fs...)
 		maps.Copy(generated, generatedFiles(prog))
 	}
+	return onePerObject(all, generated), nil
+}
+
+// onePerObject keeps one finding per object, in declaration order,
+// dropping those declared in generated files.
+func onePerObject(all []detect.Finding, generated map[string]bool) []detect.Finding {
 	seen := map[string]int{}
 	var out []detect.Finding
 	for _, f := range all {
@@ -476,7 +482,7 @@ func findings(progs []*load.Program, cfg Config) ([]detect.Finding, error) {
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return positionLess(out[i].Decl, out[j].Decl) })
-	return out, nil
+	return out
 }
 
 // platformNames gives each platform the names (--only, --exclude) of the
@@ -630,17 +636,17 @@ func merge(fs []detect.Finding, objs []*rewrite.Object, min detect.Confidence) [
 			out = append(out, r)
 			continue
 		}
-		if leftToTests(f) {
-			r.LeftToTests = true
-			r.Refusal = testsRefusal(f)
-			out = append(out, r)
-			continue
-		}
+		// A map left to its tests is still rewritten when another
+		// object's rewrite takes it along (a map of the code flows into
+		// it).
 		if o, ok := byID[f.ID]; ok {
 			r.Fixed = o.Fixed
 			r.Refusal = o.Refusal
 			r.Group = o.Group
 			r.Notes = o.Notes
+		} else if leftToTests(f) {
+			r.LeftToTests = true
+			r.Refusal = testsRefusal(f)
 		}
 		out = append(out, r)
 	}
