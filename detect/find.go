@@ -178,8 +178,10 @@ type analysis struct {
 	ownMapMemo     map[token.Pos]bool
 	wholeStores    map[token.Pos]bool
 	freshOwnerMemo map[*types.Var]bool
-	madeMemo       map[madeKey]bool
-	fieldAddrs     map[token.Pos][]*ssa.FieldAddr
+	madeMemo       map[madeKey]owned
+	// keptMemo memoises keptInField.
+	keptMemo   map[*types.Var]bool
+	fieldAddrs map[token.Pos][]*ssa.FieldAddr
 	// unsharedMemo memoises sharedBefore.
 	unsharedMemo map[unsharedKey]sharing
 	// entrySet and spawnEntrySet hold the entries of every root, and
@@ -261,7 +263,8 @@ func newAnalysis(p *program) *analysis {
 		closureMemo:    map[*ssa.Function]bool{},
 		ownMapMemo:     map[token.Pos]bool{},
 		freshOwnerMemo: map[*types.Var]bool{},
-		madeMemo:       map[madeKey]bool{},
+		madeMemo:       map[madeKey]owned{},
+		keptMemo:       map[*types.Var]bool{},
 		unsharedMemo:   map[unsharedKey]sharing{},
 		rootLockIn:     map[rootFunc]lockset{},
 		passMemo:       map[passKey]bool{},

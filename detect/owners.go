@@ -246,45 +246,90 @@ func (a *analysis) handingCalls(base ssa.Value, r int) ([]*ssa.Call, func(*ssa.C
 // handed down by a plain call: loaded from an owner field, or made here.
 func (a *analysis) topAlt(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, field, r, depth int) ownerAlt {
 	owner := a.freshOwner(base)
+	own := a.ownedInRoot(fn, instr, base, owner, r, depth)
 	return ownerAlt{
 		owner:   owner,
 		locks:   a.locksAtIn(fn, instr, r),
-		private: a.sharedBefore(base, instr, field, 0).private(),
-		made:    a.madeInRoot(fn, instr, base, owner, r, depth),
+		private: own.private || a.sharedBefore(base, instr, field, 0).private(),
+		made:    own.made,
 	}
 }
 
-// madeKey identifies one question madeInRoot answers.
+// madeKey identifies one question ownedInRoot answers.
 type madeKey struct {
 	base ssa.Value
 	root int
 }
 
-// madeInRoot reports whether the struct pointer base, at the top of a
-// chain in root r, is a struct root r's own goroutine made: a new one, or
-// one loaded from a field that only ever holds structs made fresh for it
+// owned is what ownedInRoot finds of a struct at the top of a chain.
+type owned struct {
+	// made: root r's own goroutine made the struct.
+	made bool
+	// private: the struct is loaded from an owner field of a struct
+	// private at that point, and what that field holds is never handed
+	// on, so it is private too.
+	private bool
+}
+
+// ownedInRoot says whether the struct pointer base, at the top of a chain
+// in root r, is a struct root r's own goroutine made: a new one, or one
+// loaded from a field that only ever holds structs made fresh for it
 // (owner) of a struct root r made, up any number of such fields (a node a
-// test made, and the manager its constructor made for it).
-func (a *analysis) madeInRoot(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, owner *types.Var, r, depth int) bool {
+// test made, and the manager its constructor made for it). A struct
+// loaded so from a struct private at instr is private as well when no
+// load of the field hands what it holds on: the constructor that makes a
+// lessor, fills the queue its field holds, and only then starts the
+// goroutine that uses both.
+func (a *analysis) ownedInRoot(fn *ssa.Function, instr ssa.Instruction, base ssa.Value, owner *types.Var, r, depth int) owned {
 	if a.newValue(base, nil, 0) {
-		return true
+		return owned{made: true}
 	}
 	if owner == nil || depth >= maxOwnerDepth {
-		return false
+		return owned{}
 	}
 	key := madeKey{base, r}
-	if made, ok := a.madeMemo[key]; ok {
-		return made
+	if own, ok := a.madeMemo[key]; ok {
+		return own
 	}
-	a.madeMemo[key] = false // a cycle proves nothing
+	a.madeMemo[key] = owned{} // a cycle proves nothing
+	// The outer struct is judged as one whose maps are not at stake
+	// (field -1): what its owner field holds is handed on only by a load
+	// of that field, which keptInField rules out.
 	fa := base.(*ssa.UnOp).X.(*ssa.FieldAddr)
-	alts, ok := a.ownerAlts(fn, instr, fa.X, fa.Field, r, depth+1)
-	made := ok && len(alts) > 0
+	alts, ok := a.ownerAlts(fn, instr, fa.X, -1, r, depth+1)
+	own := owned{made: ok && len(alts) > 0}
+	own.private = own.made && a.keptInField(owner, fa.Field)
 	for _, alt := range alts {
-		made = made && alt.made
+		own.made = own.made && alt.made
+		own.private = own.private && alt.private
 	}
-	a.madeMemo[key] = made
-	return made
+	a.madeMemo[key] = own
+	return own
+}
+
+// keptInField reports whether every struct loaded from field f (number
+// idx of its struct) stays in the activation that loads it: no load is
+// returned, stored, captured, sent or handed to code that keeps it. Such
+// a field hands its struct to no one but through the struct holding it.
+func (a *analysis) keptInField(f *types.Var, idx int) bool {
+	if kept, ok := a.keptMemo[f]; ok {
+		return kept
+	}
+	a.keptMemo[f] = false // a cycle proves nothing
+	kept := true
+	for _, fa := range a.addressesOf(f, idx) {
+		for _, r := range *fa.Referrers() {
+			load, ok := r.(*ssa.UnOp)
+			if !ok || load.Op != token.MUL {
+				continue // stores: freshOwner judged them
+			}
+			for _, u := range *load.Referrers() {
+				kept = kept && !a.publishes(load, u)
+			}
+		}
+	}
+	a.keptMemo[f] = kept
+	return kept
 }
 
 // locksAtEntry returns the locks held at instr when fn is entered holding
