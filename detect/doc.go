@@ -184,7 +184,12 @@
 //     only ever receives structs made fresh for it, each time it is
 //     stored; that holds when the map's field only ever receives maps
 //     made for its struct (made there, or made and filled first in the
-//     same run of the storing function). The trace also follows a struct
+//     same run of the storing function). A struct loaded from such a
+//     field of a struct private at the access is private too, when no
+//     load of the field anywhere hands what it holds on (returned,
+//     stored, captured, sent, kept by a callee): a constructor that fills
+//     the queue its lessor holds and only then starts the lessor's loop.
+//     The trace also follows a struct
 //     value a constructor builds and the caller copies (n := newNode(e);
 //     go n.run()), a field set from a parameter every caller passes a
 //     fresh struct for, one result of a constructor with several, calls
