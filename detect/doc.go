@@ -163,7 +163,11 @@
 //     called. A
 //     pointer to a field that cannot lead to a map (&o.Debug handed to
 //     the flag package) publishes nothing, nor does printing a struct
-//     with fmt's print functions, which keep none of their operands. When some callers hand the
+//     with fmt's print functions, which keep none of their operands, nor
+//     decoding into it or encoding it with encoding/json, xml or gob (l :=
+//     &lock{}; json.Unmarshal(data, l)), unless a type it reaches has
+//     methods they call (UnmarshalJSON, MarshalText, ...) or is an
+//     interface. When some callers hand the
 //     access a private struct and others one that may be shared, the
 //     access counts only in the roots that run a function where sharing
 //     may start. An access through a map parameter belongs to an object

@@ -508,6 +508,9 @@ func (a *analysis) escapesVia(v ssa.Value, r ssa.Instruction) bool {
 		// calls methods of).
 		return !printedOnly(r) && a.ptrEscapes(r)
 	case *ssa.Call:
+		if mi, ok := v.(*ssa.MakeInterface); ok && codecKeepsNothing(r.Common(), mi) {
+			return false
+		}
 		return a.escapesInCall(v, r.Common(), a.p.calls[r])
 	case *ssa.Defer:
 		return a.escapesInCall(v, r.Common(), a.p.calls[r])
@@ -712,6 +715,83 @@ func printOperands(args *ssa.Alloc) bool {
 		}
 	}
 	return true
+}
+
+// codecKeepsNothing reports whether the call c is one of the standard
+// library's encoders or decoders, handed the interface value mi: they
+// read or fill the value during the call and keep none of it (l :=
+// &lock{}; json.Unmarshal(data, l) leaves l as private as it was). The
+// value's types must have no methods such a codec calls (UnmarshalJSON,
+// MarshalText, ...), which are user code that might keep what they get.
+func codecKeepsNothing(c *ssa.CallCommon, mi *ssa.MakeInterface) bool {
+	fn := c.StaticCallee()
+	if fn == nil || !keepingNothing[fn.String()] {
+		return false
+	}
+	return !hasCodecMethods(mi.X.Type(), map[types.Type]bool{})
+}
+
+// keepingNothing are the codecs codecKeepsNothing knows, by ssa name.
+var keepingNothing = map[string]bool{
+	"encoding/json.Marshal":           true,
+	"encoding/json.MarshalIndent":     true,
+	"encoding/json.Unmarshal":         true,
+	"(*encoding/json.Decoder).Decode": true,
+	"(*encoding/json.Encoder).Encode": true,
+	"encoding/xml.Marshal":            true,
+	"encoding/xml.MarshalIndent":      true,
+	"encoding/xml.Unmarshal":          true,
+	"(*encoding/xml.Decoder).Decode":  true,
+	"(*encoding/xml.Encoder).Encode":  true,
+	"(*encoding/gob.Decoder).Decode":  true,
+	"(*encoding/gob.Encoder).Encode":  true,
+}
+
+// codecMethods are the methods through which the codecs of keepingNothing
+// call user code.
+var codecMethods = []string{
+	"MarshalJSON", "UnmarshalJSON", "MarshalText", "UnmarshalText",
+	"MarshalXML", "UnmarshalXML", "MarshalXMLAttr", "UnmarshalXMLAttr",
+	"GobEncode", "GobDecode", "MarshalBinary", "UnmarshalBinary",
+}
+
+// hasCodecMethods reports whether a value of type t may lead a codec to
+// user code: a type it reaches has one of codecMethods, or is an
+// interface, which may hold any such type.
+func hasCodecMethods(t types.Type, seen map[types.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	if _, ok := types.Unalias(t).(*types.Named); ok {
+		for _, recv := range []types.Type{t, types.NewPointer(t)} {
+			ms := types.NewMethodSet(recv)
+			for _, name := range codecMethods {
+				if ms.Lookup(nil, name) != nil {
+					return true
+				}
+			}
+		}
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Interface:
+		return true
+	case *types.Pointer:
+		return hasCodecMethods(u.Elem(), seen)
+	case *types.Slice:
+		return hasCodecMethods(u.Elem(), seen)
+	case *types.Array:
+		return hasCodecMethods(u.Elem(), seen)
+	case *types.Map:
+		return hasCodecMethods(u.Key(), seen) || hasCodecMethods(u.Elem(), seen)
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if hasCodecMethods(u.Field(i).Type(), seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isFmtPrint reports whether c calls one of fmt's print or Append
