@@ -255,10 +255,12 @@ func (a *analysis) topAlt(fn *ssa.Function, instr ssa.Instruction, base ssa.Valu
 	}
 }
 
-// madeKey identifies one question ownedInRoot answers.
+// madeKey identifies one question ownedInRoot answers: whether the
+// struct is private depends on the point (instr) it is judged at.
 type madeKey struct {
-	base ssa.Value
-	root int
+	base  ssa.Value
+	instr ssa.Instruction
+	root  int
 }
 
 // owned is what ownedInRoot finds of a struct at the top of a chain.
@@ -287,7 +289,7 @@ func (a *analysis) ownedInRoot(fn *ssa.Function, instr ssa.Instruction, base ssa
 	if owner == nil || depth >= maxOwnerDepth {
 		return owned{}
 	}
-	key := madeKey{base, r}
+	key := madeKey{base, instr, r}
 	if own, ok := a.madeMemo[key]; ok {
 		return own
 	}
