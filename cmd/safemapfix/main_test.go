@@ -179,6 +179,79 @@ func TestJSON(t *testing.T) {
 	}
 }
 
+// testOnlyModule's map is guarded by s.mu everywhere but in its test.
+const testOnlyModule = `-- go.mod --
+module example.com/srv
+
+go 1.24
+-- srv.go --
+package srv
+
+import "sync"
+
+type Server struct {
+	mu      sync.Mutex
+	clients map[int]string
+	conns   chan int
+}
+
+func New() *Server {
+	s := &Server{clients: map[int]string{}, conns: make(chan int)}
+	go s.accept()
+	return s
+}
+
+func (s *Server) accept() {
+	for id := range s.conns {
+		s.mu.Lock()
+		s.clients[id] = "client"
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) Connect(id int) { s.conns <- id }
+-- srv_test.go --
+package srv
+
+import "testing"
+
+func TestConnect(t *testing.T) {
+	s := New()
+	s.Connect(1)
+	if len(s.clients) > 1 {
+		t.Fatal("too many clients")
+	}
+}
+`
+
+// TestJSONTestOnly checks how a race only a test has is reported: in
+// JSON with test_only and a refusal that says which lock the test lacks,
+// counted in the summary, with no file changed and exit status 1.
+func TestJSONTestOnly(t *testing.T) {
+	dir := writeModule(t, testOnlyModule)
+	var stdout, stderr bytes.Buffer
+	if got := run(context.Background(), dir, []string{"--json"}, nil, &stdout, &stderr); got != exitFindings {
+		t.Fatalf("exit %d\n%s", got, stderr.String())
+	}
+	var doc report.JSONReport
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	if len(doc.Findings) != 1 {
+		t.Fatalf("findings: %+v", doc.Findings)
+	}
+	f := doc.Findings[0]
+	if !f.TestOnly || f.Fixed || !strings.Contains(f.Refusal, "holds s.mu (Lock), the test's len at srv_test.go:8:8 none of them") {
+		t.Errorf("finding: %+v", f)
+	}
+	if len(doc.Files) != 0 {
+		t.Errorf("files changed: %+v", doc.Files)
+	}
+	if !strings.Contains(stderr.String(), "1 not fixed (1 racing only in tests)") {
+		t.Errorf("summary: %s", stderr.String())
+	}
+}
+
 // TestHelp checks that --help prints the manual from doc.go and exits 0.
 func TestHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
