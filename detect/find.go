@@ -298,7 +298,7 @@ func (a *analysis) run() {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		if f, ok := a.check(id, accesses[id]); ok {
+		if f, ok, _ := a.check(id, accesses[id]); ok {
 			f.TestOnly = a.racesOnlyInTests(f, accesses[id])
 			a.findings = append(a.findings, f)
 		}
@@ -323,8 +323,8 @@ func (a *analysis) racesOnlyInTests(f Finding, accs []access) bool {
 	if len(code) == len(accs) {
 		return false
 	}
-	_, racy := a.check(f.ID, code)
-	return !racy
+	_, racy, complete := a.check(f.ID, code)
+	return !racy && complete
 }
 
 func isTestFile(name string) bool {
@@ -361,13 +361,15 @@ const maxPairChecks = 2000000
 
 // check decides whether the object id races: whether a write and another
 // access can run in concurrent goroutines with no common lock held.
-func (a *analysis) check(id string, accs []access) (Finding, bool) {
+// complete is false when the pairs examined reached maxPairChecks before
+// every pair was seen, so that no race found proves none.
+func (a *analysis) check(id string, accs []access) (f Finding, racy, complete bool) {
 	hasWrite := false
 	for _, x := range accs {
 		hasWrite = hasWrite || x.write
 	}
 	if !hasWrite {
-		return Finding{}, false
+		return Finding{}, false, true
 	}
 	info := a.objectInfo(id)
 	var ctxs []context
@@ -452,10 +454,11 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 			break
 		}
 	}
+	complete = budget >= 0
 	if best == nil {
-		return Finding{}, false
+		return Finding{}, false, complete
 	}
-	f := a.newFinding(id)
+	f = a.newFinding(id)
 	w, x := best[0], best[1]
 	f.Confidence = Proven
 	if bestAssumed > 0 {
@@ -476,7 +479,7 @@ func (a *analysis) check(id string, accs []access) (Finding, bool) {
 		f.Reason = a.reason(w, x)
 	}
 	f.Pair = []Access{a.evidence(w), a.evidence(x)}
-	return f, true
+	return f, true, complete
 }
 
 // refineLocks returns the locks held at context c given the callers in
