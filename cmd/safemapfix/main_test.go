@@ -150,10 +150,10 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// TestJSON checks that --json prints one document with the findings and
-// the diffs.
-func TestJSON(t *testing.T) {
-	dir := writeModule(t, racyModule)
+// runJSON runs safemapfix --json in dir, which must find something, and
+// returns the document it printed and its stderr.
+func runJSON(t *testing.T, dir string) (report.JSONReport, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	if got := run(context.Background(), dir, []string{"--json"}, nil, &stdout, &stderr); got != exitFindings {
 		t.Fatalf("exit %d\n%s", got, stderr.String())
@@ -162,6 +162,13 @@ func TestJSON(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
 	}
+	return doc, stderr.String()
+}
+
+// TestJSON checks that --json prints one document with the findings and
+// the diffs.
+func TestJSON(t *testing.T) {
+	doc, _ := runJSON(t, writeModule(t, racyModule))
 	if len(doc.Findings) != 1 || doc.Findings[0].Name != "example.com/m.seen" || !doc.Findings[0].Fixed || len(doc.Findings[0].Pair) != 2 {
 		t.Errorf("findings: %+v", doc.Findings)
 	}
@@ -228,15 +235,7 @@ func TestConnect(t *testing.T) {
 // JSON with test_only and a refusal that says which lock the test lacks,
 // counted in the summary, with no file changed and exit status 1.
 func TestJSONTestOnly(t *testing.T) {
-	dir := writeModule(t, testOnlyModule)
-	var stdout, stderr bytes.Buffer
-	if got := run(context.Background(), dir, []string{"--json"}, nil, &stdout, &stderr); got != exitFindings {
-		t.Fatalf("exit %d\n%s", got, stderr.String())
-	}
-	var doc report.JSONReport
-	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
-	}
+	doc, stderr := runJSON(t, writeModule(t, testOnlyModule))
 	if len(doc.Findings) != 1 {
 		t.Fatalf("findings: %+v", doc.Findings)
 	}
@@ -247,8 +246,8 @@ func TestJSONTestOnly(t *testing.T) {
 	if len(doc.Files) != 0 {
 		t.Errorf("files changed: %+v", doc.Files)
 	}
-	if !strings.Contains(stderr.String(), "1 not fixed (1 racing only in tests)") {
-		t.Errorf("summary: %s", stderr.String())
+	if !strings.Contains(stderr, "1 not fixed (1 racing only in tests)") {
+		t.Errorf("summary: %s", stderr)
 	}
 }
 
